@@ -1,0 +1,238 @@
+/**
+ * The controller's command-line surface, defined once.
+ *
+ * The controller parses its flags and environment from these definitions, and the cdk8s
+ * constructs in infra/ render Deployment args from the same definitions, so a renamed or
+ * removed flag breaks the build instead of a rollout.
+ */
+import { DurationError, formatDuration, parseGoDuration } from '../crds/durations.ts';
+
+type OptionKind = 'boolean' | 'string' | 'duration' | 'address';
+
+interface OptionDefinition<K extends OptionKind> {
+  readonly kind: K;
+  /** Long flag without the leading dashes, e.g. "enable-leader-election". */
+  readonly flag: string;
+  /** Environment variable read when the flag is absent. */
+  readonly env: string;
+  readonly default: ValueOf<K>;
+  readonly description: string;
+}
+
+type ValueOf<K extends OptionKind> = K extends 'boolean'
+  ? boolean
+  : K extends 'duration'
+    ? number
+    : string;
+
+function bool(flag: string, env: string, def: boolean, description: string): OptionDefinition<'boolean'> {
+  return { kind: 'boolean', flag, env, default: def, description };
+}
+function str(flag: string, env: string, def: string, description: string): OptionDefinition<'string'> {
+  return { kind: 'string', flag, env, default: def, description };
+}
+function duration(flag: string, env: string, def: string, description: string): OptionDefinition<'duration'> {
+  return { kind: 'duration', flag, env, default: parseGoDuration(def), description };
+}
+function address(flag: string, env: string, def: string, description: string): OptionDefinition<'address'> {
+  return { kind: 'address', flag, env, default: def, description };
+}
+
+export const optionDefinitions = {
+  enableLeaderElection: bool('enable-leader-election', 'ENABLE_LEADER_ELECTION', true,
+    'Elect one leader through a Lease; only the leader runs the background loops.'),
+  leaderElectNamespace: str('leader-elect-namespace', 'LEADER_ELECT_NAMESPACE', '',
+    'Namespace of the leader election Lease (default: the pod namespace, else breakglass-system).'),
+  leaderElectId: str('leader-elect-id', 'LEADER_ELECT_ID', 'breakglass.telekom.io',
+    'Name of the leader election Lease.'),
+  leaderElectLeaseDuration: duration('leader-elect-lease-duration', 'LEADER_ELECT_LEASE_DURATION', '15s',
+    'How long followers wait after the last observed renewal before taking over.'),
+  leaderElectRenewDeadline: duration('leader-elect-renew-deadline', 'LEADER_ELECT_RENEW_DEADLINE', '10s',
+    'How long the leader keeps retrying a renewal before it gives up leadership.'),
+  leaderElectRetryPeriod: duration('leader-elect-retry-period', 'LEADER_ELECT_RETRY_PERIOD', '2s',
+    'Interval between acquire and renew attempts.'),
+  podNamespace: str('pod-namespace', 'POD_NAMESPACE', '',
+    'Namespace this pod runs in (downward API); events and the Lease default to it.'),
+  podName: str('pod-name', 'POD_NAME', '',
+    'Name of this pod (downward API); the leader identity is derived from it.'),
+  enableCleanup: bool('enable-cleanup', 'ENABLE_CLEANUP', true,
+    'Run the session cleanup loop (leader only).'),
+  enableWebhooks: bool('enable-webhooks', 'ENABLE_WEBHOOKS', true,
+    'Serve the validating admission webhooks.'),
+  enableFrontend: bool('enable-frontend', 'ENABLE_FRONTEND', true,
+    'Serve the web UI.'),
+  enableApi: bool('enable-api', 'ENABLE_API', true,
+    'Serve the REST API and the authorization webhook.'),
+  cleanupInterval: duration('cleanup-interval', 'CLEANUP_INTERVAL', '5m',
+    'Interval of the session cleanup loop.'),
+  escalationStatusUpdateInterval: duration('escalation-status-update-interval', 'ESCALATION_STATUS_UPDATE_INTERVAL', '10m',
+    'Interval of the approver-group sync into BreakglassEscalation status.'),
+  clusterConfigCheckInterval: duration('cluster-config-check-interval', 'CLUSTER_CONFIG_CHECK_INTERVAL', '10m',
+    'Interval of the ClusterConfig checker.'),
+  apiBindAddress: address('api-bind-address', 'API_BIND_ADDRESS', ':8080',
+    'Address of the API, UI and authorization webhook server.'),
+  metricsBindAddress: address('metrics-bind-address', 'METRICS_BIND_ADDRESS', ':8081',
+    'Address of the Prometheus metrics server ("0" disables it).'),
+  healthProbeBindAddress: address('health-probe-bind-address', 'PROBE_BIND_ADDRESS', ':8082',
+    'Address of the /healthz and /readyz server.'),
+  webhookBindAddress: address('webhook-bind-address', 'WEBHOOK_BIND_ADDRESS', ':9443',
+    'Address of the HTTPS admission webhook server.'),
+  webhookCertPath: str('webhook-cert-path', 'WEBHOOK_CERT_PATH', '/tmp/k8s-webhook-server/serving-certs',
+    'Directory holding the webhook serving certificate; reloaded when the files change.'),
+  webhookCertName: str('webhook-cert-name', 'WEBHOOK_CERT_NAME', 'tls.crt',
+    'File name of the webhook serving certificate.'),
+  webhookCertKey: str('webhook-cert-key', 'WEBHOOK_CERT_KEY', 'tls.key',
+    'File name of the webhook serving key.'),
+  shutdownTimeout: duration('shutdown-timeout', 'SHUTDOWN_TIMEOUT', '4s',
+    'Upper bound for a graceful shutdown before the process exits anyway.'),
+  logLevel: str('log-level', 'LOG_LEVEL', 'info',
+    'Log level: trace, debug, info, warn, error.'),
+} as const;
+
+export type OptionName = keyof typeof optionDefinitions;
+
+/** Parsed options: booleans, strings, and durations in milliseconds. */
+export type ControllerOptions = {
+  -readonly [N in OptionName]: (typeof optionDefinitions)[N]['default'] extends boolean
+    ? boolean
+    : (typeof optionDefinitions)[N]['default'] extends number
+      ? number
+      : string;
+};
+
+export class OptionError extends Error {}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes']);
+const FALSE_WORDS = new Set(['false', '0', 'no']);
+const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
+function convert(name: OptionName, raw: string, source: string): boolean | number | string {
+  const def = optionDefinitions[name];
+  switch (def.kind) {
+    case 'boolean': {
+      const word = raw.trim().toLowerCase();
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+      throw new OptionError(`${source}: "${raw}" is not a boolean (use true/false, 1/0 or yes/no)`);
+    }
+    case 'duration': {
+      let ms: number;
+      try {
+        ms = parseGoDuration(raw);
+      } catch (err) {
+        const why = err instanceof DurationError ? err.message : String(err);
+        throw new OptionError(`${source}: ${why}`);
+      }
+      if (ms <= 0) throw new OptionError(`${source}: duration must be positive, got "${raw}"`);
+      return ms;
+    }
+    case 'address': {
+      if (raw === '0') return raw;
+      const match = /^(.*):(\d{1,5})$/.exec(raw);
+      if (!match || Number(match[2]) > 65535) {
+        throw new OptionError(`${source}: "${raw}" is not a bind address of the form [host]:port`);
+      }
+      return raw;
+    }
+    case 'string':
+      return raw;
+  }
+}
+
+/**
+ * Parses argv (flags as --name=value, --name value, or --name / --no-name for booleans) with
+ * the environment as fallback. Unknown flags and bad values throw OptionError.
+ */
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ControllerOptions {
+  const byFlag = new Map<string, OptionName>();
+  for (const name of Object.keys(optionDefinitions) as OptionName[]) {
+    byFlag.set(optionDefinitions[name].flag, name);
+  }
+  const fromArgs = new Map<OptionName, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const match = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
+    if (!match) throw new OptionError(`unexpected argument "${arg}"`);
+    const flag = match[1] as string;
+    let value = match[2];
+    let name = byFlag.get(flag);
+    if (!name && flag.startsWith('no-')) {
+      const positive = byFlag.get(flag.slice(3));
+      if (positive && optionDefinitions[positive].kind === 'boolean' && value === undefined) {
+        fromArgs.set(positive, 'false');
+        continue;
+      }
+    }
+    if (!name) throw new OptionError(`unknown flag --${flag}`);
+    if (value === undefined) {
+      if (optionDefinitions[name].kind === 'boolean') {
+        const next = argv[i + 1];
+        value = next !== undefined && (TRUE_WORDS.has(next) || FALSE_WORDS.has(next)) ? (i++, next) : 'true';
+      } else {
+        const next = argv[i + 1];
+        if (next === undefined) throw new OptionError(`flag --${flag} needs a value`);
+        value = next;
+        i++;
+      }
+    }
+    fromArgs.set(name, value);
+  }
+
+  const result: Record<string, boolean | number | string> = {};
+  for (const name of Object.keys(optionDefinitions) as OptionName[]) {
+    const def = optionDefinitions[name];
+    const arg = fromArgs.get(name);
+    const envValue = env[def.env];
+    if (arg !== undefined) result[name] = convert(name, arg, `--${def.flag}`);
+    else if (envValue !== undefined && envValue !== '') result[name] = convert(name, envValue, def.env);
+    else result[name] = def.default;
+  }
+  const options = result as ControllerOptions;
+  validateOptions(options);
+  return options;
+}
+
+/** Cross-option rules; the client-go rule LeaseDuration > RenewDeadline > 1.2 × RetryPeriod. */
+export function validateOptions(options: ControllerOptions): void {
+  const { leaderElectLeaseDuration: lease, leaderElectRenewDeadline: renew, leaderElectRetryPeriod: retry } = options;
+  if (lease <= renew) {
+    throw new OptionError(
+      `--leader-elect-lease-duration (${formatDuration(lease)}) must be greater than --leader-elect-renew-deadline (${formatDuration(renew)})`,
+    );
+  }
+  if (renew <= 1.2 * retry) {
+    throw new OptionError(
+      `--leader-elect-renew-deadline (${formatDuration(renew)}) must be greater than 1.2 × --leader-elect-retry-period (${formatDuration(retry)})`,
+    );
+  }
+  if (!LOG_LEVELS.has(options.logLevel)) {
+    throw new OptionError(`--log-level: "${options.logLevel}" is not one of ${[...LOG_LEVELS].join(', ')}`);
+  }
+  if (options.leaderElectId.trim() === '') throw new OptionError('--leader-elect-id must not be empty');
+}
+
+/** The Lease namespace in effect: the flag, else the pod namespace, else breakglass-system. */
+export function effectiveLeaseNamespace(options: ControllerOptions): string {
+  return options.leaderElectNamespace || options.podNamespace || 'breakglass-system';
+}
+
+export function defaultOptions(): ControllerOptions {
+  return parseOptions([], {});
+}
+
+/**
+ * Renders options as command-line arguments, one "--flag=value" per option that differs from
+ * its default, in definition order (stable output for GitOps diffs).
+ */
+export function toArgs(options: Partial<ControllerOptions>): string[] {
+  const args: string[] = [];
+  for (const name of Object.keys(optionDefinitions) as OptionName[]) {
+    const value = options[name];
+    if (value === undefined) continue;
+    const def = optionDefinitions[name];
+    if (value === def.default) continue;
+    const text = def.kind === 'duration' ? formatDuration(value as number) : String(value);
+    args.push(`--${def.flag}=${text}`);
+  }
+  return args;
+}

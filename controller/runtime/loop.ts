@@ -1,0 +1,43 @@
+/**
+ * What a background loop is, and what it gets from the runtime.
+ *
+ * Modelled on controller-runtime's runnables: whether a loop needs the leader is a property it
+ * declares, and the runtime starts leader-only loops per leadership term with that term's
+ * signal. Nothing leader-only may hold on to a signal from process start.
+ */
+
+/** Thrown by a WriteGuard when a leader-only write must not happen any more. */
+export class FencedError extends Error {
+  constructor(message = 'leadership term is no longer valid; write refused') {
+    super(message);
+    this.name = 'FencedError';
+  }
+}
+
+/** Checked immediately before every leader-only write to the API server. */
+export interface WriteGuard {
+  /** Throws FencedError when the term has ended or is no longer safely valid. */
+  assertCanWrite(): void;
+}
+
+/** Handed to a loop when it starts; valid for one leadership term (or process lifetime). */
+export interface LoopContext {
+  /** Aborted the moment the term ends (lease lost, renew deadline passed, shutdown). */
+  readonly signal: AbortSignal;
+  /** Fencing for writes made by this loop. */
+  readonly guard: WriteGuard;
+}
+
+export interface LoopDefinition {
+  /** Stable name, used in logs and metrics (`breakglass_loop_runs_total{loop}`). */
+  readonly name: string;
+  /** True: runs only on the leader, per term. False: runs on every replica for the process lifetime. */
+  readonly leaderOnly: boolean;
+  /** Time between the end of one pass and the start of the next. */
+  readonly intervalMs: number;
+  /** One pass. Must stop promptly when `ctx.signal` aborts. */
+  runPass(ctx: LoopContext): Promise<void>;
+}
+
+/** A guard for work that is not leader-gated (single-instance mode): never fences. */
+export const unfencedGuard: WriteGuard = { assertCanWrite() {} };
