@@ -1,0 +1,240 @@
+/**
+ * Field checks shared by the kind validators: identifiers (§1.5), globs, durations (§1.2), lists,
+ * URLs, e-mail domains and namespace filters (§1.4). Each reports into a Findings collector.
+ */
+import { DurationError, parseExtendedDuration, parseGoDuration } from '../durations.ts';
+import type { NamespaceFilter } from '../common.ts';
+import type { Findings } from './field-error.ts';
+
+export const MAX_IDENTIFIER_LENGTH = 253;
+const IDENTIFIER_CHARS = /^[A-Za-z0-9._\-@:/*?[\]()+|^$\\]*$/;
+
+/** §1.5: empty passes (required-ness is checked separately). */
+export function checkIdentifier(findings: Findings, field: string, value: string | undefined): void {
+  if (value === undefined || value === '') return;
+  if (value.length > MAX_IDENTIFIER_LENGTH) {
+    findings.error(field, `must be at most ${MAX_IDENTIFIER_LENGTH} characters long`);
+  } else if (!IDENTIFIER_CHARS.test(value)) {
+    findings.error(field, `"${value}" contains invalid characters`);
+  }
+}
+
+/** Why a glob is malformed under Go's path.Match rules, or undefined when it is fine. */
+export function globError(pattern: string): string | undefined {
+  let i = 0;
+  // One character of a class, possibly escaped; '-' and ']' may not start an element.
+  const classChar = (): string | undefined => {
+    const c = pattern[i];
+    if (c === undefined || c === '-' || c === ']') return undefined;
+    if (c === '\\') {
+      i++;
+      const escaped = pattern[i];
+      if (escaped === undefined) return undefined;
+      i++;
+      return escaped;
+    }
+    i++;
+    return c;
+  };
+  while (i < pattern.length) {
+    const c = pattern[i];
+    if (c === '\\') {
+      if (i + 1 >= pattern.length) return 'ends with an unescaped backslash';
+      i += 2;
+    } else if (c === '[') {
+      i++;
+      if (pattern[i] === '^') i++;
+      let ranges = 0;
+      for (;;) {
+        if (pattern[i] === ']' && ranges > 0) {
+          i++;
+          break;
+        }
+        const lo = classChar();
+        if (lo === undefined) return 'has an unterminated or malformed character class';
+        if (pattern[i] === '-') {
+          i++;
+          const hi = classChar();
+          if (hi === undefined) return 'has an unterminated or malformed character class';
+          if (hi < lo) return `has an invalid character range ${lo}-${hi}`;
+        }
+        ranges++;
+      }
+    } else {
+      i++;
+    }
+  }
+  return undefined;
+}
+
+const escapeRegExp = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+/**
+ * Whether `value` matches the glob `pattern` with Go's path.Match semantics: `*` and `?` do not
+ * cross "/", `[...]` / `[^...]` classes, `\` escapes. A malformed pattern matches nothing.
+ */
+export function globMatches(pattern: string, value: string): boolean {
+  if (pattern === value) return true;
+  if (globError(pattern) !== undefined) return false;
+  let source = '';
+  let i = 0;
+  const classChar = (): string => {
+    if (pattern[i] === '\\') i++;
+    return escapeRegExp(pattern[i++] ?? '');
+  };
+  while (i < pattern.length) {
+    const c = pattern[i] as string;
+    if (c === '*') {
+      source += '[^/]*';
+      i++;
+    } else if (c === '?') {
+      source += '[^/]';
+      i++;
+    } else if (c === '\\') {
+      source += escapeRegExp(pattern[i + 1] ?? '');
+      i += 2;
+    } else if (c === '[') {
+      i++;
+      let negate = false;
+      if (pattern[i] === '^') {
+        negate = true;
+        i++;
+      }
+      let body = '';
+      do {
+        body += classChar();
+        if (pattern[i] === '-') {
+          i++;
+          body += `-${classChar()}`;
+        }
+      } while (pattern[i] !== ']');
+      i++;
+      source += negate ? `[^/${body}]` : `[${body}]`;
+    } else {
+      source += escapeRegExp(c);
+      i++;
+    }
+  }
+  return new RegExp(`^${source}$`, 's').test(value);
+}
+
+export function checkGlob(findings: Findings, field: string, pattern: string): void {
+  const problem = globError(pattern);
+  if (problem !== undefined) findings.error(field, `"${pattern}" is not a valid glob pattern: it ${problem}`);
+}
+
+export interface ListCheck {
+  /** Apply the identifier format of §1.5 to each entry. */
+  identifier?: boolean;
+  /** Each entry is a glob (path.Match syntax). */
+  glob?: boolean;
+}
+
+/** Entries must be non-blank and unique; optionally identifiers and/or globs. */
+export function checkList(findings: Findings, field: string, values: readonly string[] | undefined, check: ListCheck = {}): void {
+  if (values === undefined) return;
+  const seen = new Set<string>();
+  values.forEach((value, index) => {
+    const entry = `${field}[${index}]`;
+    if (value.trim() === '') {
+      findings.error(entry, 'must not be blank');
+      return;
+    }
+    if (seen.has(value)) findings.error(entry, `duplicate value "${value}"`);
+    seen.add(value);
+    if (check.identifier) checkIdentifier(findings, entry, value);
+    if (check.glob) checkGlob(findings, entry, value);
+  });
+}
+
+/** A required string that must contain more than whitespace. */
+export function checkRequired(findings: Findings, field: string, value: string | undefined, label: string): void {
+  if (value === undefined || value.trim() === '') findings.error(field, `${label} is required`);
+}
+
+/**
+ * Parses an extended duration field; reports unparsable (e.g. "day value 400 exceeds maximum of
+ * 365") and non-positive values. Returns milliseconds, or undefined when unset or invalid.
+ */
+export function checkDuration(findings: Findings, field: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  let ms: number;
+  try {
+    ms = parseExtendedDuration(value);
+  } catch (err) {
+    findings.error(field, err instanceof DurationError ? err.message : `invalid duration "${value}"`);
+    return undefined;
+  }
+  if (!(ms > 0)) {
+    findings.error(field, `${lastSegment(field)} must be positive`);
+    return undefined;
+  }
+  return ms;
+}
+
+/** A plain Go duration (Keycloak client settings). */
+export function checkGoDuration(findings: Findings, field: string, value: string | undefined): void {
+  if (value === undefined || value === '') return;
+  try {
+    if (!(parseGoDuration(value) > 0)) findings.error(field, `${lastSegment(field)} must be positive`);
+  } catch (err) {
+    findings.error(field, err instanceof DurationError ? err.message : `invalid duration "${value}"`);
+  }
+}
+
+function lastSegment(field: string): string {
+  return field.slice(field.lastIndexOf('.') + 1);
+}
+
+/** An absolute https URL with a host. */
+export function checkHttpsUrl(findings: Findings, field: string, value: string | undefined): void {
+  if (value === undefined || value === '') return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    findings.error(field, `"${value}" is not a valid URL`);
+    return;
+  }
+  if (url.protocol !== 'https:') findings.error(field, `must use https (got "${value}")`);
+  else if (url.hostname === '') findings.error(field, `"${value}" has no host`);
+}
+
+const DOMAIN_CHARS = /^[A-Za-z0-9.-]+$/;
+
+/** Approver e-mail domains: `[A-Za-z0-9.-]`, a dot unless `localhost`, no duplicates. */
+export function checkApproverDomains(findings: Findings, field: string, domains: readonly string[] | undefined): void {
+  if (domains === undefined) return;
+  checkList(findings, field, domains);
+  domains.forEach((domain, index) => {
+    const entry = `${field}[${index}]`;
+    const value = domain.trim();
+    if (value === '') return;
+    if (!DOMAIN_CHARS.test(value)) findings.error(entry, `"${domain}" is not a valid domain: only letters, digits, "." and "-" are allowed`);
+    else if (!value.includes('.') && value.toLowerCase() !== 'localhost') findings.error(entry, `"${domain}" is not a valid domain: it must contain a dot`);
+    else if (value.startsWith('.') || value.endsWith('.') || value.startsWith('-')) findings.error(entry, `"${domain}" is not a valid domain`);
+  });
+}
+
+/** §1.4: patterns are globs; In/NotIn need values, Exists/DoesNotExist take none. */
+export function checkNamespaceFilter(findings: Findings, field: string, filter: NamespaceFilter | undefined): void {
+  if (filter === undefined) return;
+  checkList(findings, `${field}.patterns`, filter.patterns, { glob: true });
+  filter.selectorTerms?.forEach((term, t) => {
+    term.matchExpressions?.forEach((expr, e) => {
+      const at = `${field}.selectorTerms[${t}].matchExpressions[${e}]`;
+      const values = expr.values ?? [];
+      if ((expr.operator === 'In' || expr.operator === 'NotIn') && values.length === 0) {
+        findings.error(`${at}.values`, `must not be empty when operator is ${expr.operator}`);
+      }
+      if ((expr.operator === 'Exists' || expr.operator === 'DoesNotExist') && values.length > 0) {
+        findings.error(`${at}.values`, `must be empty when operator is ${expr.operator}`);
+      }
+    });
+  });
+}
+
+/** True when a non-empty list is present. */
+export function nonEmpty(values: readonly unknown[] | undefined): values is readonly unknown[] {
+  return values !== undefined && values.length > 0;
+}

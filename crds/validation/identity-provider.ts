@@ -1,0 +1,75 @@
+/**
+ * IdentityProvider admission rules (reference §2.4, §7.4). UPDATE is checked like CREATE.
+ */
+import type { IdentityProvider } from '../identity-provider.ts';
+import { Findings } from './field-error.ts';
+import { checkGlob, checkGoDuration, checkHttpsUrl, checkIdentifier, checkRequired } from './checks.ts';
+import { listOrReport, type RuleContext } from './lookup.ts';
+
+const INSECURE_MESSAGE = 'insecureSkipVerify is not supported; configure certificateAuthority instead';
+const trimSlash = (s: string): string => s.trim().replace(/\/+$/, '');
+
+function checkOidc(findings: Findings, idp: IdentityProvider): void {
+  const oidc = idp.spec.oidc;
+  checkRequired(findings, 'spec.oidc.authority', oidc.authority, 'authority');
+  checkHttpsUrl(findings, 'spec.oidc.authority', oidc.authority);
+  checkHttpsUrl(findings, 'spec.oidc.jwksEndpoint', oidc.jwksEndpoint);
+  checkRequired(findings, 'spec.oidc.clientID', oidc.clientID, 'clientID');
+  if (/\s/.test(oidc.clientID)) findings.error('spec.oidc.clientID', 'clientID must not contain whitespace');
+  else checkIdentifier(findings, 'spec.oidc.clientID', oidc.clientID);
+  checkRequired(findings, 'spec.oidc.expectedAudience', oidc.expectedAudience, 'expectedAudience');
+  if (oidc.insecureSkipVerify === true) findings.error('spec.oidc.insecureSkipVerify', INSECURE_MESSAGE);
+}
+
+function checkKeycloak(findings: Findings, idp: IdentityProvider): void {
+  const keycloak = idp.spec.keycloak;
+  const wanted = idp.spec.groupSyncProvider === 'Keycloak';
+  if (!wanted) {
+    if (keycloak !== undefined) findings.error('spec.keycloak', 'keycloak must not be set unless groupSyncProvider is Keycloak');
+    return;
+  }
+  if (keycloak === undefined) {
+    findings.error('spec.keycloak', 'keycloak is required when groupSyncProvider is Keycloak');
+    return;
+  }
+  checkRequired(findings, 'spec.keycloak.baseURL', keycloak.baseURL, 'baseURL');
+  checkHttpsUrl(findings, 'spec.keycloak.baseURL', keycloak.baseURL);
+  checkRequired(findings, 'spec.keycloak.realm', keycloak.realm, 'realm');
+  checkIdentifier(findings, 'spec.keycloak.realm', keycloak.realm);
+  checkRequired(findings, 'spec.keycloak.clientID', keycloak.clientID, 'clientID');
+  checkIdentifier(findings, 'spec.keycloak.clientID', keycloak.clientID);
+  checkRequired(findings, 'spec.keycloak.clientSecretRef.name', keycloak.clientSecretRef.name, 'name');
+  checkRequired(findings, 'spec.keycloak.clientSecretRef.namespace', keycloak.clientSecretRef.namespace, 'namespace');
+  checkGoDuration(findings, 'spec.keycloak.cacheTTL', keycloak.cacheTTL);
+  checkGoDuration(findings, 'spec.keycloak.requestTimeout', keycloak.requestTimeout);
+  if (keycloak.insecureSkipVerify === true) findings.error('spec.keycloak.insecureSkipVerify', INSECURE_MESSAGE);
+}
+
+async function checkIssuerUnique(findings: Findings, idp: IdentityProvider, ctx: RuleContext): Promise<void> {
+  const issuer = idp.spec.issuer;
+  if (issuer === undefined || issuer.trim() === '') return;
+  const others = await listOrReport(findings, 'spec.issuer', 'IdentityProviders', () => ctx.lookup.listIdentityProviders());
+  if (others === undefined) return;
+  const conflict = others.find(
+    (other) => other.metadata?.name !== idp.metadata?.name && other.spec.issuer !== undefined && trimSlash(other.spec.issuer) === trimSlash(issuer),
+  );
+  if (conflict !== undefined) {
+    findings.error('spec.issuer', `issuer must be unique cluster-wide; conflicting IdentityProvider=${conflict.metadata?.name ?? ''}`);
+  }
+}
+
+export async function validateIdentityProvider(idp: IdentityProvider, ctx: RuleContext): Promise<Findings> {
+  const findings = new Findings();
+  checkOidc(findings, idp);
+  checkKeycloak(findings, idp);
+  checkHttpsUrl(findings, 'spec.issuer', idp.spec.issuer);
+  idp.spec.sessionLimits?.groupOverrides?.forEach((override, i) => {
+    const field = `spec.sessionLimits.groupOverrides[${i}]`;
+    checkGlob(findings, `${field}.group`, override.group);
+    if (override.unlimited === true && override.maxActiveSessionsPerUser !== undefined) {
+      findings.error(`${field}.unlimited`, 'unlimited is mutually exclusive with maxActiveSessionsPerUser');
+    }
+  });
+  await checkIssuerUnique(findings, idp, ctx);
+  return findings;
+}

@@ -1,0 +1,147 @@
+/**
+ * BreakglassSession admission rules (reference §7.1, transitions §3.4).
+ * Status-subresource writes never reach admission; these rules cover creates and main-resource
+ * updates (kubectl edit/apply by humans or tools).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { BreakglassSession, BreakglassSessionSpec, SessionState } from '../breakglass-session.ts';
+import type { BreakglassEscalation } from '../breakglass-escalation.ts';
+import type { IdentityProvider } from '../identity-provider.ts';
+import { Findings } from './field-error.ts';
+import { checkIdentifier, checkList, checkRequired, globMatches } from './checks.ts';
+import { checkSessionDurations } from './escalation.ts';
+import { checkUniqueName, listOrReport, type RuleContext } from './lookup.ts';
+
+export const MIN_SCHEDULE_AHEAD_MS = 5 * 60_000;
+
+/** §3.4: allowed `status.state` changes on a main-resource update ("" = not yet written). */
+const ALLOWED_TRANSITIONS: Readonly<Record<string, readonly SessionState[]>> = {
+  '': ['Pending'],
+  Pending: ['Approved', 'WaitingForScheduledTime', 'Rejected', 'Withdrawn', 'ApprovalTimeout'],
+  WaitingForScheduledTime: ['Approved', 'Withdrawn', 'Expired'],
+  Approved: ['Expired', 'IdleExpired'],
+};
+
+export function isValidStateTransition(from: SessionState | '' | undefined, to: SessionState | '' | undefined): boolean {
+  const a = from ?? '';
+  const b = to ?? '';
+  if (a === b) return true;
+  if (b === '') return false;
+  return (ALLOWED_TRANSITIONS[a] ?? []).includes(b);
+}
+
+const trimSlash = (s: string): string => s.replace(/\/+$/, '');
+
+function escalationTargetsCluster(escalation: BreakglassEscalation, cluster: string): boolean {
+  const targets = [...(escalation.spec.allowed.clusters ?? []), ...(escalation.spec.clusterConfigRefs ?? [])];
+  return targets.some((t) => globMatches(t, cluster));
+}
+
+function checkSpecFields(findings: Findings, spec: BreakglassSessionSpec): void {
+  checkRequired(findings, 'spec.cluster', spec.cluster, 'cluster');
+  checkRequired(findings, 'spec.user', spec.user, 'user');
+  checkRequired(findings, 'spec.grantedGroup', spec.grantedGroup, 'grantedGroup');
+  checkIdentifier(findings, 'spec.cluster', spec.cluster);
+  checkIdentifier(findings, 'spec.user', spec.user);
+  checkIdentifier(findings, 'spec.grantedGroup', spec.grantedGroup);
+  checkIdentifier(findings, 'spec.clusterConfigRef', spec.clusterConfigRef);
+  checkList(findings, 'spec.denyPolicyRefs', spec.denyPolicyRefs, { identifier: true });
+  checkSessionDurations(findings, spec);
+}
+
+function checkScheduledStart(findings: Findings, spec: BreakglassSessionSpec, now: Date): void {
+  if (spec.scheduledStartTime === undefined) return;
+  const start = Date.parse(spec.scheduledStartTime);
+  if (Number.isNaN(start)) {
+    findings.error('spec.scheduledStartTime', `"${spec.scheduledStartTime}" is not an RFC 3339 time`);
+  } else if (start <= now.getTime()) {
+    findings.error('spec.scheduledStartTime', 'scheduledStartTime must be in the future');
+  } else if (start < now.getTime() + MIN_SCHEDULE_AHEAD_MS) {
+    findings.error('spec.scheduledStartTime', 'scheduledStartTime must be at least 5 minutes in the future');
+  }
+}
+
+function checkIssuer(findings: Findings, spec: BreakglassSessionSpec, idp: IdentityProvider): void {
+  if (spec.identityProviderIssuer === undefined || spec.identityProviderIssuer === '') return;
+  const issuer = trimSlash(spec.identityProviderIssuer);
+  const expected = [idp.spec.issuer, idp.spec.oidc.authority].filter((v): v is string => v !== undefined && v !== '').map(trimSlash);
+  if (!expected.includes(issuer)) {
+    findings.error(
+      'spec.identityProviderIssuer',
+      `issuer does not match IdentityProvider ${idp.metadata?.name ?? ''} (expected ${expected[0] ?? '<none>'})`,
+    );
+  }
+}
+
+/** §7.1: the identity provider must exist, be enabled, match the issuer and be allowed by the escalations. */
+async function checkIdentityProvider(findings: Findings, spec: BreakglassSessionSpec, ctx: RuleContext): Promise<void> {
+  const idpName = spec.identityProviderName;
+  if (idpName === undefined || idpName === '') return;
+  const field = 'spec.identityProviderName';
+  const idps = await listOrReport(findings, field, 'IdentityProviders', () => ctx.lookup.listIdentityProviders());
+  if (idps === undefined) return;
+  const idp = idps.find((p) => p.metadata?.name === idpName);
+  if (idp === undefined) {
+    findings.error(field, `IdentityProvider "${idpName}" not found`);
+    return;
+  }
+  if (idp.spec.disabled === true) findings.error(field, 'referenced IdentityProvider is disabled');
+  checkIssuer(findings, spec, idp);
+
+  const escalations = await listOrReport(findings, field, 'BreakglassEscalations', () => ctx.lookup.listEscalations());
+  if (escalations === undefined) return;
+  const relevant = escalations.filter((e) => e.spec.escalatedGroup === spec.grantedGroup && escalationTargetsCluster(e, spec.cluster));
+  const allowedBy = (e: BreakglassEscalation): string[] =>
+    nonEmptyList(e.spec.allowedIdentityProviders) ?? nonEmptyList(e.spec.allowedIdentityProvidersForRequests) ?? [];
+  if (relevant.some((e) => allowedBy(e).length === 0)) return;
+  for (const e of relevant) {
+    const allowed = allowedBy(e);
+    if (!allowed.includes(idpName)) {
+      findings.error(
+        field,
+        `IdentityProvider "${idpName}" is not allowed by escalation "${e.metadata?.name ?? ''}" (allowed IDPs: ${allowed.join(', ')})`,
+      );
+    }
+  }
+}
+
+function nonEmptyList(values: string[] | undefined): string[] | undefined {
+  return values !== undefined && values.length > 0 ? values : undefined;
+}
+
+function checkUpdate(findings: Findings, session: BreakglassSession, old: BreakglassSession): void {
+  if (!isDeepStrictEqual(session.spec, old.spec)) findings.error('spec', 'spec is immutable');
+  const from = old.status?.state;
+  const to = session.status?.state;
+  if (!isValidStateTransition(from, to)) {
+    findings.error('status.state', `invalid state transition from "${from ?? ''}" to "${to ?? ''}"`);
+  }
+  const oldCount = old.status?.activityCount ?? 0;
+  const newCount = session.status?.activityCount ?? 0;
+  if (newCount < oldCount) findings.error('status.activityCount', `activityCount must not decrease (from ${oldCount} to ${newCount})`);
+  const oldActivity = old.status?.lastActivity;
+  if (oldActivity !== undefined) {
+    const newActivity = session.status?.lastActivity;
+    if (newActivity === undefined) findings.error('status.lastActivity', 'lastActivity must not be cleared');
+    else if (Date.parse(newActivity) < Date.parse(oldActivity)) {
+      findings.error('status.lastActivity', `lastActivity must not move backwards (from ${oldActivity} to ${newActivity})`);
+    }
+  }
+}
+
+export async function validateSession(
+  session: BreakglassSession,
+  old: BreakglassSession | undefined,
+  ctx: RuleContext,
+): Promise<Findings> {
+  const findings = new Findings();
+  checkSpecFields(findings, session.spec);
+  if (ctx.operation === 'CREATE') {
+    checkScheduledStart(findings, session.spec, ctx.now);
+    await checkIdentityProvider(findings, session.spec, ctx);
+  } else if (old !== undefined) {
+    checkUpdate(findings, session, old);
+  }
+  await checkUniqueName(findings, 'BreakglassSession', session.metadata?.name, ctx.namespace ?? session.metadata?.namespace, ctx.lookup);
+  return findings;
+}
