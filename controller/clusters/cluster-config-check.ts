@@ -1,0 +1,115 @@
+/**
+ * Whether a ClusterConfig is usable (reference §5.4): the outcome becomes its Ready condition.
+ *
+ * Kubeconfig auth is checked end to end: secret present, key present, kubeconfig parses and
+ * names a server, and that server answers GET /version within the timeout. OIDC auth is not
+ * checked in this version; such configs get Ready=Unknown with reason AuthMethodNotSupported,
+ * so nobody mistakes "not checked" for "checked and fine".
+ */
+import { ApiException, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { DEFAULT_SECRET_KEY, type ClusterConfig } from '../../crds/index.ts';
+
+export const DEFAULT_PROBE_TIMEOUT_MS = 5000;
+
+export interface ReadyOutcome {
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+export interface CheckDeps {
+  /** Decoded secret data; undefined when the secret does not exist. */
+  readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** Resolves when the cluster the kubeconfig names answers; rejects with the reason otherwise. */
+  probe(kubeConfig: KubeConfig): Promise<void>;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function notReady(reason: string, message: string): ReadyOutcome {
+  return { status: 'False', reason, message };
+}
+
+export function usesOidc(config: ClusterConfig): boolean {
+  const spec = config.spec;
+  return spec.authType === 'OIDC' || spec.oidcAuth !== undefined || spec.oidcFromIdentityProvider !== undefined;
+}
+
+/** Parses a kubeconfig and insists on a current context whose cluster has a server. */
+export function parseKubeconfig(text: string): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(text);
+  const server = kubeConfig.getCurrentCluster()?.server;
+  if (!server) throw new Error('no current-context naming a cluster with a server');
+  return kubeConfig;
+}
+
+export async function checkClusterConfig(config: ClusterConfig, deps: CheckDeps): Promise<ReadyOutcome> {
+  if (usesOidc(config)) {
+    return {
+      status: 'Unknown',
+      reason: 'AuthMethodNotSupported',
+      message: 'OIDC authentication to the cluster is not checked in this version; only kubeconfig-based ClusterConfigs are validated',
+    };
+  }
+  const ref = config.spec.kubeconfigSecretRef;
+  if (ref === undefined) {
+    return notReady('ValidationFailed', 'spec.kubeconfigSecretRef is required when spec.authType is Kubeconfig');
+  }
+  const key = ref.key || DEFAULT_SECRET_KEY;
+  let data: Record<string, string> | undefined;
+  try {
+    data = await deps.readSecret(ref.namespace, ref.name);
+  } catch (err) {
+    return notReady('SecretMissing', `cannot read secret ${ref.namespace}/${ref.name} (spec.kubeconfigSecretRef): ${errorMessage(err)}`);
+  }
+  if (data === undefined) {
+    return notReady('SecretMissing', `secret ${ref.namespace}/${ref.name} (spec.kubeconfigSecretRef) not found`);
+  }
+  const text = data[key];
+  if (text === undefined || text.trim() === '') {
+    return notReady(
+      'SecretKeyMissing',
+      `secret ${ref.namespace}/${ref.name} has no key "${key}" (spec.kubeconfigSecretRef.key)`,
+    );
+  }
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = parseKubeconfig(text);
+  } catch (err) {
+    return notReady(
+      'KubeconfigParseFailed',
+      `kubeconfig in secret ${ref.namespace}/${ref.name} key "${key}" is invalid: ${errorMessage(err)}`,
+    );
+  }
+  try {
+    await deps.probe(kubeConfig);
+  } catch (err) {
+    return notReady('ClusterUnreachable', `cluster unreachable: ${errorMessage(err)}`);
+  }
+  return { status: 'True', reason: 'KubeconfigValidated', message: 'Kubeconfig validated and cluster reachable' };
+}
+
+/**
+ * GET /version on the cluster the kubeconfig names, failing after `timeoutMs`.
+ * client-node 1.4 gives no way to abort the request, so it is raced against a timer; a hung
+ * connection is left to the socket's own timeout.
+ */
+export async function probeVersion(kubeConfig: KubeConfig, timeoutMs = DEFAULT_PROBE_TIMEOUT_MS): Promise<void> {
+  const server = kubeConfig.getCurrentCluster()?.server ?? '';
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`GET ${server}/version timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([kubeConfig.makeApiClient(VersionApi).getCode(), timeout]);
+  } catch (err) {
+    // ApiException messages carry the whole response body; the status code is what matters.
+    if (err instanceof ApiException) throw new Error(`GET ${server}/version answered HTTP ${err.code}`);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,243 @@
+import { expect } from 'chai';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterConfig, ClusterConfigStatus } from '../../crds/index.ts';
+import { silentLogger } from '../observability/logger.ts';
+import { ControllerMetrics } from '../observability/metrics.ts';
+import { FencedError, unfencedGuard, type LoopContext, type WriteGuard } from '../runtime/loop.ts';
+import { checkClusterConfig } from './cluster-config-check.ts';
+import { clusterConfigCheckerLoop, runClusterConfigCheck, type ClusterConfigCheckerDeps } from './cluster-config-checker.ts';
+import { ClusterConfigConflictError, type ClusterConfigEvent, type ClusterConfigStore } from './cluster-config-store.ts';
+
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters:
+- name: spoke
+  cluster: {server: 'https://spoke.example:6443'}
+contexts:
+- name: spoke
+  context: {cluster: spoke, user: admin}
+current-context: spoke
+users:
+- name: admin
+  user: {token: abc}
+`;
+
+/** ClusterConfigs and secrets in memory, with resourceVersion checks on status writes. */
+class InMemoryClusterConfigStore implements ClusterConfigStore {
+  configs = new Map<string, ClusterConfig>();
+  secrets = new Map<string, Record<string, string>>();
+  events: { config: string; event: ClusterConfigEvent }[] = [];
+  writes = 0;
+  private version = 1;
+
+  add(name: string, spec: ClusterConfig['spec'], status?: ClusterConfigStatus): void {
+    this.configs.set(name, {
+      metadata: { name, namespace: 'hub', generation: 1, resourceVersion: String(this.version++) },
+      spec,
+      ...(status ? { status } : {}),
+    });
+  }
+  get(name: string): ClusterConfig | undefined {
+    return this.configs.get(name);
+  }
+  async list(): Promise<ClusterConfig[]> {
+    return [...this.configs.values()].map((c) => structuredClone(c));
+  }
+  async readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    return this.secrets.get(`${namespace}/${name}`);
+  }
+  async writeStatus(config: ClusterConfig, status: ClusterConfigStatus, resourceVersion: string): Promise<ClusterConfig> {
+    const name = config.metadata?.name ?? '';
+    const current = this.configs.get(name);
+    if (current?.metadata?.resourceVersion !== resourceVersion) {
+      throw new ClusterConfigConflictError('hub', name, 'modified');
+    }
+    current.status = structuredClone(status);
+    current.metadata = { ...current.metadata, resourceVersion: String(this.version++) };
+    this.writes++;
+    return structuredClone(current);
+  }
+  async recordEvent(config: ClusterConfig, event: ClusterConfigEvent): Promise<void> {
+    this.events.push({ config: config.metadata?.name ?? '', event });
+  }
+}
+
+const ref = (key?: string) => ({ kubeconfigSecretRef: { name: 'kc', namespace: 'hub', ...(key ? { key } : {}) } });
+
+function setup(probe: ClusterConfigCheckerDeps['probe'] = async () => {}) {
+  const store = new InMemoryClusterConfigStore();
+  const metrics = new ControllerMetrics({ defaultMetrics: false });
+  let now = Date.parse('2026-05-01T10:00:00Z');
+  const deps: ClusterConfigCheckerDeps = { store, logger: silentLogger(), metrics, probe, now: () => new Date(now) };
+  return { store, metrics, deps, advance: (ms: number) => (now += ms) };
+}
+
+const ctx = (guard: WriteGuard = unfencedGuard, signal = new AbortController().signal): LoopContext => ({ guard, signal });
+
+function ready(store: InMemoryClusterConfigStore, name: string) {
+  return store.get(name)?.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+describe('ClusterConfig check', () => {
+  const deps = (
+    secrets: Record<string, Record<string, string>>,
+    probe: (kc: KubeConfig) => Promise<void> = async () => {},
+  ) => ({
+    readSecret: async (ns: string, name: string) => secrets[`${ns}/${name}`],
+    probe,
+  });
+  const config = (spec: ClusterConfig['spec']): ClusterConfig => ({ metadata: { name: 'c' }, spec });
+
+  it('reports each kubeconfig failure with its reason', async () => {
+    expect(await checkClusterConfig(config(ref()), deps({}))).to.deep.equal({
+      status: 'False',
+      reason: 'SecretMissing',
+      message: 'secret hub/kc (spec.kubeconfigSecretRef) not found',
+    });
+    expect(await checkClusterConfig(config(ref()), deps({ 'hub/kc': { other: KUBECONFIG } }))).to.deep.include({
+      reason: 'SecretKeyMissing',
+      message: 'secret hub/kc has no key "value" (spec.kubeconfigSecretRef.key)',
+    });
+    const garbage = await checkClusterConfig(config(ref()), deps({ 'hub/kc': { value: 'clusters: [' } }));
+    expect(garbage).to.include({ status: 'False', reason: 'KubeconfigParseFailed' });
+    const noServer = await checkClusterConfig(config(ref()), deps({ 'hub/kc': { value: 'just text' } }));
+    expect(noServer.reason).to.equal('KubeconfigParseFailed');
+    expect(noServer.message).to.contain('no current-context');
+    const down = await checkClusterConfig(
+      config(ref('cfg')),
+      deps({ 'hub/kc': { cfg: KUBECONFIG } }, async () => {
+        throw new Error('connect ECONNREFUSED');
+      }),
+    );
+    expect(down).to.deep.equal({ status: 'False', reason: 'ClusterUnreachable', message: 'cluster unreachable: connect ECONNREFUSED' });
+  });
+
+  it('is Ready when the kubeconfig works, probing the server it names', async () => {
+    let probed = '';
+    const outcome = await checkClusterConfig(
+      config(ref()),
+      deps({ 'hub/kc': { value: KUBECONFIG } }, async (kc) => {
+        probed = kc.getCurrentCluster()?.server ?? '';
+      }),
+    );
+    expect(outcome).to.deep.equal({ status: 'True', reason: 'KubeconfigValidated', message: 'Kubeconfig validated and cluster reachable' });
+    expect(probed).to.equal('https://spoke.example:6443');
+  });
+
+  it('says honestly that OIDC configs are not checked', async () => {
+    const outcome = await checkClusterConfig(
+      config({ authType: 'OIDC', oidcAuth: { issuerURL: 'https://idp', clientID: 'x', server: 'https://spoke' } }),
+      deps({}),
+    );
+    expect(outcome).to.include({ status: 'Unknown', reason: 'AuthMethodNotSupported' });
+    expect(outcome.message).to.contain('not checked');
+  });
+});
+
+describe('ClusterConfig checker loop', () => {
+  it('writes Ready and an event when the condition changes, and nothing when it does not', async () => {
+    const { store, deps, metrics, advance } = setup();
+    store.secrets.set('hub/kc', { value: KUBECONFIG });
+    store.add('good', ref());
+    store.add('broken', { kubeconfigSecretRef: { name: 'missing', namespace: 'hub' } });
+
+    const first = await runClusterConfigCheck(deps, ctx());
+    expect(first).to.include({ checked: 2, ready: 1, notReady: 1, updated: 2 });
+    expect(ready(store, 'good')).to.deep.include({
+      status: 'True',
+      reason: 'KubeconfigValidated',
+      lastTransitionTime: '2026-05-01T10:00:00Z',
+      observedGeneration: 1,
+    });
+    expect(ready(store, 'broken')).to.include({ status: 'False', reason: 'SecretMissing' });
+    expect(store.get('good')?.status?.observedGeneration).to.equal(1);
+    expect(store.events.map((e) => `${e.config}:${e.event.type}:${e.event.reason}`)).to.have.members([
+      'good:Normal:ClusterConfigValidationSucceeded',
+      'broken:Warning:ClusterConfigValidationFailed',
+    ]);
+
+    advance(60_000);
+    const second = await runClusterConfigCheck(deps, ctx());
+    expect(second.updated).to.equal(0);
+    expect(store.writes).to.equal(2);
+    expect(store.events).to.have.length(2);
+
+    // The secret appears: broken becomes ready, with a new transition time and one more event.
+    store.secrets.set('hub/missing', { value: KUBECONFIG });
+    advance(60_000);
+    await runClusterConfigCheck(deps, ctx());
+    expect(ready(store, 'broken')).to.include({ status: 'True', lastTransitionTime: '2026-05-01T10:02:00Z' });
+    expect(store.events).to.have.length(3);
+
+    const checked = (await metrics.clusterConfigsChecked.get()).values.find((v) => v.labels.cluster === 'good');
+    const failed = (await metrics.clusterConfigsFailed.get()).values.find((v) => v.labels.cluster === 'broken');
+    expect(checked?.value).to.equal(3);
+    expect(failed?.value).to.equal(2);
+  });
+
+  it('keeps lastTransitionTime when only the message changes', async () => {
+    const { store, deps, advance } = setup(async () => {
+      throw new Error(`timeout ${calls++}`);
+    });
+    let calls = 0;
+    store.secrets.set('hub/kc', { value: KUBECONFIG });
+    store.add('flaky', ref());
+    await runClusterConfigCheck(deps, ctx());
+    advance(60_000);
+    await runClusterConfigCheck(deps, ctx());
+    expect(ready(store, 'flaky')).to.include({
+      status: 'False',
+      message: 'cluster unreachable: timeout 1',
+      lastTransitionTime: '2026-05-01T10:00:00Z',
+    });
+  });
+
+  it('a conflicting write is skipped and retried on the next pass', async () => {
+    const { store, deps } = setup();
+    store.secrets.set('hub/kc', { value: KUBECONFIG });
+    store.add('raced', ref());
+    const original = store.list.bind(store);
+    // The pass sees an older resourceVersion than the store holds.
+    store.list = async () => (await original()).map((c) => ({ ...c, metadata: { ...c.metadata, resourceVersion: '0' } }));
+    const first = await runClusterConfigCheck(deps, ctx());
+    expect(first).to.include({ conflicts: 1, updated: 0 });
+    expect(store.events).to.have.length(0);
+    store.list = original;
+    expect((await runClusterConfigCheck(deps, ctx())).updated).to.equal(1);
+  });
+
+  it('a fenced guard prevents every write and ends the pass', async () => {
+    const { store, deps } = setup();
+    store.add('a', ref());
+    store.add('b', ref());
+    const fenced: WriteGuard = {
+      assertCanWrite() {
+        throw new FencedError();
+      },
+    };
+    let error: unknown;
+    await runClusterConfigCheck(deps, ctx(fenced)).catch((err) => (error = err));
+    expect(error).to.be.instanceOf(FencedError);
+    expect(store.writes).to.equal(0);
+    expect(store.events).to.have.length(0);
+  });
+
+  it('stops between configs when the signal aborts', async () => {
+    const controller = new AbortController();
+    const { store, deps } = setup(async () => controller.abort());
+    store.secrets.set('hub/kc', { value: KUBECONFIG });
+    store.add('a', ref());
+    store.add('b', ref());
+    const counts = await runClusterConfigCheck(deps, ctx(unfencedGuard, controller.signal));
+    expect(counts.checked).to.equal(1);
+  });
+
+  it('is a leader-only loop named cluster-config-checker', () => {
+    const { deps } = setup();
+    expect(clusterConfigCheckerLoop(deps, 600_000)).to.include({
+      name: 'cluster-config-checker',
+      leaderOnly: true,
+      intervalMs: 600_000,
+    });
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * What the ClusterConfig checker needs from the API server, and its implementation on
+ * @kubernetes/client-node.
+ *
+ * Status writes replace the status subresource with the resourceVersion that was listed, so a
+ * write based on an outdated read fails (409) instead of overwriting newer state.
+ */
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  type CoreV1Event,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import {
+  API_VERSION,
+  GROUP,
+  VERSION,
+  plurals,
+  type ClusterConfig,
+  type ClusterConfigStatus,
+} from '../../crds/index.ts';
+
+/** The ClusterConfig changed since it was read (HTTP 409, or 404 when it was deleted). */
+export class ClusterConfigConflictError extends Error {
+  constructor(
+    readonly namespace: string,
+    readonly configName: string,
+    reason: 'modified' | 'deleted',
+  ) {
+    super(`ClusterConfig ${namespace}/${configName} was ${reason} concurrently; status write refused`);
+    this.name = 'ClusterConfigConflictError';
+  }
+}
+
+export interface ClusterConfigEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface ClusterConfigStore {
+  /** All ClusterConfigs, freshly listed (each with its resourceVersion). */
+  list(): Promise<ClusterConfig[]>;
+  /** The decoded data of a Secret; undefined when it does not exist. */
+  readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** Replaces the status subresource at `resourceVersion`; ClusterConfigConflictError otherwise. */
+  writeStatus(config: ClusterConfig, status: ClusterConfigStatus, resourceVersion: string): Promise<ClusterConfig>;
+  /** Records a core/v1 Event about the ClusterConfig in its namespace. */
+  recordEvent(config: ClusterConfig, event: ClusterConfigEvent): Promise<void>;
+}
+
+const PLURAL = plurals.ClusterConfig;
+export const EVENT_SOURCE_COMPONENT = 'breakglass-controller';
+
+function statusCode(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+export interface KubernetesClusterConfigStoreOptions {
+  /** Who records events (e.g. the pod name). @default breakglass-controller */
+  reportingInstance?: string;
+  /** Check only ClusterConfigs of this namespace. @default all namespaces */
+  namespace?: string;
+}
+
+export class KubernetesClusterConfigStore implements ClusterConfigStore {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly reportingInstance: string;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly options: KubernetesClusterConfigStoreOptions = {},
+  ) {
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.reportingInstance = options.reportingInstance ?? EVENT_SOURCE_COMPONENT;
+  }
+
+  async list(): Promise<ClusterConfig[]> {
+    const namespace = this.options.namespace;
+    const list = (
+      namespace === undefined
+        ? await this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL })
+        : await this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace })
+    ) as { items?: ClusterConfig[] };
+    return list.items ?? [];
+  }
+
+  async readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    try {
+      const secret = await this.core.readNamespacedSecret({ namespace, name });
+      const data: Record<string, string> = {};
+      for (const [key, value] of Object.entries(secret.data ?? {})) {
+        data[key] = Buffer.from(value, 'base64').toString('utf8');
+      }
+      return data;
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async writeStatus(config: ClusterConfig, status: ClusterConfigStatus, resourceVersion: string): Promise<ClusterConfig> {
+    const namespace = config.metadata?.namespace ?? '';
+    const name = config.metadata?.name ?? '';
+    try {
+      return (await this.custom.replaceNamespacedCustomObjectStatus({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'ClusterConfig',
+          metadata: { ...config.metadata, resourceVersion },
+          spec: config.spec,
+          status,
+        },
+      })) as ClusterConfig;
+    } catch (err) {
+      if (statusCode(err) === 409) throw new ClusterConfigConflictError(namespace, name, 'modified');
+      if (statusCode(err) === 404) throw new ClusterConfigConflictError(namespace, name, 'deleted');
+      throw err;
+    }
+  }
+
+  async recordEvent(config: ClusterConfig, event: ClusterConfigEvent): Promise<void> {
+    const namespace = config.metadata?.namespace ?? '';
+    const name = config.metadata?.name ?? '';
+    const now = new Date();
+    const body: CoreV1Event = {
+      metadata: { generateName: `${name}.`, namespace },
+      involvedObject: {
+        apiVersion: API_VERSION,
+        kind: 'ClusterConfig',
+        name,
+        namespace,
+        uid: config.metadata?.uid,
+        resourceVersion: config.metadata?.resourceVersion,
+      },
+      type: event.type,
+      reason: event.reason,
+      message: event.message,
+      source: { component: EVENT_SOURCE_COMPONENT },
+      reportingComponent: EVENT_SOURCE_COMPONENT,
+      reportingInstance: this.reportingInstance,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+    await this.core.createNamespacedEvent({ namespace, body });
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * A SessionRepository in memory with the API server's optimistic concurrency: every write bumps
+ * the resourceVersion and a write or delete against an older one fails with ConflictError.
+ * Used by unit tests of the loops; the cache can be made to lag behind the "live" objects.
+ */
+import type { BreakglassSession, BreakglassSessionStatus, SessionState } from '../../crds/index.ts';
+import { stateOf } from './predicates.ts';
+import {
+  ConflictError,
+  SessionNotFoundError,
+  type DeletePrecondition,
+  type SessionRepository,
+} from './session-repository.ts';
+
+export class InMemorySessionRepository implements SessionRepository {
+  private readonly live = new Map<string, BreakglassSession>();
+  private cache = new Map<string, BreakglassSession>();
+  private nextVersion = 1;
+  private nextUid = 1;
+  /** When false, cached reads keep returning the last synced snapshot (see `syncCache`). */
+  autoSync = true;
+  synced = true;
+  /** Called before every write or delete is applied; tests use it to simulate a racing writer. */
+  beforeWrite?: (namespace: string, name: string) => void;
+  readonly writes: { namespace: string; name: string; status: BreakglassSessionStatus }[] = [];
+  readonly deletes: { namespace: string; name: string }[] = [];
+
+  /** Stores a session as the API server would: assigns uid, resourceVersion and generation. */
+  put(session: BreakglassSession): BreakglassSession {
+    const namespace = session.metadata?.namespace ?? 'default';
+    const name = session.metadata?.name ?? `session-${this.nextUid}`;
+    const stored: BreakglassSession = structuredClone({
+      ...session,
+      metadata: {
+        generation: 1,
+        creationTimestamp: new Date(0).toISOString(),
+        ...session.metadata,
+        namespace,
+        name,
+        uid: session.metadata?.uid ?? `uid-${this.nextUid++}`,
+        resourceVersion: String(this.nextVersion++),
+      },
+    });
+    this.live.set(`${namespace}/${name}`, stored);
+    if (this.autoSync) this.syncCache();
+    return structuredClone(stored);
+  }
+
+  /** Changes a stored session out of band (a concurrent writer); bumps its resourceVersion. */
+  modify(namespace: string, name: string, change: (session: BreakglassSession) => void): void {
+    const current = this.live.get(`${namespace}/${name}`);
+    if (current === undefined) throw new Error(`no session ${namespace}/${name}`);
+    change(current);
+    current.metadata = { ...current.metadata, resourceVersion: String(this.nextVersion++) };
+    if (this.autoSync) this.syncCache();
+  }
+
+  /** Removes a session out of band. */
+  remove(namespace: string, name: string): void {
+    this.live.delete(`${namespace}/${name}`);
+    if (this.autoSync) this.syncCache();
+  }
+
+  /** Makes the cache equal to the live objects. */
+  syncCache(): void {
+    this.cache = new Map([...this.live].map(([k, v]) => [k, structuredClone(v)]));
+  }
+
+  get(namespace: string, name: string): BreakglassSession | undefined {
+    const session = this.live.get(`${namespace}/${name}`);
+    return session === undefined ? undefined : structuredClone(session);
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  listCached(): BreakglassSession[] {
+    return [...this.cache.values()].map((s) => structuredClone(s));
+  }
+
+  listCachedByState(...states: SessionState[]): BreakglassSession[] {
+    return this.listCached().filter((s) => {
+      const state = stateOf(s);
+      return state !== '' && states.includes(state);
+    });
+  }
+
+  async getLive(namespace: string, name: string): Promise<BreakglassSession | undefined> {
+    return this.get(namespace, name);
+  }
+
+  async writeStatus(
+    session: BreakglassSession,
+    status: BreakglassSessionStatus,
+    resourceVersion: string,
+  ): Promise<BreakglassSession> {
+    const namespace = session.metadata?.namespace ?? '';
+    const name = session.metadata?.name ?? '';
+    this.beforeWrite?.(namespace, name);
+    const current = this.live.get(`${namespace}/${name}`);
+    if (current === undefined) throw new SessionNotFoundError(namespace, name);
+    if (current.metadata?.resourceVersion !== resourceVersion) throw new ConflictError(namespace, name);
+    current.status = structuredClone(status);
+    current.metadata = { ...current.metadata, resourceVersion: String(this.nextVersion++) };
+    this.writes.push({ namespace, name, status: structuredClone(status) });
+    if (this.autoSync) this.syncCache();
+    return structuredClone(current);
+  }
+
+  async delete(namespace: string, name: string, precondition: DeletePrecondition): Promise<boolean> {
+    this.beforeWrite?.(namespace, name);
+    const current = this.live.get(`${namespace}/${name}`);
+    if (current === undefined) return false;
+    if (
+      current.metadata?.uid !== precondition.uid ||
+      current.metadata?.resourceVersion !== precondition.resourceVersion
+    ) {
+      throw new ConflictError(namespace, name);
+    }
+    this.live.delete(`${namespace}/${name}`);
+    this.deletes.push({ namespace, name });
+    if (this.autoSync) this.syncCache();
+    return true;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * SessionRepository on the Kubernetes API: cached reads from a self-restarting informer over all
+ * namespaces, live reads and writes through the custom objects API.
+ *
+ * Status writes replace the status subresource with the object's resourceVersion, so the API
+ * server refuses (409) a write based on an outdated read; deletes carry uid + resourceVersion
+ * preconditions for the same reason.
+ */
+import {
+  ApiException,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import {
+  API_VERSION,
+  GROUP,
+  VERSION,
+  plurals,
+  type BreakglassSession,
+  type BreakglassSessionStatus,
+  type SessionState,
+} from '../../crds/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import { stateOf } from './predicates.ts';
+import { RestartingInformer, type RestartingInformerOptions } from './restarting-informer.ts';
+import {
+  ConflictError,
+  SessionNotFoundError,
+  type DeletePrecondition,
+  type SessionRepository,
+} from './session-repository.ts';
+
+const PLURAL = plurals.BreakglassSession;
+export const SESSIONS_WATCH_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
+
+export interface KubernetesSessionRepositoryOptions {
+  logger: Logger;
+  /** Cache only this namespace. @default all namespaces */
+  namespace?: string;
+  /** Informer tuning (backoff, refresh interval). */
+  informer?: Pick<RestartingInformerOptions<KubernetesObject>, 'initialBackoffMs' | 'maxBackoffMs' | 'refreshIntervalMs'>;
+}
+
+function statusCode(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+export class KubernetesSessionRepository implements SessionRepository {
+  private readonly api: CustomObjectsApi;
+  // Typed as plain Kubernetes objects: client-node's ObjectMeta types timestamps as Date, ours
+  // (correctly, for custom objects read as raw JSON) as strings.
+  private readonly informer: RestartingInformer<KubernetesObject>;
+
+  constructor(kubeConfig: KubeConfig, options: KubernetesSessionRepositoryOptions) {
+    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    const namespace = options.namespace;
+    const list =
+      namespace === undefined
+        ? () => this.api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL })
+        : () => this.api.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace });
+    this.informer = new RestartingInformer<KubernetesObject>({
+      kubeConfig,
+      path: namespace === undefined ? SESSIONS_WATCH_PATH : `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+      list: list as () => Promise<KubernetesListObject<KubernetesObject>>,
+      logger: options.logger,
+      ...options.informer,
+    });
+  }
+
+  /** Starts the watch cache; it runs until `signal` aborts. */
+  start(signal: AbortSignal): void {
+    this.informer.start(signal);
+  }
+
+  hasSynced(): boolean {
+    return this.informer.hasSynced();
+  }
+
+  /** Resolves once the cache holds a complete list. */
+  whenSynced(): Promise<void> {
+    return this.informer.whenSynced();
+  }
+
+  /** Cached objects are shared with the cache: do not modify them. */
+  listCached(): BreakglassSession[] {
+    return [...this.informer.list()] as BreakglassSession[];
+  }
+
+  listCachedByState(...states: SessionState[]): BreakglassSession[] {
+    return this.listCached().filter((session) => {
+      const state = stateOf(session);
+      return state !== '' && states.includes(state);
+    });
+  }
+
+  async getLive(namespace: string, name: string): Promise<BreakglassSession | undefined> {
+    try {
+      return (await this.api.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+      })) as BreakglassSession;
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async writeStatus(
+    session: BreakglassSession,
+    status: BreakglassSessionStatus,
+    resourceVersion: string,
+  ): Promise<BreakglassSession> {
+    const namespace = session.metadata?.namespace ?? '';
+    const name = session.metadata?.name ?? '';
+    if (resourceVersion === '') throw new Error(`writeStatus of ${namespace}/${name} needs the resourceVersion that was read`);
+    const body: BreakglassSession = {
+      apiVersion: API_VERSION,
+      kind: 'BreakglassSession',
+      metadata: { ...session.metadata, namespace, name, resourceVersion },
+      spec: session.spec,
+      status,
+    };
+    try {
+      return (await this.api.replaceNamespacedCustomObjectStatus({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        body,
+      })) as BreakglassSession;
+    } catch (err) {
+      if (statusCode(err) === 409) throw new ConflictError(namespace, name);
+      if (statusCode(err) === 404) throw new SessionNotFoundError(namespace, name);
+      throw err;
+    }
+  }
+
+  async delete(namespace: string, name: string, precondition: DeletePrecondition): Promise<boolean> {
+    try {
+      await this.api.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        body: { preconditions: { uid: precondition.uid, resourceVersion: precondition.resourceVersion } },
+      });
+      return true;
+    } catch (err) {
+      if (statusCode(err) === 404) return false;
+      if (statusCode(err) === 409) throw new ConflictError(namespace, name);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * What the session loops need from storage: cached reads to find candidates, fresh reads to
+ * re-check them, and writes that never overwrite a newer version (optimistic concurrency).
+ */
+import type { BreakglassSession, BreakglassSessionStatus, SessionState } from '../../crds/index.ts';
+
+/** The object changed since it was read (HTTP 409); the write did not happen. */
+export class ConflictError extends Error {
+  constructor(
+    readonly namespace: string,
+    readonly sessionName: string,
+    message = `session ${namespace}/${sessionName} was modified concurrently; write refused`,
+  ) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** The object no longer exists (HTTP 404); the write did not happen. */
+export class SessionNotFoundError extends Error {
+  constructor(
+    readonly namespace: string,
+    readonly sessionName: string,
+  ) {
+    super(`session ${namespace}/${sessionName} not found`);
+    this.name = 'SessionNotFoundError';
+  }
+}
+
+/** Identifies exactly the version of an object a delete is meant for. */
+export interface DeletePrecondition {
+  uid: string;
+  resourceVersion: string;
+}
+
+export interface SessionRepository {
+  /** True once the cache holds a complete list; before that, cached reads may miss sessions. */
+  hasSynced(): boolean;
+  /** Every session, from the watch cache (may lag the API server slightly). */
+  listCached(): BreakglassSession[];
+  /** Sessions whose status.state is one of `states`, from the watch cache. */
+  listCachedByState(...states: SessionState[]): BreakglassSession[];
+  /** An uncached read with the current resourceVersion; undefined when it does not exist. */
+  getLive(namespace: string, name: string): Promise<BreakglassSession | undefined>;
+  /**
+   * Replaces the status subresource, only if the object is still at `resourceVersion`.
+   * Throws ConflictError (409) or SessionNotFoundError (404); returns the stored object.
+   */
+  writeStatus(
+    session: BreakglassSession,
+    status: BreakglassSessionStatus,
+    resourceVersion: string,
+  ): Promise<BreakglassSession>;
+  /**
+   * Deletes the object, only if uid and resourceVersion still match.
+   * Returns false when it was already gone; throws ConflictError when it changed.
+   */
+  delete(namespace: string, name: string, precondition: DeletePrecondition): Promise<boolean>;
+}

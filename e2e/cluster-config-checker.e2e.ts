@@ -1,0 +1,161 @@
+/**
+ * The ClusterConfig checker against a real API server: real ClusterConfigs and Secrets, the
+ * real /version probe (against this very API server, a closed port and a server that never
+ * answers), the Ready condition as stored, and the Events recorded.
+ */
+import { expect } from 'chai';
+import { createServer, type Server } from 'node:net';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { installCrds } from '../crds/install.ts';
+import { API_VERSION, GROUP, VERSION, plurals, type ClusterConfig } from '../crds/index.ts';
+import { silentLogger } from '../controller/observability/logger.ts';
+import { ControllerMetrics } from '../controller/observability/metrics.ts';
+import { unfencedGuard } from '../controller/runtime/loop.ts';
+import { runClusterConfigCheck } from '../controller/clusters/cluster-config-checker.ts';
+import { KubernetesClusterConfigStore } from '../controller/clusters/cluster-config-store.ts';
+import { testCluster } from './harness/cluster.ts';
+
+function kubeconfigFor(server: string): string {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'spoke', server, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 'nothing' }],
+    contexts: [{ name: 'spoke', cluster: 'spoke', user: 'u' }],
+    currentContext: 'spoke',
+  });
+  return kc.exportConfig();
+}
+
+/** A loopback port with nothing listening. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('ClusterConfig checker on a real API server', function () {
+  let core: CoreV1Api;
+  let custom: CustomObjectsApi;
+  let namespace: string;
+  let silent: Server;
+
+  before(async () => {
+    const kubeConfig = testCluster().admin.kubeConfig;
+    await installCrds(kubeConfig);
+    core = kubeConfig.makeApiClient(CoreV1Api);
+    custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    namespace = await testCluster().createNamespace('ccfg-check');
+    // Accepts connections and never answers: only the probe timeout ends the request.
+    silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+
+  after(() => silent.close());
+
+  async function secret(name: string, data: Record<string, string>): Promise<void> {
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData: data } });
+  }
+
+  async function clusterConfig(name: string, secretName: string, key?: string): Promise<void> {
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: plurals.ClusterConfig,
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'ClusterConfig',
+        metadata: { name },
+        spec: { kubeconfigSecretRef: { name: secretName, namespace, ...(key ? { key } : {}) } },
+      },
+    });
+  }
+
+  async function readyOf(name: string) {
+    const config = (await custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: plurals.ClusterConfig,
+      name,
+    })) as ClusterConfig;
+    return config.status?.conditions?.find((c) => c.type === 'Ready');
+  }
+
+  async function eventsOf(name: string) {
+    const list = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+    return list.items;
+  }
+
+  it('writes the Ready condition for every kind of kubeconfig problem, and Ready=True for a working one', async () => {
+    const self = testCluster().admin.kubeConfig.exportConfig();
+    await secret('no-key', { other: self });
+    await secret('garbage', { value: 'clusters: [' });
+    await secret('self', { kubeconfig: self });
+    await secret('closed', { value: kubeconfigFor(`https://127.0.0.1:${await closedPort()}`) });
+    const silentPort = (silent.address() as { port: number }).port;
+    await secret('silent', { value: kubeconfigFor(`https://127.0.0.1:${silentPort}`) });
+
+    await clusterConfig('missing-secret', 'does-not-exist');
+    await clusterConfig('missing-key', 'no-key');
+    await clusterConfig('bad-kubeconfig', 'garbage');
+    await clusterConfig('reachable', 'self', 'kubeconfig');
+    await clusterConfig('unreachable', 'closed');
+    await clusterConfig('hanging', 'silent');
+
+    const metrics = new ControllerMetrics({ defaultMetrics: false });
+    const store = new KubernetesClusterConfigStore(testCluster().admin.kubeConfig, { namespace });
+    const deps = { store, logger: silentLogger(), metrics, probeTimeoutMs: 1500 };
+    const counts = await runClusterConfigCheck(deps, { signal: new AbortController().signal, guard: unfencedGuard });
+    expect(counts).to.include({ checked: 6, ready: 1, notReady: 5, updated: 6, conflicts: 0, errors: 0 });
+
+    expect(await readyOf('missing-secret')).to.include({
+      status: 'False',
+      reason: 'SecretMissing',
+      message: `secret ${namespace}/does-not-exist (spec.kubeconfigSecretRef) not found`,
+    });
+    expect(await readyOf('missing-key')).to.include({ status: 'False', reason: 'SecretKeyMissing' });
+    expect(await readyOf('bad-kubeconfig')).to.include({ status: 'False', reason: 'KubeconfigParseFailed' });
+    const reachable = await readyOf('reachable');
+    expect(reachable).to.include({
+      status: 'True',
+      reason: 'KubeconfigValidated',
+      message: 'Kubeconfig validated and cluster reachable',
+      observedGeneration: 1,
+    });
+    const unreachable = await readyOf('unreachable');
+    expect(unreachable).to.include({ status: 'False', reason: 'ClusterUnreachable' });
+    expect(unreachable?.message).to.match(/^cluster unreachable: .*ECONNREFUSED/);
+    const hanging = await readyOf('hanging');
+    expect(hanging).to.include({ status: 'False', reason: 'ClusterUnreachable' });
+    expect(hanging?.message).to.contain('timed out after 1500 ms');
+
+    const succeeded = await eventsOf('reachable');
+    expect(succeeded.map((e) => `${e.type}:${e.reason}`)).to.deep.equal(['Normal:ClusterConfigValidationSucceeded']);
+    expect(succeeded[0]?.involvedObject).to.include({ kind: 'ClusterConfig', apiVersion: API_VERSION, namespace });
+    const failed = await eventsOf('missing-key');
+    expect(failed.map((e) => `${e.type}:${e.reason}`)).to.deep.equal(['Warning:ClusterConfigValidationFailed']);
+
+    // A second pass with nothing changed writes nothing and records no new events.
+    const second = await runClusterConfigCheck(deps, { signal: new AbortController().signal, guard: unfencedGuard });
+    expect(second).to.include({ checked: 6, updated: 0 });
+    expect(await eventsOf('reachable')).to.have.length(1);
+    expect((await readyOf('reachable'))?.lastTransitionTime).to.equal(reachable?.lastTransitionTime);
+  });
+
+  it('a config that becomes usable flips to Ready=True with a new transition and event', async () => {
+    await clusterConfig('late-secret', 'arrives-later');
+    const store = new KubernetesClusterConfigStore(testCluster().admin.kubeConfig, { namespace });
+    const deps = { store, logger: silentLogger(), probeTimeoutMs: 1500 };
+    const ctx = { signal: new AbortController().signal, guard: unfencedGuard };
+    await runClusterConfigCheck(deps, ctx);
+    expect(await readyOf('late-secret')).to.include({ status: 'False', reason: 'SecretMissing' });
+    await secret('arrives-later', { value: testCluster().admin.kubeConfig.exportConfig() });
+    await runClusterConfigCheck(deps, ctx);
+    expect(await readyOf('late-secret')).to.include({ status: 'True', reason: 'KubeconfigValidated' });
+    const events = (await eventsOf('late-secret')).map((e) => e.reason).sort();
+    expect(events).to.deep.equal(['ClusterConfigValidationFailed', 'ClusterConfigValidationSucceeded']);
+  });
+});
