@@ -1,0 +1,188 @@
+/**
+ * The Koa application behind the validating admission webhooks: one route per kind, each reading
+ * an AdmissionReview, asking the validation domain (crds/validation) and answering a review.
+ *
+ * Bad input is answered with 4xx and a message; a validator or lookup failure denies the request
+ * (fail closed) with HTTP 200, so the API server shows the reason instead of "failed calling
+ * webhook". Nothing here answers 5xx.
+ */
+import Koa from 'koa';
+import Router from '@koa/router';
+import type {
+  AdmissionInput,
+  AdmissionKind,
+  FieldError,
+  ObjectLookup,
+  ValidationOutcome,
+} from '../../crds/validation/index.ts';
+import { GROUP, VERSION } from '../../crds/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ControllerMetrics } from '../observability/metrics.ts';
+import {
+  AdmissionReviewError,
+  buildAdmissionResponse,
+  isPlainObject,
+  parseAdmissionReview,
+  type AdmissionDecision,
+  type AdmissionRequest,
+  type StatusCause,
+} from './admission-review.ts';
+import { HttpRequestError, readJsonBody } from './read-json-body.ts';
+
+/**
+ * controller-runtime's path convention, `/validate-<group with dashes>-<version>-<lowercase kind>`,
+ * e.g. /validate-breakglass-t-caas-telekom-com-v1alpha1-breakglasssession.
+ */
+export function admissionPath(kind: AdmissionKind): string {
+  return `/validate-${GROUP.replaceAll('.', '-')}-${VERSION}-${kind.toLowerCase()}`;
+}
+
+export const ADMISSION_PATHS: Readonly<Record<AdmissionKind, string>> = {
+  BreakglassSession: admissionPath('BreakglassSession'),
+  BreakglassEscalation: admissionPath('BreakglassEscalation'),
+  ClusterConfig: admissionPath('ClusterConfig'),
+  IdentityProvider: admissionPath('IdentityProvider'),
+  DenyPolicy: admissionPath('DenyPolicy'),
+};
+
+export const DEFAULT_ADMISSION_BODY_LIMIT = 2 * 1024 * 1024;
+
+/** The part of crds/validation the transport uses; pass the module itself in production. */
+export interface AdmissionValidator {
+  validateAdmission(input: AdmissionInput, lookup: ObjectLookup, now?: Date): Promise<ValidationOutcome>;
+  formatFieldErrors(kind: string, name: string, errors: FieldError[]): string;
+}
+
+export interface AdmissionAppOptions {
+  validator: AdmissionValidator;
+  lookup: ObjectLookup;
+  logger: Logger;
+  metrics?: ControllerMetrics;
+  /** @default 2 MiB */
+  bodyLimitBytes?: number;
+  /** @default () => new Date() */
+  clock?: () => Date;
+}
+
+export function createAdmissionApp(options: AdmissionAppOptions): Koa {
+  const { validator, lookup, logger, metrics } = options;
+  const bodyLimit = options.bodyLimitBytes ?? DEFAULT_ADMISSION_BODY_LIMIT;
+  const clock = options.clock ?? (() => new Date());
+
+  const app = new Koa();
+  app.silent = true;
+  app.on('error', (err: unknown) => logger.warn({ err }, 'admission response failed'));
+
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null) {
+        ctx.status = 404;
+        ctx.body = { error: `no admission webhook is served at ${ctx.path.slice(0, 200)}` };
+      }
+    } catch (err) {
+      if (err instanceof HttpRequestError) {
+        ctx.status = err.status;
+        ctx.body = { error: err.message };
+        if (err.status === 413) ctx.set('Connection', 'close');
+        return;
+      }
+      // Only a defect of this server gets here; it is logged, and the caller still gets a
+      // 4xx with a message because the API server treats every non-200 the same way.
+      logger.error({ err, path: ctx.path }, 'admission request failed');
+      ctx.status = 400;
+      ctx.body = { error: 'the admission request could not be processed' };
+    }
+  });
+
+  const router = new Router();
+  for (const [kind, path] of Object.entries(ADMISSION_PATHS) as Array<[AdmissionKind, string]>) {
+    router.all(path, async (ctx) => {
+      if (ctx.method !== 'POST') {
+        ctx.set('Allow', 'POST');
+        ctx.status = 405;
+        ctx.body = { error: `method ${ctx.method} is not allowed; admission reviews are POSTed` };
+        return;
+      }
+      const body = await readJsonBody(ctx.req, bodyLimit);
+      const request = parseRequest(body, kind);
+      const decision = await decide(kind, request);
+      metrics?.admissionRequests.inc({ kind, allowed: String(decision.allowed) });
+      ctx.status = 200;
+      ctx.body = buildAdmissionResponse(request.uid, decision);
+    });
+  }
+  app.use(router.routes());
+
+  async function decide(kind: AdmissionKind, request: AdmissionRequest): Promise<AdmissionDecision> {
+    const name = request.name ?? metadataName(request.object) ?? metadataName(request.oldObject) ?? '';
+    const namespace = request.namespace;
+    const input: AdmissionInput = {
+      kind,
+      operation: request.operation,
+      object: request.object,
+      ...(request.oldObject ? { oldObject: request.oldObject } : {}),
+      ...(namespace ? { namespace } : {}),
+      ...(name ? { name } : {}),
+    };
+    const logFields = { kind, name, namespace, operation: request.operation, uid: request.uid };
+
+    let outcome: ValidationOutcome;
+    try {
+      outcome = await validator.validateAdmission(input, lookup, clock());
+    } catch (err) {
+      // Fail closed: without a verdict the object is not admitted, and the user learns why.
+      logger.error({ ...logFields, err }, 'admission validation failed');
+      return {
+        allowed: false,
+        warnings: [],
+        message: `${kind} "${name}" could not be validated: ${errorMessage(err)}`,
+      };
+    }
+
+    if (outcome.errors.length === 0) return { allowed: true, warnings: outcome.warnings };
+    logger.info({ ...logFields, errors: outcome.errors }, 'admission request denied');
+    return {
+      allowed: false,
+      warnings: outcome.warnings,
+      message: validator.formatFieldErrors(kind, name, outcome.errors),
+      invalid: { group: GROUP, kind, name, causes: outcome.errors.map(toStatusCause) },
+    };
+  }
+
+  return app;
+}
+
+function parseRequest(body: unknown, kind: AdmissionKind): AdmissionRequest {
+  let request: AdmissionRequest;
+  try {
+    request = parseAdmissionReview(body);
+  } catch (err) {
+    if (err instanceof AdmissionReviewError) throw new HttpRequestError(400, err.message);
+    throw err;
+  }
+  if (request.kind.group !== GROUP || request.kind.kind !== kind) {
+    throw new HttpRequestError(
+      400,
+      `request.kind is ${JSON.stringify(`${request.kind.group}/${request.kind.kind}`.slice(0, 200))}, but this endpoint validates ${GROUP}/${kind}`,
+    );
+  }
+  return request;
+}
+
+/** The shape apierrors.NewInvalid gives each field error (our errors carry no finer type). */
+function toStatusCause(error: FieldError): StatusCause {
+  return { reason: 'FieldValueInvalid', message: error.message, field: error.field };
+}
+
+function metadataName(object: Record<string, unknown> | null): string | undefined {
+  const metadata = object?.['metadata'];
+  if (!isPlainObject(metadata)) return undefined;
+  const name = metadata['name'];
+  return typeof name === 'string' && name.length > 0 ? name : undefined;
+}
+
+function errorMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}

@@ -1,0 +1,112 @@
+/**
+ * ObjectLookup against the API server: the cross-object reads the admission rules need (name
+ * uniqueness across namespaces, IdentityProviders, escalations).
+ *
+ * Reads are live (no informer cache) so a decision never rests on a stale view; lists are paged.
+ * Failures throw a LookupError naming what could not be read; the admission app turns any
+ * throw into a denial, so the webhook fails closed.
+ */
+import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { GROUP, VERSION, plurals, type BreakglassEscalation, type IdentityProvider } from '../../crds/index.ts';
+import type { ObjectLookup } from '../../crds/validation/index.ts';
+
+type UniqueKind = 'BreakglassSession' | 'BreakglassEscalation' | 'ClusterConfig';
+
+export class LookupError extends Error {
+  override readonly name = 'LookupError';
+}
+
+interface KubeList {
+  items?: unknown[];
+  metadata?: { continue?: string };
+}
+
+interface KubeObject {
+  metadata?: { name?: string; namespace?: string };
+}
+
+const PAGE_SIZE = 500;
+
+export class KubeObjectLookup implements ObjectLookup {
+  private readonly api: CustomObjectsApi;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  async namespacesWithName(kind: UniqueKind, name: string): Promise<string[]> {
+    const plural = plurals[kind];
+    let items: unknown[];
+    try {
+      items = await this.listAll(plural, `metadata.name=${escapeFieldSelectorValue(name)}`);
+    } catch (err) {
+      // Older or unusual servers may refuse the field selector; the full list answers too.
+      if (!(err instanceof ApiException) || err.code !== 400) throw lookupError(plural, err);
+      items = await this.listAll(plural).catch((retryErr: unknown) => {
+        throw lookupError(plural, retryErr);
+      });
+    }
+    const namespaces = (items as KubeObject[])
+      .filter((item) => item.metadata?.name === name)
+      .map((item) => item.metadata?.namespace ?? '');
+    return [...new Set(namespaces)];
+  }
+
+  async listIdentityProviders(): Promise<IdentityProvider[]> {
+    const plural = plurals.IdentityProvider;
+    // The API server validated these against the CRD schema when they were stored.
+    return (await this.listAll(plural).catch((err: unknown) => {
+      throw lookupError(plural, err);
+    })) as IdentityProvider[];
+  }
+
+  async listEscalations(): Promise<BreakglassEscalation[]> {
+    const plural = plurals.BreakglassEscalation;
+    return (await this.listAll(plural).catch((err: unknown) => {
+      throw lookupError(plural, err);
+    })) as BreakglassEscalation[];
+  }
+
+  private async listAll(plural: string, fieldSelector?: string): Promise<unknown[]> {
+    const items: unknown[] = [];
+    let continueToken: string | undefined;
+    do {
+      const page = (await this.api.listClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural,
+        limit: PAGE_SIZE,
+        ...(fieldSelector ? { fieldSelector } : {}),
+        ...(continueToken ? { _continue: continueToken } : {}),
+      })) as KubeList;
+      items.push(...(page.items ?? []));
+      continueToken = page.metadata?.continue || undefined;
+    } while (continueToken);
+    return items;
+  }
+}
+
+/** fields.EscapeValue of apimachinery: backslash, comma and equals sign are escaped. */
+function escapeFieldSelectorValue(value: string): string {
+  return value.replace(/[\\,=]/g, (char) => `\\${char}`);
+}
+
+function lookupError(plural: string, err: unknown): LookupError {
+  return new LookupError(`could not list ${plural}.${GROUP} from the API server: ${describeApiError(err)}`);
+}
+
+function describeApiError(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body: unknown = err.body;
+    if (typeof body === 'string') {
+      try {
+        const status = JSON.parse(body) as { message?: unknown };
+        if (typeof status.message === 'string') return `HTTP ${err.code}: ${status.message}`;
+      } catch {
+        // not a Status object; fall through to the code alone
+      }
+    }
+    return `HTTP ${err.code}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
