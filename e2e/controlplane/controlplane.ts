@@ -3,7 +3,7 @@
  * Go modules by build.sh (cached by version). This is what controller-runtime's envtest does,
  * plus static-token test users and a kubeconfig per identity.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -11,12 +11,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { createCa, createKeyPair, createServingCert } from './certs.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const run = promisify(execFile);
 
 export interface StaticUser {
   /** Short name used by tests ("admin", "alice", "bob"). */
@@ -61,7 +59,14 @@ export interface ControlPlane {
 
 /** Builds (or finds in the cache) etcd, kube-apiserver and kubectl. */
 export async function ensureBinaries(): Promise<ControlPlaneBinaries> {
-  const { stdout } = await run('bash', [join(here, 'build.sh')], { maxBuffer: 16 * 1024 * 1024 });
+  // The build log goes to our stderr: a first build takes minutes and should show progress.
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = spawn('bash', [join(here, 'build.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`e2e/controlplane/build.sh failed (exit ${code})`))));
+  });
   const dir = stdout.trim().split('\n').pop() as string;
   return { dir, etcd: join(dir, 'etcd'), kubeApiserver: join(dir, 'kube-apiserver'), kubectl: join(dir, 'kubectl') };
 }
@@ -218,6 +223,12 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     `--service-account-key-file=${saKeys.publicKeyFile}`,
     `--service-account-signing-key-file=${saKeys.privateKeyFile}`,
     `--cert-dir=${join(workDir, 'apiserver-certs')}`,
+    // Every test client shares one flow schema locally; APF then answers 429 to the bursts a
+    // test makes on purpose (hundreds of sessions, several replicas). Plain in-flight limits
+    // keep the server honest without that noise.
+    '--enable-priority-and-fairness=false',
+    '--max-requests-inflight=1000',
+    '--max-mutating-requests-inflight=500',
     ...(options.extraApiServerArgs ?? []),
   ], join(workDir, 'kube-apiserver.log'));
   processes.push(apiserver);

@@ -1,0 +1,101 @@
+/**
+ * Builds one controller replica from its options: Kubernetes access, caches, servers, the
+ * elector and the loop registry. Process concerns (argv, signals, exit codes) stay in main.ts.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import * as validation from '../crds/validation/index.ts';
+import { createAdmissionApp } from './admission/admission-app.ts';
+import { startAdmissionServer } from './admission/admission-server.ts';
+import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
+import { createApiApp } from './http/api-app.ts';
+import { listen } from './http/listen.ts';
+import { createMetricsApp } from './http/metrics-app.ts';
+import { LeaderElector } from './leadership/elector.ts';
+import { KubernetesLeaseStore } from './leadership/kubernetes-lease-store.ts';
+import { makeIdentity } from './leadership/term.ts';
+import { leaderOnlyLoops } from './loops.ts';
+import { effectiveLeaseNamespace, type ControllerOptions } from './options.ts';
+import type { Logger } from './observability/logger.ts';
+import { ControllerMetrics } from './observability/metrics.ts';
+import { ControllerProcess, type ServerDefinition } from './runtime/controller-process.ts';
+import { KubernetesSessionRepository } from './sessions/kubernetes-session-repository.ts';
+
+export const VERSION = process.env.BREAKGLASS_VERSION ?? '0.1.0';
+
+export interface ComposedController {
+  process: ControllerProcess;
+  identity: string;
+  elector: LeaderElector | null;
+}
+
+export function composeController(options: ControllerOptions, logger: Logger, kubeConfig?: KubeConfig): ComposedController {
+  const kc = kubeConfig ?? loadKubeConfig();
+  const metrics = new ControllerMetrics();
+  const identity = makeIdentity(options.podName || undefined);
+  const sessions = new KubernetesSessionRepository(kc, { logger: logger.child({ component: 'sessions' }) });
+  const loops = leaderOnlyLoops({ options, kubeConfig: kc, logger, metrics, sessions, identity });
+
+  const servers: ServerDefinition[] = [];
+  if (options.enableApi || options.enableFrontend) {
+    const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION });
+    servers.push({ name: 'api', start: () => listen(app.callback(), options.apiBindAddress) });
+  }
+  if (options.metricsBindAddress !== '0') {
+    const app = createMetricsApp(metrics.registry);
+    servers.push({ name: 'metrics', start: () => listen(app.callback(), options.metricsBindAddress) });
+  }
+  if (options.enableWebhooks) {
+    const admissionLogger = logger.child({ server: 'admission' });
+    const app = createAdmissionApp({ validator: validation, lookup: new KubeObjectLookup(kc), logger: admissionLogger, metrics });
+    servers.push({
+      name: 'webhook',
+      start: () =>
+        startAdmissionServer({
+          bindAddress: options.webhookBindAddress,
+          certDir: options.webhookCertPath,
+          certFile: options.webhookCertName,
+          keyFile: options.webhookCertKey,
+          app,
+          logger: admissionLogger,
+        }),
+    });
+  }
+
+  const electionLogger = logger.child({ component: 'leader-election' });
+  const build = (callbacks: ConstructorParameters<typeof LeaderElector>[0]['callbacks']) =>
+    new LeaderElector({
+      name: options.leaderElectId,
+      identity,
+      store: new KubernetesLeaseStore(kc, {
+        namespace: effectiveLeaseNamespace(options),
+        name: options.leaderElectId,
+        requestTimeoutMs: Math.max(1000, options.leaderElectRenewDeadline / 2),
+        logger: electionLogger,
+      }),
+      leaseDurationMs: options.leaderElectLeaseDuration,
+      renewDeadlineMs: options.leaderElectRenewDeadline,
+      retryPeriodMs: options.leaderElectRetryPeriod,
+      releaseOnCancel: true,
+      logger: electionLogger,
+      metrics,
+      callbacks,
+    });
+
+  const controller = new ControllerProcess({
+    logger,
+    metrics,
+    electorFactory: options.enableLeaderElection ? build : null,
+    leaderLoops: loops,
+    components: [{ name: 'sessions', start: (signal) => sessions.start(signal), hasSynced: () => sessions.hasSynced() }],
+    servers,
+    probeAddress: options.healthProbeBindAddress,
+    shutdownTimeoutMs: options.shutdownTimeout,
+  });
+  return { process: controller, identity, elector: controller.elector };
+}
+
+function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}

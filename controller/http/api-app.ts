@@ -1,0 +1,34 @@
+/**
+ * The 8080 server: REST API under /api (and, as they land, the web UI at / and the
+ * authorization webhook). Routes are contributed by the components that own them.
+ */
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Logger } from '../observability/logger.ts';
+import { errorHandler } from './error-handler.ts';
+import { requestLog } from './request-log.ts';
+
+export interface ApiAppOptions {
+  logger: Logger;
+  version: string;
+  /** Routers mounted in order (each owns its paths). */
+  routers?: Router[];
+}
+
+export function createApiApp(options: ApiAppOptions): Koa {
+  const app = new Koa();
+  app.silent = true; // errors are logged once, by errorHandler
+  const base = new Router();
+  base.get('/api/version', (ctx) => {
+    ctx.body = { version: options.version };
+  });
+  app.use(errorHandler(options.logger));
+  app.use(requestLog(options.logger));
+  app.use(base.routes()).use(base.allowedMethods());
+  for (const router of options.routers ?? []) app.use(router.routes()).use(router.allowedMethods());
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = { error: `no route for ${ctx.method} ${ctx.path}` };
+  });
+  return app;
+}

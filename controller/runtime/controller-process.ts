@@ -1,0 +1,129 @@
+/**
+ * The lifecycle of one controller replica, in the manner of controller-runtime's manager:
+ * replica components (informers, servers) run on every replica for the process lifetime;
+ * leader-only loops run per leadership term (or at once, without leader election).
+ *
+ * Shutdown order: readiness fails, leader-only loops stop, the lease is released, servers
+ * close; all bounded by the shutdown timeout so the process exits promptly.
+ */
+import type { LeaderElector, LeaderElectorCallbacks } from '../leadership/elector.ts';
+import { createProbesApp, type NamedCheck } from '../http/probes-app.ts';
+import { listen, type ListeningServer } from '../http/listen.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ControllerMetrics } from '../observability/metrics.ts';
+import { LeaderScope } from './leader-scope.ts';
+import { unfencedGuard, type LoopDefinition } from './loop.ts';
+import { runLoops } from './loop-runner.ts';
+
+/** Something that runs on every replica for the process lifetime (an informer, a watcher). */
+export interface ReplicaComponent {
+  readonly name: string;
+  start(signal: AbortSignal): void | Promise<void>;
+  /** Readiness: false until the component's cache is synced. */
+  hasSynced?(): boolean;
+}
+
+/** A server this replica exposes; started after the replica components. */
+export interface ServerDefinition {
+  readonly name: string;
+  start(): Promise<ListeningServer>;
+}
+
+export interface ControllerProcessDeps {
+  logger: Logger;
+  metrics: ControllerMetrics;
+  /**
+   * Builds the elector with the callbacks that scope leader-only loops to a term.
+   * null: leader election disabled, leader-only loops run at once (single-instance mode).
+   */
+  electorFactory: ((callbacks: LeaderElectorCallbacks) => LeaderElector) | null;
+  leaderLoops: readonly LoopDefinition[];
+  components: readonly ReplicaComponent[];
+  servers: readonly ServerDefinition[];
+  /** Bind address of /healthz and /readyz. */
+  probeAddress: string;
+  shutdownTimeoutMs: number;
+}
+
+export class ControllerProcess {
+  private readonly root = new AbortController();
+  private readonly listening = new Map<string, ListeningServer>();
+  private readonly background: Promise<unknown>[] = [];
+  private shuttingDown = false;
+  readonly leaderScope: LeaderScope;
+  readonly elector: LeaderElector | null;
+
+  constructor(private readonly deps: ControllerProcessDeps) {
+    this.leaderScope = new LeaderScope(deps.leaderLoops, { logger: deps.logger, metrics: deps.metrics });
+    this.elector = deps.electorFactory ? deps.electorFactory(this.leaderScope.callbacks()) : null;
+  }
+
+  /** Ports actually bound, by server name (useful when binding port 0). */
+  ports(): Record<string, number> {
+    return Object.fromEntries([...this.listening].map(([name, s]) => [name, s.port]));
+  }
+
+  livenessChecks(): NamedCheck[] {
+    const elector = this.elector;
+    return [
+      {
+        name: 'leaderElection',
+        // Fails only when this replica believes it leads but has stopped renewing (wedged).
+        check: () => (elector && !elector.healthy() ? 'leader has not renewed its lease within lease duration + 20s' : undefined),
+      },
+    ];
+  }
+
+  readinessChecks(): NamedCheck[] {
+    return [
+      { name: 'shutdown', check: () => (this.shuttingDown ? 'shutting down' : undefined) },
+      ...this.deps.components
+        .filter((c) => c.hasSynced)
+        .map((c) => ({ name: `informer-sync:${c.name}`, check: () => (c.hasSynced?.() ? undefined : 'cache not synced') })),
+    ];
+  }
+
+  async start(): Promise<void> {
+    const { logger } = this.deps;
+    const probes = await listen(createProbesApp(this.livenessChecks(), this.readinessChecks()).callback(), this.deps.probeAddress);
+    this.listening.set('probes', probes);
+    for (const component of this.deps.components) {
+      this.background.push(Promise.resolve(component.start(this.root.signal)));
+    }
+    for (const server of this.deps.servers) {
+      const s = await server.start();
+      this.listening.set(server.name, s);
+      logger.info({ server: server.name, port: s.port }, 'server listening');
+    }
+    const elector = this.elector;
+    if (elector) {
+      this.background.push(elector.run(this.root.signal));
+    } else {
+      logger.info('leader election disabled via --enable-leader-election=false, background loops will run on all replicas');
+      this.background.push(runLoops(this.deps.leaderLoops, { signal: this.root.signal, guard: unfencedGuard }, this.deps));
+    }
+  }
+
+  /** Stops everything; resolves when done or when the shutdown timeout has passed. */
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    const { logger } = this.deps;
+    logger.info('shutting down');
+    const started = performance.now();
+    // Aborting the root ends the leadership term (loops stop, the elector waits for them) and
+    // then releases the lease; servers close concurrently.
+    this.root.abort();
+    const servers = [...this.listening.values()].map((s) => s.close());
+    const all = Promise.allSettled([...this.background, ...servers]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.deps.shutdownTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    logger.info({ ms: Math.round(performance.now() - started), timedOut }, 'shutdown complete');
+  }
+}

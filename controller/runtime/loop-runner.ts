@@ -1,0 +1,67 @@
+/**
+ * Runs background loops: one pass at once, then one per interval, until the signal aborts.
+ * Leader-only loops get the signal and fencing guard of one leadership term; when the term
+ * ends they stop, and a new term starts them again from scratch.
+ */
+import type { Logger } from '../observability/logger.ts';
+import type { ControllerMetrics } from '../observability/metrics.ts';
+import { FencedError, type LoopContext, type LoopDefinition } from './loop.ts';
+
+export interface LoopRunnerDeps {
+  logger: Logger;
+  metrics?: ControllerMetrics;
+}
+
+/** Resolves after `ms`, or as soon as the signal aborts. Never rejects. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+type PassResult = 'success' | 'error' | 'cancelled' | 'fenced';
+
+async function runOnePass(loop: LoopDefinition, ctx: LoopContext, deps: LoopRunnerDeps): Promise<PassResult> {
+  const stopTimer = deps.metrics?.loopDuration.startTimer({ loop: loop.name });
+  let result: PassResult;
+  try {
+    await loop.runPass(ctx);
+    result = ctx.signal.aborted ? 'cancelled' : 'success';
+  } catch (err) {
+    if (err instanceof FencedError) {
+      result = 'fenced';
+      deps.metrics?.fencedWrites.inc({ loop: loop.name });
+      deps.logger.warn({ loop: loop.name, err: err.message }, 'leader-only write fenced; pass stopped');
+    } else if (ctx.signal.aborted) {
+      result = 'cancelled';
+    } else {
+      result = 'error';
+      deps.logger.error({ loop: loop.name, err }, 'background loop pass failed');
+    }
+  }
+  stopTimer?.();
+  deps.metrics?.loopRuns.inc({ loop: loop.name, result });
+  return result;
+}
+
+/** Runs one loop until `ctx.signal` aborts; resolves when its last pass has returned. */
+export async function runLoop(loop: LoopDefinition, ctx: LoopContext, deps: LoopRunnerDeps): Promise<void> {
+  deps.logger.info({ loop: loop.name, intervalMs: loop.intervalMs, leaderOnly: loop.leaderOnly }, 'background loop started');
+  while (!ctx.signal.aborted) {
+    await runOnePass(loop, ctx, deps);
+    await pause(loop.intervalMs, ctx.signal);
+  }
+  deps.logger.info({ loop: loop.name }, 'background loop stopped');
+}
+
+/** Starts every loop of the list under one context; resolves when all have stopped. */
+export function runLoops(loops: readonly LoopDefinition[], ctx: LoopContext, deps: LoopRunnerDeps): Promise<void> {
+  return Promise.all(loops.map((loop) => runLoop(loop, ctx, deps))).then(() => undefined);
+}
