@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# The breakglass controller image. Build: docker build -t breakglass:0.1.0 .
+
+# --- build: compile TypeScript to build/ ---
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json ./
+COPY controller ./controller
+COPY crds ./crds
+RUN npm run build
+
+# --- production dependencies only ---
+FROM node:20-slim AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+
+# --- runtime ---
+FROM node:20-slim
+WORKDIR /app
+ENV NODE_ENV=production
+# package.json carries "type": "module", which the compiled ES modules need.
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/build ./build
+# The uid/gid the Deployment's securityContext expects (runAsNonRoot with a numeric user).
+USER 65532:65532
+# API + UI + authorization webhook, metrics, probes, admission webhooks.
+EXPOSE 8080 8081 8082 9443
+ENTRYPOINT ["node", "build/controller/main.js"]

@@ -1,0 +1,282 @@
+/**
+ * The cdk8s manifests against a real API server: every configuration passes server-side
+ * dry-run, and the synthesized RBAC is proven sufficient and least-privilege by acting as the
+ * synthesized ServiceAccount (TokenRequest token) with the controller's own Lease store.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  ApiException,
+  AuthorizationV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+  V1MicroTime,
+  Watch,
+  type V1ResourceAttributes,
+} from '@kubernetes/client-node';
+import { Yaml } from 'cdk8s';
+import { expect } from 'chai';
+import { GROUP, VERSION, plurals } from '../crds/index.ts';
+import { installCrds } from '../crds/install.ts';
+import { KubernetesLeaseStore } from '../controller/leadership/kubernetes-lease-store.ts';
+import type { LeaseSnapshot } from '../controller/leadership/lease-store.ts';
+import { CONFIGURATION_NAMES, CONFIGURATIONS, findOne, synthesize, type KubeObject } from '../infra/test/configurations.ts';
+import { testCluster } from './harness/cluster.ts';
+
+/** HTTP status of a client call: 200 when it succeeded, the ApiException code otherwise. */
+async function statusOf(call: Promise<unknown>): Promise<number> {
+  try {
+    await call;
+    return 200;
+  } catch (err) {
+    if (err instanceof ApiException) return err.code;
+    throw err;
+  }
+}
+
+async function can(kc: KubeConfig, attributes: V1ResourceAttributes): Promise<boolean> {
+  const review = await kc
+    .makeApiClient(AuthorizationV1Api)
+    .createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: attributes } } });
+  return review.status?.allowed === true;
+}
+
+/**
+ * Starts a watch and stops it at once: 200 when the API server accepted it, else its status.
+ * client-node 1.4 reports a refused watch through `done` (before `watch()` resolves), not by
+ * rejecting.
+ */
+async function watchStatus(kc: KubeConfig, path: string, query: Record<string, string>): Promise<number> {
+  let failure: unknown;
+  const controller = await new Watch(kc).watch(path, query, () => undefined, (err: unknown) => {
+    failure ??= err;
+  });
+  const refused = failure;
+  controller.abort();
+  if (!refused) return 200;
+  const code = (refused as { statusCode?: number }).statusCode;
+  if (typeof code === 'number') return code;
+  throw refused;
+}
+
+/** A KubeConfig for the same API server that authenticates with a bearer token. */
+function tokenKubeConfig(admin: KubeConfig, token: string): KubeConfig {
+  const cluster = admin.getCurrentCluster();
+  if (!cluster) throw new Error('the admin kubeconfig has no current cluster');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ ...cluster, name: 'e2e' }],
+    users: [{ name: 'controller', token }],
+    contexts: [{ name: 'controller', cluster: 'e2e', user: 'controller' }],
+    currentContext: 'controller',
+  });
+  return kc;
+}
+
+async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) expect.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** cert-manager objects; its CRDs are not part of the test API server (see the dry-run below). */
+const isCertManager = (o: KubeObject): boolean => o.apiVersion.startsWith('cert-manager.io/');
+
+const RBAC_KINDS = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
+
+describe('infra: synthesized manifests on a real API server', function () {
+  this.timeout(120_000);
+
+  describe('server-side dry-run', () => {
+    for (const name of CONFIGURATION_NAMES) {
+      it(`accepts every object of the ${name} configuration`, async () => {
+        const cluster = testCluster();
+        // Namespaced dry-runs need their namespaces to exist; fresh ones keep runs independent.
+        const namespace = await cluster.createNamespace('bg-infra');
+        const leaseNamespace = await cluster.createNamespace('bg-infra-lease');
+        const secretNamespace = await cluster.createNamespace('bg-infra-secrets');
+        const { objects } = synthesize(
+          CONFIGURATIONS[name]({ namespace, leaseNamespace, secretNamespaces: [namespace, secretNamespace] }),
+        );
+        // The cert-manager Issuer/Certificate kinds are unknown to an API server without
+        // cert-manager, so they are left out here; the custom-namespace configuration covers the
+        // user-provided-Secret TLS mode, which has no such objects.
+        const accepted = objects.filter((o) => !isCertManager(o));
+        const result = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: Yaml.stringify(...accepted) });
+        expect(result.code, result.stderr).to.equal(0);
+        const reported = result.stdout.split('\n').filter((line) => line.includes('(server dry run)'));
+        expect(reported, result.stdout).to.have.length(accepted.length);
+      });
+    }
+  });
+
+  describe('least privilege of the synthesized ServiceAccount', () => {
+    const instance = `bg-lp-${randomBytes(3).toString('hex')}`;
+    let namespace: string;
+    let leaseNamespace: string;
+    let otherNamespace: string;
+    let leaseId: string;
+    let admin: KubeConfig;
+    let controller: KubeConfig;
+
+    before(async function () {
+      this.timeout(120_000);
+      const cluster = testCluster();
+      admin = cluster.admin.kubeConfig;
+      await installCrds(admin);
+      namespace = await cluster.createNamespace('bg-lp');
+      leaseNamespace = await cluster.createNamespace('bg-lp-lease');
+      otherNamespace = await cluster.createNamespace('bg-lp-other');
+      const props = CONFIGURATIONS['custom-namespace']({ name: instance, namespace, leaseNamespace, secretNamespaces: [namespace] });
+      leaseId = props.leaderElection?.leaseId ?? '';
+      const { objects } = synthesize(props);
+      // Only the identity and its RBAC are applied for real: a live ValidatingWebhookConfiguration
+      // with failurePolicy Fail and no server behind it would block other suites.
+      const rbac = objects.filter((o) => RBAC_KINDS.has(o.kind));
+      const applied = await cluster.kubectl(['apply', '-f', '-'], { input: Yaml.stringify(...rbac) });
+      expect(applied.code, applied.stderr).to.equal(0);
+
+      const serviceAccount = findOne(objects, 'ServiceAccount');
+      const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+        name: serviceAccount.metadata.name,
+        namespace,
+        body: { spec: { audiences: [], expirationSeconds: 3600 } },
+      });
+      controller = tokenKubeConfig(admin, token.status?.token ?? '');
+    });
+
+    it('runs the controller Lease store: creates, reads, renews and watches its own Lease', async () => {
+      const store = new KubernetesLeaseStore(controller, { namespace: leaseNamespace, name: leaseId });
+      expect(await store.get()).to.equal(null);
+      const now = new Date();
+      const created = await store.create({ holderIdentity: 'pod-a', leaseDurationSeconds: 15, acquireTime: now, renewTime: now, leaseTransitions: 0 });
+      const seen: LeaseSnapshot[] = [];
+      const stop = new AbortController();
+      store.watch((snapshot) => {
+        if (snapshot) seen.push(snapshot);
+      }, stop.signal);
+      try {
+        const renewed = await store.update({ ...created.record, renewTime: new Date() }, created.resourceVersion);
+        await eventually(() => seen.some((s) => s.resourceVersion === renewed.resourceVersion), 'the watch to report the renewal');
+        // Release (holder emptied) is an update of the same object, too.
+        await store.update({ ...renewed.record, holderIdentity: '', leaseDurationSeconds: 1 }, renewed.resourceVersion);
+      } finally {
+        stop.abort();
+      }
+    });
+
+    it('watches its Lease only by name: a name-field-selected watch is allowed, list and other watches are not', async () => {
+      const path = `/apis/coordination.k8s.io/v1/namespaces/${leaseNamespace}/leases`;
+      expect(await watchStatus(controller, path, { fieldSelector: `metadata.name=${leaseId}` })).to.equal(200);
+      expect(await watchStatus(controller, path, {})).to.equal(403);
+      expect(await watchStatus(controller, path, { fieldSelector: 'metadata.name=someone-else' })).to.equal(403);
+      const leases = controller.makeApiClient(CoordinationV1Api);
+      expect(await statusOf(leases.listNamespacedLease({ namespace: leaseNamespace }))).to.equal(403);
+    });
+
+    it('cannot read or update a Lease with another name (create cannot be restricted by name in RBAC)', async () => {
+      const body = { metadata: { name: `other-${instance}` }, spec: { holderIdentity: 'x', renewTime: new V1MicroTime(new Date()) } };
+      const other = await admin.makeApiClient(CoordinationV1Api).createNamespacedLease({ namespace: leaseNamespace, body });
+      const leases = controller.makeApiClient(CoordinationV1Api);
+      expect(await statusOf(leases.readNamespacedLease({ name: `other-${instance}`, namespace: leaseNamespace }))).to.equal(403);
+      expect(await statusOf(leases.replaceNamespacedLease({ name: `other-${instance}`, namespace: leaseNamespace, body: other }))).to.equal(403);
+      expect(await statusOf(leases.deleteNamespacedLease({ name: leaseId, namespace: leaseNamespace }))).to.equal(403);
+      expect(await can(controller, { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace: leaseNamespace })).to.equal(true);
+      expect(await can(controller, { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', namespace: otherNamespace, name: leaseId })).to.equal(false);
+    });
+
+    it('records Events (core and events.k8s.io) in the controller and Lease namespaces only', async () => {
+      const core = controller.makeApiClient(CoreV1Api);
+      const event = (ns: string) => ({
+        metadata: { name: `bg-${randomBytes(4).toString('hex')}`, namespace: ns },
+        involvedObject: { kind: 'Lease', namespace: ns, name: leaseId },
+        reason: 'LeaderElection',
+        message: 'pod-a became leader',
+        type: 'Normal',
+      });
+      expect(await statusOf(core.createNamespacedEvent({ namespace, body: event(namespace) }))).to.equal(200);
+      expect(await statusOf(core.createNamespacedEvent({ namespace: leaseNamespace, body: event(leaseNamespace) }))).to.equal(200);
+      expect(await statusOf(core.createNamespacedEvent({ namespace: otherNamespace, body: event(otherNamespace) }))).to.equal(403);
+      const events = controller.makeApiClient(EventsV1Api);
+      const newEvent = {
+        metadata: { name: `bg-${randomBytes(4).toString('hex')}`, namespace },
+        eventTime: new V1MicroTime(new Date()),
+        reportingController: 'breakglass.t-caas.telekom.com/controller',
+        reportingInstance: 'pod-a',
+        action: 'Check',
+        reason: 'Checked',
+        type: 'Normal',
+        regarding: { kind: 'Lease', namespace, name: leaseId },
+      };
+      expect(await statusOf(events.createNamespacedEvent({ namespace, body: newEvent }))).to.equal(200);
+      expect(await can(controller, { group: 'events.k8s.io', resource: 'events', verb: 'patch', namespace })).to.equal(true);
+    });
+
+    it('lists and watches sessions cluster-wide, writes their status and deletes them, but cannot create other kinds', async () => {
+      const custom = admin.makeApiClient(CustomObjectsApi);
+      const name = `lp-${instance}`;
+      const plural = plurals.BreakglassSession;
+      await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: otherNamespace,
+        plural,
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'BreakglassSession', metadata: { name }, spec: { cluster: 'prod-1', user: 'alice@example.com', grantedGroup: 'cluster-admin' } },
+      });
+      const api = controller.makeApiClient(CustomObjectsApi);
+      const list = (await api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural })) as { items: Array<{ metadata: { name: string } }> };
+      expect(list.items.map((i) => i.metadata.name)).to.include(name);
+      expect(await watchStatus(controller, `/apis/${GROUP}/${VERSION}/${plural}`, {})).to.equal(200);
+      const patched = api.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace: otherNamespace, plural, name, body: { status: { observedGeneration: 1 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      expect(await statusOf(patched)).to.equal(200);
+      expect(await statusOf(api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: otherNamespace, plural, name }))).to.equal(200);
+
+      for (const kind of ['BreakglassEscalation', 'ClusterConfig', 'IdentityProvider', 'DenyPolicy'] as const) {
+        const resource = plurals[kind];
+        expect(await can(controller, { group: GROUP, resource, verb: 'list' }), `list ${resource}`).to.equal(true);
+        expect(await can(controller, { group: GROUP, resource, verb: 'create', namespace }), `create ${resource}`).to.equal(false);
+        expect(await can(controller, { group: GROUP, resource, verb: 'update', namespace }), `update ${resource}`).to.equal(false);
+        expect(await can(controller, { group: GROUP, resource, verb: 'patch', subresource: 'status', namespace }), `patch ${resource}/status`).to.equal(kind !== 'DenyPolicy');
+      }
+    });
+
+    it('reads Secrets by name only in its allowed namespace', async () => {
+      const adminCore = admin.makeApiClient(CoreV1Api);
+      const secret = (ns: string) => ({ metadata: { name: 'spoke-kubeconfig', namespace: ns }, stringData: { value: 'apiVersion: v1\nkind: Config\n' } });
+      await adminCore.createNamespacedSecret({ namespace, body: secret(namespace) });
+      await adminCore.createNamespacedSecret({ namespace: otherNamespace, body: secret(otherNamespace) });
+      const core = controller.makeApiClient(CoreV1Api);
+      expect(await statusOf(core.readNamespacedSecret({ name: 'spoke-kubeconfig', namespace }))).to.equal(200);
+      expect(await statusOf(core.readNamespacedSecret({ name: 'spoke-kubeconfig', namespace: otherNamespace }))).to.equal(403);
+      expect(await statusOf(core.listNamespacedSecret({ namespace }))).to.equal(403);
+      expect(await statusOf(core.listSecretForAllNamespaces())).to.equal(403);
+    });
+
+    it('cannot delete namespaces, write RBAC or reach other cluster resources', async () => {
+      const core = controller.makeApiClient(CoreV1Api);
+      expect(await statusOf(core.deleteNamespace({ name: otherNamespace }))).to.equal(403);
+      const rbac = controller.makeApiClient(RbacAuthorizationV1Api);
+      const clusterRole = { metadata: { name: `lp-escalate-${instance}` }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] };
+      expect(await statusOf(rbac.createClusterRole({ body: clusterRole }))).to.equal(403);
+      const binding = {
+        metadata: { name: `lp-escalate-${instance}` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'ServiceAccount', name: instance, namespace }],
+      };
+      expect(await statusOf(rbac.createNamespacedRoleBinding({ namespace, body: binding }))).to.equal(403);
+      expect(await statusOf(rbac.createClusterRoleBinding({ body: binding }))).to.equal(403);
+      expect(await statusOf(core.listPodForAllNamespaces())).to.equal(403);
+      expect(await statusOf(core.listNamespace())).to.equal(403);
+    });
+  });
+});

@@ -1,0 +1,202 @@
+/**
+ * The whole breakglass install: Namespace, CRDs, the controller workload, its RBAC and the
+ * validating webhooks, configured through typed props.
+ */
+import type { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  controllerOptions,
+  isEnabled,
+  leaseLocation,
+  type ComponentSwitches,
+  type ConfigurableControllerOptions,
+  type LeaderElectionProps,
+  type LeaseLocation,
+  type LoopIntervals,
+} from './controller-options.ts';
+import { Crds } from './crds.ts';
+import { commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE } from './naming.ts';
+import { PROFILES, type ControllerProfile } from './profiles.ts';
+import { ControllerRbac } from './rbac.ts';
+import { WebhookConfiguration } from './webhook-configuration.ts';
+import { servingCertSecretName, type WebhookTls } from './webhook-tls.ts';
+import { Workload } from './workload.ts';
+
+export interface BreakglassControllerProps {
+  /** Controller image, e.g. `registry.example.com/breakglass:0.1.0`. */
+  readonly image: string;
+  /**
+   * Prefix of every object name and the `app.kubernetes.io/instance` label.
+   * @default 'breakglass'
+   */
+  readonly name?: string;
+  /**
+   * Namespace the controller runs in.
+   * @default 'breakglass-system'
+   */
+  readonly namespace?: string;
+  /**
+   * Create the Namespace object (turn off when the platform manages namespaces).
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * Install the CustomResourceDefinitions (turn off when CRDs are managed separately).
+   * @default true
+   */
+  readonly installCrds?: boolean;
+  /**
+   * Sizing defaults: 'production' (3 replicas, PDB, anti-affinity, 200m/256Mi requests) or
+   * 'single-instance' (1 replica, 100m/128Mi requests).
+   * @default 'production'
+   */
+  readonly profile?: ControllerProfile;
+  /**
+   * @default - 3 for the production profile, 1 for single-instance
+   */
+  readonly replicas?: number;
+  /**
+   * @default kplus.ImagePullPolicy.IF_NOT_PRESENT
+   */
+  readonly imagePullPolicy?: kplus.ImagePullPolicy;
+  /**
+   * @default - enabled, Lease 'breakglass.telekom.io' in the controller namespace, 15s / 10s / 2s
+   */
+  readonly leaderElection?: LeaderElectionProps;
+  /**
+   * @default - cleanup, webhooks, frontend and API all enabled
+   */
+  readonly components?: ComponentSwitches;
+  /**
+   * @default - cleanup 5m, escalation status update 10m, cluster config check 10m
+   */
+  readonly intervals?: LoopIntervals;
+  /**
+   * @default - from the profile (production: requests 200m / 256Mi, limits 1000m / 512Mi;
+   * single-instance: requests 100m / 128Mi, limits 500m / 256Mi)
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * Prefer spreading replicas over nodes (pod anti-affinity on `kubernetes.io/hostname`).
+   * @default - true when replicas > 1
+   */
+  readonly podAntiAffinity?: boolean;
+  /**
+   * Serving certificate of the admission webhooks.
+   * @default { mode: 'cert-manager' } with a self-signed CA chain
+   */
+  readonly webhookTls?: WebhookTls;
+  /**
+   * Admission webhook timeout (1-30 s).
+   * @default Duration.seconds(5)
+   */
+  readonly webhookTimeout?: Duration;
+  /**
+   * @default 'Fail'
+   */
+  readonly webhookFailurePolicy?: 'Fail' | 'Ignore';
+  /**
+   * Namespaces of the Secrets the controller reads (ClusterConfig kubeconfigs, client secrets).
+   * @default - the controller namespace
+   */
+  readonly secretNamespaces?: readonly string[];
+  /**
+   * Namespaces the controller records Events in.
+   * @default - the controller namespace and the Lease namespace
+   */
+  readonly eventNamespaces?: readonly string[];
+  /**
+   * Extra environment variables for the controller container.
+   * @default {}
+   */
+  readonly env?: Record<string, string>;
+  /**
+   * @default 'info'
+   */
+  readonly logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Upper bound for a graceful shutdown; must stay below the pod's 30 s termination grace period.
+   * @default Duration.seconds(4)
+   */
+  readonly shutdownTimeout?: Duration;
+}
+
+/** Pod default `terminationGracePeriodSeconds` (cdk8s-plus and Kubernetes). */
+const TERMINATION_GRACE_SECONDS = 30;
+
+export class BreakglassController extends Construct {
+  public readonly namespace: string;
+  public readonly namespaceObject?: kplus.Namespace;
+  public readonly crds?: Crds;
+  public readonly workload: Workload;
+  public readonly rbac: ControllerRbac;
+  public readonly webhooks?: WebhookConfiguration;
+  /** The controller options the Deployment args are rendered from. */
+  public readonly controllerOptions: ConfigurableControllerOptions;
+  /** The Lease the replicas compete for; undefined when leader election is off. */
+  public readonly lease?: LeaseLocation;
+
+  constructor(scope: Construct, id: string, props: BreakglassControllerProps) {
+    super(scope, id);
+    const instance = props.name ?? DEFAULT_INSTANCE_NAME;
+    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const profile = PROFILES[props.profile ?? 'production'];
+    if (!profile) throw new Error(`profile must be 'production' or 'single-instance', got "${props.profile}"`);
+    if (props.shutdownTimeout && props.shutdownTimeout.toSeconds({ integral: false }) >= TERMINATION_GRACE_SECONDS) {
+      throw new Error(`shutdownTimeout must be shorter than the pod's ${TERMINATION_GRACE_SECONDS}s termination grace period`);
+    }
+    this.namespace = namespace;
+    this.controllerOptions = controllerOptions({
+      namespace,
+      leaderElection: props.leaderElection,
+      components: props.components,
+      intervals: props.intervals,
+      logLevel: props.logLevel,
+      shutdownTimeout: props.shutdownTimeout,
+    });
+    const leaderElection = isEnabled(this.controllerOptions, 'enableLeaderElection');
+    const webhooks = isEnabled(this.controllerOptions, 'enableWebhooks');
+    this.lease = leaderElection ? leaseLocation(namespace, props.leaderElection) : undefined;
+    const webhookTls = props.webhookTls ?? { mode: 'cert-manager' };
+
+    if (props.createNamespace ?? true) {
+      this.namespaceObject = new kplus.Namespace(this, 'Namespace', { metadata: { name: namespace, labels: commonLabels(instance) } });
+    }
+    if (props.installCrds ?? true) this.crds = new Crds(this, 'Crds');
+
+    this.workload = new Workload(this, 'Workload', {
+      name: instance,
+      namespace,
+      image: props.image,
+      imagePullPolicy: props.imagePullPolicy,
+      replicas: props.replicas ?? profile.replicas,
+      controllerOptions: this.controllerOptions,
+      env: props.env,
+      resources: props.resources ?? profile.resources,
+      podAntiAffinity: props.podAntiAffinity,
+      webhookCertSecretName: servingCertSecretName(instance, webhookTls),
+    });
+
+    this.rbac = new ControllerRbac(this, 'Rbac', {
+      name: instance,
+      namespace,
+      serviceAccount: this.workload.serviceAccount,
+      lease: this.lease ?? false,
+      secretNamespaces: props.secretNamespaces,
+      eventNamespaces: props.eventNamespaces,
+      api: isEnabled(this.controllerOptions, 'enableApi'),
+    });
+
+    if (webhooks && this.workload.webhookService) {
+      this.webhooks = new WebhookConfiguration(this, 'Webhooks', {
+        name: instance,
+        namespace,
+        serviceName: this.workload.webhookService.name,
+        tls: webhookTls,
+        timeout: props.webhookTimeout,
+        failurePolicy: props.webhookFailurePolicy,
+      });
+    }
+  }
+}

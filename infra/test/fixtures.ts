@@ -1,0 +1,13 @@
+/**
+ * Fixed inputs of the infra tests: an image and a CA bundle that never change, so golden files
+ * only change when the constructs do.
+ */
+
+export const TEST_IMAGE = 'registry.example.com/breakglass:1.2.3';
+
+/**
+ * base64 of a PEM self-signed CA certificate (CN=breakglass-example-ca, made once with openssl).
+ * Only its shape matters: nothing connects with it.
+ */
+export const EXAMPLE_CA_BUNDLE =
+  'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJsekNDQVQyZ0F3SUJBZ0lVREJvNzdQbkFFK0JhdGdGT1pic1lOV3ZWaytRd0NnWUlLb1pJemowRUF3SXcKSURFZU1Cd0dBMVVFQXd3VlluSmxZV3RuYkdGemN5MWxlR0Z0Y0d4bExXTmhNQ0FYRFRJMk1URXlOVEE1TWpBMQpNRm9ZRHpJeE1qWXhNVEF4TURreU1EVXdXakFnTVI0d0hBWURWUVFEREJWaWNtVmhhMmRzWVhOekxXVjRZVzF3CmJHVXRZMkV3V1RBVEJnY3Foa2pPUFFJQkJnZ3Foa2pPUFFNQkJ3TkNBQVR5RCs1UVRnd1gzV2xqTTlURTZrK3AKZnMwZlROWHhNeWp2WlJnb2ZyL00vdCt0ZzNaRUUwd3pHL0o0MVIxamNaN3FnUHhYZkVGL2JHWnRJeDhNQ3NrRgpvMU13VVRBZEJnTlZIUTRFRmdRVSs3aCtjMWJIVlVNZGtiREtVUFpOTHhJU0lUMHdId1lEVlIwakJCZ3dGb0FVCis3aCtjMWJIVlVNZGtiREtVUFpOTHhJU0lUMHdEd1lEVlIwVEFRSC9CQVV3QXdFQi96QUtCZ2dxaGtqT1BRUUQKQWdOSUFEQkZBaUJvTHErcEM4YUNBcnhERDVBaUlnWDhKZTVKMUFnQ0ZWcGh1VlRhald6S21RSWhBS0J5MnpzMAptTWdhRWw2NHM2RE1PTFUyd1ZIL29UejhObjVPWERqeHlPSkcKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=';

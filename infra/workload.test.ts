@@ -1,0 +1,37 @@
+import { Testing } from 'cdk8s';
+import { expect } from 'chai';
+import { parseOptions } from '../controller/options.ts';
+import { Workload } from './index.ts';
+import { findAll, findOne, type KubeObject } from './test/configurations.ts';
+import { TEST_IMAGE } from './test/fixtures.ts';
+
+describe('Workload', function () {
+  this.timeout(20_000); // synthesis takes ~0.1 s, but the machine is shared
+  it('used alone: renders controller options as args and defaults to the production shape', () => {
+    const chart = Testing.chart();
+    const workload = new Workload(chart, 'Workload', { image: TEST_IMAGE, controllerOptions: { cleanupInterval: 90_000, enableApi: false, enableFrontend: false } });
+    const objects = Testing.synth(chart) as KubeObject[];
+    expect(workload.args).to.deep.equal(['--enable-frontend=false', '--enable-api=false', '--cleanup-interval=1m30s']);
+    expect(parseOptions([...workload.args], {})).to.include({ cleanupInterval: 90_000, enableApi: false, enableFrontend: false });
+    expect((findOne(objects, 'Deployment').spec as { replicas: number }).replicas).to.equal(3);
+    expect(findAll(objects, 'PodDisruptionBudget')).to.have.length(1);
+    // No API and no UI: no HTTP Service.
+    expect(findAll(objects, 'Service').map((s) => s.metadata.name)).to.deep.equal(['breakglass-metrics', 'breakglass-webhook-service']);
+  });
+
+  it('refuses options that must match the pod layout (ports, mounts, downward API)', () => {
+    const chart = Testing.chart();
+    // A cast stands in for a caller without types; the type already excludes these keys.
+    const options = { webhookBindAddress: ':9999' } as unknown as Record<string, never>;
+    expect(() => new Workload(chart, 'Workload', { image: TEST_IMAGE, controllerOptions: options })).to.throw(/controllerOptions\.webhookBindAddress is set by the Workload/);
+  });
+
+  it('lets a replicated workload opt out of the PDB and anti-affinity', () => {
+    const chart = Testing.chart();
+    new Workload(chart, 'Workload', { image: TEST_IMAGE, replicas: 2, podDisruptionBudget: false, podAntiAffinity: false });
+    const objects = Testing.synth(chart) as KubeObject[];
+    expect(findAll(objects, 'PodDisruptionBudget')).to.deep.equal([]);
+    const spec = findOne(objects, 'Deployment').spec as { template: { spec: { affinity?: unknown } } };
+    expect(spec.template.spec.affinity).to.equal(undefined);
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * The running controller: ServiceAccount, Deployment, Services and PodDisruptionBudget.
+ */
+import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { optionDefinitions } from '../controller/options.ts';
+import { CONTROLLER_PORTS, isEnabled, renderControllerArgs, type ConfigurableControllerOptions } from './controller-options.ts';
+import { commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames, selectorLabels } from './naming.ts';
+import { PROFILES } from './profiles.ts';
+
+/** Distroless/`node` images use this non-root uid; the Dockerfile runs as it too. */
+export const CONTROLLER_UID = 65532;
+
+export interface WorkloadProps {
+  /**
+   * Prefix of every object name and the `app.kubernetes.io/instance` label.
+   * @default 'breakglass'
+   */
+  readonly name?: string;
+  /**
+   * Namespace of the namespaced objects (it is not created here).
+   * @default 'breakglass-system'
+   */
+  readonly namespace?: string;
+  /** Controller image, e.g. `registry.example.com/breakglass:0.1.0`. */
+  readonly image: string;
+  /**
+   * @default kplus.ImagePullPolicy.IF_NOT_PRESENT
+   */
+  readonly imagePullPolicy?: kplus.ImagePullPolicy;
+  /**
+   * @default 3
+   */
+  readonly replicas?: number;
+  /**
+   * Controller options rendered as `--flag=value` args (unset ones keep the controller's defaults).
+   * @default {}
+   */
+  readonly controllerOptions?: ConfigurableControllerOptions;
+  /**
+   * Extra environment variables for the controller container.
+   * @default {}
+   */
+  readonly env?: Record<string, string>;
+  /**
+   * @default - the production profile: requests 200m / 256Mi, limits 1000m / 512Mi
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * Prefer to schedule replicas on different nodes (preferred pod anti-affinity on
+   * `kubernetes.io/hostname`).
+   * @default - true when replicas > 1
+   */
+  readonly podAntiAffinity?: boolean;
+  /**
+   * Create a PodDisruptionBudget with maxUnavailable 1.
+   * @default - true when replicas > 1
+   */
+  readonly podDisruptionBudget?: boolean;
+  /**
+   * Secret holding `tls.crt` and `tls.key` of the admission webhook server; mounted at the
+   * controller's `--webhook-cert-path` default. Only used when webhooks are enabled.
+   * @default '<name>-webhook-server-cert'
+   */
+  readonly webhookCertSecretName?: string;
+}
+
+export class Workload extends Construct {
+  public readonly serviceAccount: kplus.ServiceAccount;
+  public readonly deployment: kplus.Deployment;
+  /** API, web UI and authorization webhook (port 80); absent when both API and UI are off. */
+  public readonly httpService?: kplus.Service;
+  public readonly metricsService: kplus.Service;
+  /** Admission webhook Service (port 443); absent when webhooks are off. */
+  public readonly webhookService?: kplus.Service;
+  public readonly podDisruptionBudget?: kplus.k8s.KubePodDisruptionBudget;
+  /** Labels of the controller pods; the Deployment, PDB and Services select exactly these. */
+  public readonly selectorLabels: Record<string, string>;
+  /** The rendered controller args. */
+  public readonly args: readonly string[];
+  public readonly namespace: string;
+
+  constructor(scope: Construct, id: string, props: WorkloadProps) {
+    super(scope, id);
+    const instance = props.name ?? DEFAULT_INSTANCE_NAME;
+    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const replicas = props.replicas ?? PROFILES.production.replicas;
+    const options = props.controllerOptions ?? {};
+    const names = objectNames(instance);
+    const labels = commonLabels(instance);
+    const podLabels = selectorLabels(instance);
+    const webhooks = isEnabled(options, 'enableWebhooks');
+    const http = isEnabled(options, 'enableApi') || isEnabled(options, 'enableFrontend');
+    if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`replicas must be a positive integer, got ${replicas}`);
+
+    this.namespace = namespace;
+    this.selectorLabels = podLabels;
+    this.args = renderControllerArgs(options);
+
+    // The token is mounted by the pod (below), not by every pod that might use this account.
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: names.serviceAccount, namespace, labels },
+      automountToken: false,
+    });
+
+    const tmp = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp');
+    const volumeMounts: kplus.VolumeMount[] = [{ path: '/tmp', volume: tmp }];
+    if (webhooks) {
+      const secretName = props.webhookCertSecretName ?? names.webhookServerCertSecret;
+      const cert = kplus.Volume.fromSecret(this, 'WebhookCertVolume', kplus.Secret.fromSecretName(this, 'WebhookCertSecret', secretName), {
+        name: 'webhook-cert',
+      });
+      volumeMounts.push({ path: optionDefinitions.webhookCertPath.default, volume: cert, readOnly: true });
+    }
+
+    const env: Record<string, kplus.EnvValue> = {
+      [optionDefinitions.podNamespace.env]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+      [optionDefinitions.podName.env]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+    };
+    for (const [key, value] of Object.entries(props.env ?? {})) {
+      if (key in env) throw new Error(`env.${key} is set from the downward API; remove it`);
+      env[key] = kplus.EnvValue.fromValue(value);
+    }
+
+    this.deployment = new kplus.Deployment(this, 'Deployment', {
+      metadata: { name: names.deployment, namespace, labels },
+      podMetadata: { labels: podLabels },
+      // Select by the stable app.kubernetes.io labels, not cdk8s-plus's construct-path label.
+      select: false,
+      replicas,
+      serviceAccount: this.serviceAccount,
+      // cdk8s-plus defaults to false; the controller needs its API credentials.
+      automountServiceAccountToken: true,
+      securityContext: { user: CONTROLLER_UID, group: CONTROLLER_UID, ensureNonRoot: true },
+      containers: [
+        {
+          name: 'controller',
+          image: props.image,
+          imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          args: [...this.args],
+          envVariables: env,
+          ports: [
+            { name: 'http', number: CONTROLLER_PORTS.http },
+            { name: 'metrics', number: CONTROLLER_PORTS.metrics },
+            { name: 'probes', number: CONTROLLER_PORTS.probes },
+            { name: 'webhook', number: CONTROLLER_PORTS.webhook },
+          ],
+          liveness: kplus.Probe.fromHttpGet('/healthz', { port: CONTROLLER_PORTS.probes }),
+          readiness: kplus.Probe.fromHttpGet('/readyz', { port: CONTROLLER_PORTS.probes }),
+          resources: props.resources ?? PROFILES.production.resources,
+          securityContext: { user: CONTROLLER_UID, group: CONTROLLER_UID, readOnlyRootFilesystem: true },
+          volumeMounts,
+        },
+      ],
+    });
+    this.deployment.select(kplus.LabelSelector.of({ labels: podLabels }));
+    // cdk8s-plus always adds a construct-path label to the pod template; nothing selects it, and
+    // a moved construct would roll every pod, so keep the pod labels equal to the selector.
+    ApiObject.of(this.deployment).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
+
+    const pods = kplus.Pods.select(this, 'ControllerPods', { labels: podLabels });
+    if (props.podAntiAffinity ?? replicas > 1) {
+      this.deployment.scheduling.separate(pods, { topology: kplus.Topology.HOSTNAME, weight: 100 });
+    }
+
+    const service = (cid: string, name: string, port: number, targetPort: number, portName: string) =>
+      new kplus.Service(this, cid, {
+        metadata: { name, namespace, labels },
+        selector: pods,
+        ports: [{ name: portName, port, targetPort }],
+      });
+    if (http) this.httpService = service('HttpService', names.httpService, 80, CONTROLLER_PORTS.http, 'http');
+    this.metricsService = service('MetricsService', names.metricsService, CONTROLLER_PORTS.metrics, CONTROLLER_PORTS.metrics, 'metrics');
+    if (webhooks) this.webhookService = service('WebhookService', names.webhookService, 443, CONTROLLER_PORTS.webhook, 'webhook');
+
+    if (props.podDisruptionBudget ?? replicas > 1) {
+      this.podDisruptionBudget = new kplus.k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+        metadata: { name: names.podDisruptionBudget, namespace, labels },
+        spec: {
+          maxUnavailable: kplus.k8s.IntOrString.fromNumber(1),
+          selector: { matchLabels: podLabels },
+        },
+      });
+    }
+  }
+}
