@@ -3,7 +3,12 @@
  */
 import { composeController, VERSION } from './compose.ts';
 import { createLogger } from './observability/logger.ts';
-import { effectiveLeaseNamespace, OptionError, parseOptions, type ControllerOptions } from './options.ts';
+import { effectiveLeaseNamespace, OptionError, parseOptions, usage, type ControllerOptions } from './options.ts';
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(usage());
+  process.exit(0);
+}
 
 let options: ControllerOptions;
 try {

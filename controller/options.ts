@@ -236,3 +236,14 @@ export function toArgs(options: Partial<ControllerOptions>): string[] {
   }
   return args;
 }
+
+/** The --help text: every flag with its environment variable, default and description. */
+export function usage(): string {
+  const lines = ['Usage: breakglass-controller [flags]', '', 'Every flag can also be set through its environment variable.', ''];
+  for (const name of Object.keys(optionDefinitions) as OptionName[]) {
+    const def = optionDefinitions[name];
+    const shown = def.kind === 'duration' ? formatDuration(def.default as number) : JSON.stringify(def.default);
+    lines.push(`  --${def.flag} (${def.env}, default ${shown})`, `      ${def.description}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -6,7 +6,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../controlplane/controlplane.ts';
 import { controllerBundle } from './controller-bundle.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -42,7 +41,6 @@ export class Replica {
   private constructor(
     readonly name: string,
     readonly child: ChildProcess,
-    readonly ports: { api: number; metrics: number; probes: number },
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     const lines = createInterface({ input: child.stdout! });
@@ -51,14 +49,15 @@ export class Replica {
   }
 
   static async start(options: ReplicaOptions): Promise<Replica> {
-    const [api, metrics, probes] = [await freePort(), await freePort(), await freePort()];
+    // Port 0 everywhere: the replica reports what it bound in its `controller started` line.
+    // (Picking free ports up front races when several replicas start at once.)
     const child = spawn(
       process.execPath,
       [
         '--enable-source-maps', await controllerBundle(),
-        `--api-bind-address=127.0.0.1:${api}`,
-        `--metrics-bind-address=127.0.0.1:${metrics}`,
-        `--health-probe-bind-address=127.0.0.1:${probes}`,
+        '--api-bind-address=127.0.0.1:0',
+        '--metrics-bind-address=127.0.0.1:0',
+        '--health-probe-bind-address=127.0.0.1:0',
         ...(options.args ?? []),
       ],
       {
@@ -73,7 +72,7 @@ export class Replica {
         },
       },
     );
-    const replica = new Replica(options.name, child, { api, metrics, probes });
+    const replica = new Replica(options.name, child);
     await Promise.race([
       replica.waitForLog((l) => l.msg === 'controller started', 60_000),
       replica.exited.then((status) => {
@@ -84,6 +83,12 @@ export class Replica {
       }),
     ]);
     return replica;
+  }
+
+  /** Ports the replica bound (api, metrics, probes, and webhook when enabled). */
+  get ports(): { api: number; metrics: number; probes: number; webhook?: number } {
+    const line = this.logs.find((l) => l.msg === 'controller started');
+    return (line?.ports ?? {}) as { api: number; metrics: number; probes: number; webhook?: number };
   }
 
   /** The leader-election identity this replica announced at startup. */
