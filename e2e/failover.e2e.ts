@@ -144,7 +144,9 @@ describe('leader election across three controller processes', function () {
     console.log(`      clean handoff at default timings: ${elapsedS.toFixed(2)} s`);
     expect(elapsedS).to.be.below(2.5);
     const status = await leader.exited;
+    const exitedS = (Date.now() - terminatedAt) / 1000;
     expect(status.code).to.equal(0);
+    expect(exitedS, 'the old leader exits within 5 s of SIGTERM').to.be.below(5);
     expect(leader.linesWith('released leader lease')).to.have.length(1);
   });
 

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { ObjectLookup } from '../../crds/validation/index.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { ADMISSION_PATHS, createAdmissionApp, type AdmissionValidator } from './admission-app.ts';
-import { parseBindAddress, startAdmissionServer, type AdmissionServer } from './admission-server.ts';
+import { startAdmissionServer, type AdmissionServer } from './admission-server.ts';
 import { createTestCa, issueServingCertificate, type TestCertificateAuthority, type TestServingCertificate } from './test-certificates.ts';
 import { sendRaw } from './test-client.ts';
 
@@ -151,19 +151,5 @@ describe('admission server', function () {
     expect(await servedFingerprint(port, ca.certPem)).to.equal(fingerprint(first.certPem));
     await writeFile(join(certDir, 'tls.key'), second.keyPem);
     await eventually(async () => (await servedFingerprint(port, ca.certPem)) === fingerprint(second.certPem), 'the completed pair is served');
-  });
-});
-
-describe('parseBindAddress', () => {
-  it('reads host:port, :port and [ipv6]:port', () => {
-    expect(parseBindAddress(':9443')).to.deep.equal({ host: undefined, port: 9443 });
-    expect(parseBindAddress('127.0.0.1:0')).to.deep.equal({ host: '127.0.0.1', port: 0 });
-    expect(parseBindAddress('[::1]:9443')).to.deep.equal({ host: '::1', port: 9443 });
-  });
-
-  it('refuses addresses without a valid port', () => {
-    for (const address of ['9443', 'localhost', ':70000', 'host:port']) {
-      expect(() => parseBindAddress(address), address).to.throw(/must be host:port or :port/);
-    }
   });
 });

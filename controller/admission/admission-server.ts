@@ -6,11 +6,11 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:https';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type Koa from 'koa';
+import { listenOn } from '../http/listen.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface AdmissionServerOptions {
@@ -42,7 +42,6 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
   const { app, logger } = options;
   const certPath = resolve(options.certDir, options.certFile);
   const keyPath = resolve(options.certDir, options.keyFile);
-  const { host, port } = parseBindAddress(options.bindAddress);
 
   let material = await readKeyPair(certPath, keyPath);
   const server = createServer(
@@ -54,8 +53,7 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
   // Handshake failures and resets from scanners are normal traffic, not server errors.
   server.on('tlsClientError', (err) => logger.debug({ err }, 'admission TLS handshake failed'));
 
-  await listen(server, host, port);
-  const boundPort = (server.address() as AddressInfo).port;
+  const boundPort = await listenOn(server, options.bindAddress);
   logger.info({ address: options.bindAddress, port: boundPort, certPath, keyPath }, 'admission server listening');
 
   let reloading: Promise<void> | undefined;
@@ -178,25 +176,6 @@ async function statStamp(certPath: string, keyPath: string): Promise<string> {
   return parts.join('|');
 }
 
-export function parseBindAddress(address: string): { host: string | undefined; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) {
-    throw new Error(`admission bind address ${JSON.stringify(address)} must be host:port or :port`);
-  }
-  const host = match[1] ?? match[2];
-  return { host: host ? host : undefined, port };
-}
-
-function listen(server: Server, host: string | undefined, port: number): Promise<void> {
-  return new Promise((done, fail) => {
-    server.once('error', fail);
-    server.listen(port, host, () => {
-      server.off('error', fail);
-      done();
-    });
-  });
-}
 
 function dirOf(path: string): string {
   return resolve(path, '..');

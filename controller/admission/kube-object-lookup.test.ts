@@ -51,7 +51,7 @@ describe('KubeObjectLookup', () => {
   });
 
   it('asks for the name with a field selector and reports the namespaces holding it', async () => {
-    handler = (url, res) => send(res, 200, { items: [item('shared', 'team-a'), item('shared', 'team-b')], metadata: {} });
+    handler = (_url, res) => send(res, 200, { items: [item('shared', 'team-a'), item('shared', 'team-b')], metadata: {} });
     expect(await lookup.namespacesWithName('BreakglassEscalation', 'shared')).to.deep.equal(['team-a', 'team-b']);
     expect(requests).to.have.length(1);
     expect(requests[0]?.pathname).to.equal('/apis/breakglass.t-caas.telekom.com/v1alpha1/breakglassescalations');
@@ -69,7 +69,7 @@ describe('KubeObjectLookup', () => {
   });
 
   it('fails with a LookupError naming the resource and the API server message', async () => {
-    handler = (url, res) => send(res, 503, status(503, 'etcd is unavailable'));
+    handler = (_url, res) => send(res, 503, status(503, 'etcd is unavailable'));
     const failure = await lookup.listIdentityProviders().then(
       () => undefined,
       (err: unknown) => err,
@@ -81,7 +81,7 @@ describe('KubeObjectLookup', () => {
   });
 
   it('escapes field selector syntax in names', async () => {
-    handler = (url, res) => send(res, 200, { items: [], metadata: {} });
+    handler = (_url, res) => send(res, 200, { items: [], metadata: {} });
     await lookup.namespacesWithName('BreakglassSession', 'a,b=c');
     expect(requests[0]?.searchParams.get('fieldSelector')).to.equal('metadata.name=a\\,b\\=c');
   });

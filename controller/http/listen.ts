@@ -3,6 +3,7 @@
  * production server needs and a close() that does not wait for idle keep-alive connections.
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface ListeningServer {
@@ -10,12 +11,27 @@ export interface ListeningServer {
   close(): Promise<void>;
 }
 
-/** Splits ":8080" / "0.0.0.0:8080" / "127.0.0.1:0" into host and port. */
+/** Splits ":8080" / "0.0.0.0:8080" / "127.0.0.1:0" / "[::1]:9443" into host and port. */
 export function parseBindAddress(address: string): { host: string | undefined; port: number } {
-  const match = /^(.*):(\d{1,5})$/.exec(address);
-  if (!match) throw new Error(`invalid bind address "${address}"`);
-  const host = match[1] === '' ? undefined : (match[1] as string).replace(/^\[(.*)\]$/, '$1');
-  return { host, port: Number(match[2]) };
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new Error(`bind address ${JSON.stringify(address)} must be host:port or :port`);
+  }
+  const host = match[1] ?? match[2];
+  return { host: host ? host : undefined, port };
+}
+
+/** Starts `server` listening on a bind address; resolves with the bound port. */
+export function listenOn(server: Server | HttpsServer, address: string): Promise<number> {
+  const { host, port } = parseBindAddress(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
 
 export function listen(listener: RequestListener, address: string): Promise<ListeningServer> {
@@ -23,19 +39,12 @@ export function listen(listener: RequestListener, address: string): Promise<List
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;
   server.keepAliveTimeout = 5_000;
-  const { host, port } = parseBindAddress(address);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeIdleConnections();
-          }),
-      });
-    });
-  });
+  return listenOn(server, address).then((port) => ({
+    port,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeIdleConnections();
+      }),
+  }));
 }

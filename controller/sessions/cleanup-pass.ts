@@ -59,8 +59,6 @@ export interface CleanupCounts {
   stoppedEarly: boolean;
 }
 
-type Outcome = 'written' | 'skipped';
-
 /** One pass over the cache; shared state of the steps. */
 class CleanupPass {
   readonly counts: CleanupCounts = {

@@ -17,6 +17,7 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.ts';
+import { pause } from '../runtime/loop-runner.ts';
 
 export interface RestartingInformerOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
@@ -35,19 +36,6 @@ export interface RestartingInformerOptions<T extends KubernetesObject> {
 
 type CachingInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
-/** Resolves after `ms` or when `signal` aborts, whichever is first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 export class RestartingInformer<T extends KubernetesObject> {
   private current: CachingInformer<T> | undefined;
@@ -105,7 +93,7 @@ export class RestartingInformer<T extends KubernetesObject> {
         await informer.stop();
         if (signal.aborted) break;
         logger.warn({ path, err: describe(firstError), retryInMs: backoff }, 'informer list/watch failed; retrying');
-        await sleep(backoff, signal);
+        await pause(backoff, signal);
         backoff = Math.min(backoff * 2, maxBackoff);
         continue;
       }
@@ -116,12 +104,12 @@ export class RestartingInformer<T extends KubernetesObject> {
       backoff = initialBackoff;
       const outcome = await Promise.race([
         failed.then(() => 'failed' as const),
-        sleep(refreshInterval, signal).then(() => (signal.aborted ? ('stopped' as const) : ('refresh' as const))),
+        pause(refreshInterval, signal).then(() => (signal.aborted ? ('stopped' as const) : ('refresh' as const))),
       ]);
       if (outcome === 'failed') {
         // The cache of the failed informer keeps serving (stale) reads until a new one synced.
         logger.warn({ path, err: describe(firstError), retryInMs: backoff }, 'informer watch failed; restarting');
-        await sleep(backoff, signal);
+        await pause(backoff, signal);
         backoff = Math.min(backoff * 2, maxBackoff);
       }
     }

@@ -14,7 +14,7 @@ import { IdentityProviderSchema, type IdentityProvider } from '../identity-provi
 import { validateClusterConfig } from './cluster-config.ts';
 import { validateDenyPolicy } from './deny-policy.ts';
 import { validateEscalation } from './escalation.ts';
-import { Findings, type FieldError, type ValidationOutcome } from './field-error.ts';
+import { Findings, type ValidationOutcome } from './field-error.ts';
 import { validateIdentityProvider } from './identity-provider.ts';
 import type { ObjectLookup, RuleContext } from './lookup.ts';
 import { validateSession } from './session.ts';
