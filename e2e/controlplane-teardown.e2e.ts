@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testCluster } from './harness/cluster.ts';
+import { waitGone } from './harness/wait.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,14 +29,6 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function startCli(): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'e2e/controlplane/cli.ts')], {
@@ -55,15 +48,6 @@ async function startCli(): Promise<Started> {
   return { pid: child.pid as number, supervisorPids: summary.supervisorPids };
 }
 
-async function waitGone(pids: number[], ms: number): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  let left = pids.filter(alive);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    left = left.filter(alive);
-  }
-  return left;
-}
 
 describe('local control plane teardown', function () {
   this.timeout(120_000);

@@ -18,6 +18,7 @@ import { testCluster } from './harness/cluster.ts';
 import { currentLeader, Replica, type LogLine } from './harness/replicas.ts';
 import { createSession, isoSeconds, listSessions, SessionWriteRecorder } from './harness/sessions.ts';
 import { TcpProxy } from './harness/tcp-proxy.ts';
+import { eventually } from './harness/wait.ts';
 
 const LEASE_S = 3;
 const RENEW_S = 2;
@@ -39,15 +40,6 @@ async function leaseHolder(kc: KubeConfig, namespace: string, name: string): Pro
   return lease.spec?.holderIdentity ?? '';
 }
 
-async function eventually<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const transitionLines = (r: Replica): LogLine[] => r.linesWith('Session state transition');
 
