@@ -25,8 +25,9 @@ import { GROUP, VERSION, plurals } from '../crds/index.ts';
 import { installCrds } from '../crds/install.ts';
 import { KubernetesLeaseStore } from '../controller/leadership/kubernetes-lease-store.ts';
 import type { LeaseSnapshot } from '../controller/leadership/lease-store.ts';
-import { CONFIGURATION_NAMES, CONFIGURATIONS, findOne, synthesize, type KubeObject } from '../infra/test/configurations.ts';
+import { CONFIGURATION_NAMES, CONFIGURATIONS, findOne, synthesize } from '../infra/test/configurations.ts';
 import { testCluster } from './harness/cluster.ts';
+import { applyIdentityAndRbac, isCertManager, serviceAccountKubeConfig } from './harness/serviceaccount.ts';
 
 /** HTTP status of a client call: 200 when it succeeded, the ApiException code otherwise. */
 async function statusOf(call: Promise<unknown>): Promise<number> {
@@ -64,20 +65,6 @@ async function watchStatus(kc: KubeConfig, path: string, query: Record<string, s
   throw refused;
 }
 
-/** A KubeConfig for the same API server that authenticates with a bearer token. */
-function tokenKubeConfig(admin: KubeConfig, token: string): KubeConfig {
-  const cluster = admin.getCurrentCluster();
-  if (!cluster) throw new Error('the admin kubeconfig has no current cluster');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ ...cluster, name: 'e2e' }],
-    users: [{ name: 'controller', token }],
-    contexts: [{ name: 'controller', cluster: 'e2e', user: 'controller' }],
-    currentContext: 'controller',
-  });
-  return kc;
-}
-
 async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -85,11 +72,6 @@ async function eventually(check: () => boolean, what: string, timeoutMs = 15_000
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-
-/** cert-manager objects; its CRDs are not part of the test API server (see the dry-run below). */
-const isCertManager = (o: KubeObject): boolean => o.apiVersion.startsWith('cert-manager.io/');
-
-const RBAC_KINDS = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
 
 describe('infra: synthesized manifests on a real API server', function () {
   this.timeout(120_000);
@@ -137,19 +119,10 @@ describe('infra: synthesized manifests on a real API server', function () {
       const props = CONFIGURATIONS['custom-namespace']({ name: instance, namespace, leaseNamespace, secretNamespaces: [namespace] });
       leaseId = props.leaderElection?.leaseId ?? '';
       const { objects } = synthesize(props);
-      // Only the identity and its RBAC are applied for real: a live ValidatingWebhookConfiguration
-      // with failurePolicy Fail and no server behind it would block other suites.
-      const rbac = objects.filter((o) => RBAC_KINDS.has(o.kind));
-      const applied = await cluster.kubectl(['apply', '-f', '-'], { input: Yaml.stringify(...rbac) });
-      expect(applied.code, applied.stderr).to.equal(0);
-
+      // Only the identity and its RBAC are applied for real (see applyIdentityAndRbac).
+      await applyIdentityAndRbac(cluster, objects);
       const serviceAccount = findOne(objects, 'ServiceAccount');
-      const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-        name: serviceAccount.metadata.name,
-        namespace,
-        body: { spec: { audiences: [], expirationSeconds: 3600 } },
-      });
-      controller = tokenKubeConfig(admin, token.status?.token ?? '');
+      controller = await serviceAccountKubeConfig(admin, { name: serviceAccount.metadata.name, namespace });
     });
 
     it('runs the controller Lease store: creates, reads, renews and watches its own Lease', async () => {

@@ -85,4 +85,26 @@ describe('KubeObjectLookup', () => {
     await lookup.namespacesWithName('BreakglassSession', 'a,b=c');
     expect(requests[0]?.searchParams.get('fieldSelector')).to.equal('metadata.name=a\\,b\\=c');
   });
+
+  it('retries a 429 (storage initialising) and answers once the API server does', async () => {
+    let calls = 0;
+    handler = (_url, res) => {
+      calls++;
+      if (calls === 1) {
+        res.setHeader('retry-after', '1');
+        return send(res, 429, status(429, 'storage is (re)initializing'));
+      }
+      send(res, 200, { items: [item('x', 'team-a')], metadata: {} });
+    };
+    expect(await lookup.namespacesWithName('ClusterConfig', 'x')).to.deep.equal(['team-a']);
+    expect(calls).to.equal(2);
+  });
+
+  it('gives up after a few 429s and fails closed with the reason', async () => {
+    handler = (_url, res) => send(res, 429, status(429, 'too many requests'));
+    const err = await lookup.listEscalations().then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(LookupError);
+    expect((err as Error).message).to.match(/HTTP 429: too many requests/);
+    expect(requests).to.have.length(4);
+  });
 });

@@ -26,6 +26,9 @@ interface KubeObject {
 }
 
 const PAGE_SIZE = 500;
+/** 429 (API server busy or its storage still initialising) is retried like client-go does. */
+const RETRIES_ON_429 = 3;
+const MAX_RETRY_WAIT_MS = 1000;
 
 export class KubeObjectLookup implements ObjectLookup {
   private readonly api: CustomObjectsApi;
@@ -71,18 +74,36 @@ export class KubeObjectLookup implements ObjectLookup {
     const items: unknown[] = [];
     let continueToken: string | undefined;
     do {
-      const page = (await this.api.listClusterCustomObject({
+      const request = {
         group: GROUP,
         version: VERSION,
         plural,
         limit: PAGE_SIZE,
         ...(fieldSelector ? { fieldSelector } : {}),
         ...(continueToken ? { _continue: continueToken } : {}),
-      })) as KubeList;
+      };
+      const page = (await retryOn429(() => this.api.listClusterCustomObject(request))) as KubeList;
       items.push(...(page.items ?? []));
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);
     return items;
+  }
+}
+
+/**
+ * Retries a call answered with 429, waiting as Retry-After says (capped, since the API server
+ * gives the whole webhook only its timeout); other errors and the last 429 are thrown.
+ */
+export async function retryOn429<T>(call: () => Promise<T>, retries = RETRIES_ON_429): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof ApiException) || err.code !== 429 || attempt >= retries) throw err;
+      const header = Number((err.headers as Record<string, string> | undefined)?.['retry-after']);
+      const waitMs = Number.isFinite(header) && header > 0 ? Math.min(header * 1000, MAX_RETRY_WAIT_MS) : 200 * (attempt + 1);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
   }
 }
 

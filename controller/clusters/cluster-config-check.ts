@@ -28,6 +28,11 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+function statusCodeOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
 function notReady(reason: string, message: string): ReadyOutcome {
   return { status: 'False', reason, message };
 }
@@ -63,6 +68,13 @@ export async function checkClusterConfig(config: ClusterConfig, deps: CheckDeps)
   try {
     data = await deps.readSecret(ref.namespace, ref.name);
   } catch (err) {
+    // A 403 is a deployment question (the secret namespace is not granted), not a missing secret.
+    if (statusCodeOf(err) === 403) {
+      return notReady(
+        'SecretAccessDenied',
+        `the controller may not read secret ${ref.namespace}/${ref.name} (spec.kubeconfigSecretRef); grant it access to namespace ${ref.namespace} (infra: secretNamespaces)`,
+      );
+    }
     return notReady('SecretMissing', `cannot read secret ${ref.namespace}/${ref.name} (spec.kubeconfigSecretRef): ${errorMessage(err)}`);
   }
   if (data === undefined) {

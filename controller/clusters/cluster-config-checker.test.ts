@@ -112,6 +112,18 @@ describe('ClusterConfig check', () => {
     expect(down).to.deep.equal({ status: 'False', reason: 'ClusterUnreachable', message: 'cluster unreachable: connect ECONNREFUSED' });
   });
 
+  it('tells a secret the controller may not read (403) apart from a missing one', async () => {
+    const forbidden = {
+      readSecret: async () => {
+        throw Object.assign(new Error('HTTP-Code: 403 secrets "kc" is forbidden'), { code: 403 });
+      },
+      probe: async () => {},
+    };
+    const outcome = await checkClusterConfig(config(ref()), forbidden);
+    expect(outcome).to.include({ status: 'False', reason: 'SecretAccessDenied' });
+    expect(outcome.message).to.contain('grant it access to namespace hub');
+  });
+
   it('is Ready when the kubeconfig works, probing the server it names', async () => {
     let probed = '';
     const outcome = await checkClusterConfig(
