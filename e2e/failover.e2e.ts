@@ -9,12 +9,8 @@
  */
 import { expect } from 'chai';
 import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { installCrds } from '../crds/install.ts';
-import { kubeconfigYaml } from './controlplane/controlplane.ts';
-import { testCluster } from './harness/cluster.ts';
+import { testCluster, writeKubeconfigWithServer } from './harness/cluster.ts';
 import { currentLeader, Replica, type LogLine } from './harness/replicas.ts';
 import { createSession, isoSeconds, listSessions, SessionWriteRecorder } from './harness/sessions.ts';
 import { TcpProxy } from './harness/tcp-proxy.ts';
@@ -184,15 +180,7 @@ describe('leader election across three controller processes', function () {
     const cluster = testCluster();
     const proxies = await Promise.all([0, 1, 2].map(() => TcpProxy.forUrl(cluster.server).start()));
     try {
-      const caData = cluster.admin.kubeConfig.getCurrentCluster()?.caData ?? '';
-      const token = cluster.admin.kubeConfig.getCurrentUser()?.token ?? '';
-      const paths = await Promise.all(
-        proxies.map(async (proxy, i) => {
-          const path = join(tmpdir(), `breakglass-proxy-${process.pid}-${i}-${Date.now()}.kubeconfig`);
-          await writeFile(path, kubeconfigYaml(proxy.url(), caData, cluster.admin.username, token));
-          return path;
-        }),
-      );
+      const paths = await Promise.all(proxies.map((proxy) => writeKubeconfigWithServer(cluster.admin.kubeConfig, proxy.url())));
       await startReplicas(3, { kubeconfig: (i) => paths[i] as string });
       const leader = await waitForSingleLeader();
       const index = replicas.indexOf(leader);

@@ -52,6 +52,27 @@ export interface TestCluster {
 
 let current: TestCluster | undefined;
 
+/**
+ * Writes a copy of a kubeconfig whose current cluster points at `server` (for example a proxy in
+ * front of the API server); credentials stay as they are, whatever their kind (token, client
+ * certificate). Resolves to the file path.
+ */
+export async function writeKubeconfigWithServer(kc: KubeConfig, server: string): Promise<string> {
+  const config = JSON.parse(kc.exportConfig()) as {
+    clusters: { name: string; cluster: { server: string } }[];
+    contexts: { name: string; context: { cluster: string } }[];
+    'current-context': string;
+  };
+  const context = config.contexts.find((c) => c.name === config['current-context']);
+  for (const cluster of config.clusters) {
+    if (cluster.name === context?.context.cluster) cluster.cluster.server = server;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'breakglass-kubeconfig-'));
+  const path = join(dir, 'kubeconfig');
+  await writeFile(path, JSON.stringify(config)); // JSON is valid YAML
+  return path;
+}
+
 export function testCluster(): TestCluster {
   if (!current) throw new Error('testCluster() used outside the e2e suite: run through `npm run test:e2e`');
   return current;
