@@ -24,7 +24,7 @@ import {
 } from '../../crds/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { stateOf } from './predicates.ts';
-import { RestartingInformer, type RestartingInformerOptions } from './restarting-informer.ts';
+import { RestartingInformer, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
 import {
   ConflictError,
   SessionNotFoundError,

@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import { silentLogger } from '../observability/logger.ts';
+import { ControllerMetrics } from '../observability/metrics.ts';
+import { FencedError, unfencedGuard, type LoopContext, type LoopDefinition } from './loop.ts';
+import { pause, runLoop } from './loop-runner.ts';
+
+function loop(runPass: (ctx: LoopContext) => Promise<void>, intervalMs = 1): LoopDefinition {
+  return { name: 'test', leaderOnly: true, intervalMs, runPass };
+}
+
+async function metricValue(metrics: ControllerMetrics, result: string): Promise<number> {
+  const runs = await metrics.loopRuns.get();
+  return runs.values.find((v) => v.labels.result === result)?.value ?? 0;
+}
+
+describe('loop runner', () => {
+  it('pause resolves early when the signal aborts, and at once when already aborted', async () => {
+    const controller = new AbortController();
+    const paused = pause(60_000, controller.signal);
+    controller.abort();
+    await paused;
+    await pause(60_000, controller.signal);
+  });
+
+  it('runs passes until the signal aborts, then stops and counts results', async () => {
+    const controller = new AbortController();
+    const metrics = new ControllerMetrics({ defaultMetrics: false });
+    let passes = 0;
+    await runLoop(
+      loop(async () => {
+        passes++;
+        if (passes === 2) throw new Error('boom');
+        if (passes === 3) controller.abort();
+      }),
+      { signal: controller.signal, guard: unfencedGuard },
+      { logger: silentLogger(), metrics },
+    );
+    expect(passes).to.equal(3);
+    expect(await metricValue(metrics, 'success')).to.equal(1);
+    expect(await metricValue(metrics, 'error')).to.equal(1);
+    expect(await metricValue(metrics, 'cancelled')).to.equal(1);
+  });
+
+  it('a fenced pass is counted as fenced, and the loop waits for the next term instead of crashing', async () => {
+    const controller = new AbortController();
+    const metrics = new ControllerMetrics({ defaultMetrics: false });
+    let passes = 0;
+    await runLoop(
+      loop(async (ctx) => {
+        passes++;
+        if (passes === 2) controller.abort();
+        ctx.guard.assertCanWrite();
+      }),
+      {
+        signal: controller.signal,
+        guard: {
+          assertCanWrite() {
+            throw new FencedError();
+          },
+        },
+      },
+      { logger: silentLogger(), metrics },
+    );
+    expect(passes).to.equal(2);
+    expect(await metricValue(metrics, 'fenced')).to.equal(2);
+    expect(await metricValue(metrics, 'error')).to.equal(0);
+    expect((await metrics.fencedWrites.get()).values[0]?.value).to.equal(2);
+  });
+});
