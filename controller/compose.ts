@@ -13,7 +13,7 @@ import { createMetricsApp } from './http/metrics-app.ts';
 import { LeaderElector } from './leadership/elector.ts';
 import { KubernetesLeaseStore } from './leadership/kubernetes-lease-store.ts';
 import { makeIdentity } from './leadership/term.ts';
-import { leaderOnlyLoops } from './loops.ts';
+import { backgroundLoops } from './loops.ts';
 import { effectiveLeaseNamespace, type ControllerOptions } from './options.ts';
 import type { Logger } from './observability/logger.ts';
 import { ControllerMetrics } from './observability/metrics.ts';
@@ -33,7 +33,7 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
   const metrics = new ControllerMetrics();
   const identity = makeIdentity(options.podName || undefined);
   const sessions = new KubernetesSessionRepository(kc, { logger: logger.child({ component: 'sessions' }) });
-  const loops = leaderOnlyLoops({ options, kubeConfig: kc, logger, metrics, sessions, identity });
+  const loops = backgroundLoops({ options, kubeConfig: kc, logger, metrics, sessions, identity });
 
   const servers: ServerDefinition[] = [];
   if (options.enableApi || options.enableFrontend) {
@@ -85,7 +85,7 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
     logger,
     metrics,
     electorFactory: options.enableLeaderElection ? build : null,
-    leaderLoops: loops,
+    loops,
     components: [{ name: 'sessions', start: (signal) => sessions.start(signal), hasSynced: () => sessions.hasSynced() }],
     servers,
     probeAddress: options.healthProbeBindAddress,

@@ -1,6 +1,7 @@
 /**
- * The registry of background loops: the one list to read to know what runs where.
- * Every loop here is leader-only (with leader election disabled, they run on every replica).
+ * The registry of background loops: the one list to read to know what runs where. Each loop
+ * declares `leaderOnly`; today every loop is (with leader election disabled, they run on every
+ * replica).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ControllerOptions } from './options.ts';
@@ -22,7 +23,7 @@ export interface LoopDeps {
   identity: string;
 }
 
-export function leaderOnlyLoops(deps: LoopDeps): LoopDefinition[] {
+export function backgroundLoops(deps: LoopDeps): LoopDefinition[] {
   const { options, logger, metrics } = deps;
   const loops: LoopDefinition[] = [];
   if (options.enableCleanup) {

@@ -22,7 +22,21 @@ try {
 const logger = createLogger(options.logLevel, { app: 'breakglass-controller' });
 logger.info({ version: VERSION, options }, 'Starting breakglass controller');
 
-const { process: controller, identity } = composeController(options, logger);
+let composed: ReturnType<typeof composeController>;
+try {
+  composed = composeController(options, logger);
+} catch (err) {
+  // Configuration the option schema cannot see on its own (elector rules, kubeconfig).
+  process.stderr.write(`breakglass-controller: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+}
+const { process: controller, identity } = composed;
+
+// A rejection nobody handles means a component stopped working unseen; restart cleanly instead.
+process.on('unhandledRejection', (reason) => {
+  logger.fatal({ err: reason }, 'unhandled promise rejection');
+  void controller.shutdown().then(() => process.exit(1));
+});
 
 let signals = 0;
 const onSignal = (signal: NodeJS.Signals) => {

@@ -47,6 +47,18 @@ describe('controller options', () => {
     expect(() => parseOptions(['--log-level=loud'], {})).to.throw(OptionError, /--log-level/);
   });
 
+  it('refuses durations a timer cannot honour and addresses the servers cannot bind', () => {
+    expect(() => parseOptions(['--cleanup-interval=1ns'], {})).to.throw(OptionError, /too short, the minimum is 100ms/);
+    expect(() => parseOptions(['--cleanup-interval=1000h'], {})).to.throw(OptionError, /too long, the maximum is 596h31m/);
+    expect(() => parseOptions(['--leader-elect-lease-duration=900ms', '--leader-elect-renew-deadline=500ms', '--leader-elect-retry-period=100ms'], {})).to.throw(
+      OptionError,
+      /--leader-elect-lease-duration: "900ms" is too short, the minimum is 1s/,
+    );
+    expect(() => parseOptions(['--api-bind-address=0'], {})).to.throw(OptionError, /--api-bind-address: "0" is not a bind address/);
+    expect(() => parseOptions(['--webhook-bind-address=::1:8080'], {})).to.throw(OptionError, /not a bind address/);
+    expect(parseOptions(['--metrics-bind-address=0', '--webhook-bind-address=[::1]:9443'], {})).to.include({ metricsBindAddress: '0', webhookBindAddress: '[::1]:9443' });
+  });
+
   it('enforces LeaseDuration > RenewDeadline > 1.2 × RetryPeriod', () => {
     expect(() => parseOptions(['--leader-elect-lease-duration=10s'], {})).to.throw(OptionError, /must be greater than --leader-elect-renew-deadline/);
     expect(() => parseOptions(['--leader-elect-retry-period=9s'], {})).to.throw(OptionError, /1.2 × --leader-elect-retry-period/);

@@ -6,11 +6,17 @@
  * removed flag breaks the build instead of a rollout.
  */
 import { DurationError, formatDuration, parseGoDuration } from '../crds/durations.ts';
+import { parseBindAddress } from './http/listen.ts';
 
 type OptionKind = 'boolean' | 'string' | 'duration' | 'address';
 
 interface OptionDefinition<K extends OptionKind> {
   readonly kind: K;
+  /** Durations: the accepted range in milliseconds. */
+  readonly minMs?: number;
+  readonly maxMs?: number;
+  /** Addresses: "0" switches the server off. */
+  readonly mayDisable?: boolean;
   /** Long flag without the leading dashes, e.g. "enable-leader-election". */
   readonly flag: string;
   /** Environment variable read when the flag is absent. */
@@ -31,11 +37,22 @@ function bool(flag: string, env: string, def: boolean, description: string): Opt
 function str(flag: string, env: string, def: string, description: string): OptionDefinition<'string'> {
   return { kind: 'string', flag, env, default: def, description };
 }
-function duration(flag: string, env: string, def: string, description: string): OptionDefinition<'duration'> {
-  return { kind: 'duration', flag, env, default: parseGoDuration(def), description };
+/** Node.js timers overflow above this (they then fire at once), so no interval may exceed it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Shorter loop intervals would be a busy loop against the API server. */
+const MIN_INTERVAL_MS = 100;
+
+function duration(
+  flag: string,
+  env: string,
+  def: string,
+  description: string,
+  range: { minMs?: number; maxMs?: number } = {},
+): OptionDefinition<'duration'> {
+  return { kind: 'duration', flag, env, default: parseGoDuration(def), description, minMs: range.minMs ?? MIN_INTERVAL_MS, maxMs: range.maxMs ?? MAX_TIMER_MS };
 }
-function address(flag: string, env: string, def: string, description: string): OptionDefinition<'address'> {
-  return { kind: 'address', flag, env, default: def, description };
+function address(flag: string, env: string, def: string, description: string, mayDisable = false): OptionDefinition<'address'> {
+  return { kind: 'address', flag, env, default: def, description, mayDisable };
 }
 
 export const optionDefinitions = {
@@ -46,7 +63,8 @@ export const optionDefinitions = {
   leaderElectId: str('leader-elect-id', 'LEADER_ELECT_ID', 'breakglass.telekom.io',
     'Name of the leader election Lease.'),
   leaderElectLeaseDuration: duration('leader-elect-lease-duration', 'LEADER_ELECT_LEASE_DURATION', '15s',
-    'How long followers wait after the last observed renewal before taking over.'),
+    'How long followers wait after the last observed renewal before taking over.',
+    { minMs: 1000 }), // the Lease stores whole seconds
   leaderElectRenewDeadline: duration('leader-elect-renew-deadline', 'LEADER_ELECT_RENEW_DEADLINE', '10s',
     'How long the leader keeps retrying a renewal before it gives up leadership.'),
   leaderElectRetryPeriod: duration('leader-elect-retry-period', 'LEADER_ELECT_RETRY_PERIOD', '2s',
@@ -72,7 +90,7 @@ export const optionDefinitions = {
   apiBindAddress: address('api-bind-address', 'API_BIND_ADDRESS', ':8080',
     'Address of the API, UI and authorization webhook server.'),
   metricsBindAddress: address('metrics-bind-address', 'METRICS_BIND_ADDRESS', ':8081',
-    'Address of the Prometheus metrics server ("0" disables it).'),
+    'Address of the Prometheus metrics server ("0" disables it).', true),
   healthProbeBindAddress: address('health-probe-bind-address', 'PROBE_BIND_ADDRESS', ':8082',
     'Address of the /healthz and /readyz server.'),
   webhookBindAddress: address('webhook-bind-address', 'WEBHOOK_BIND_ADDRESS', ':9443',
@@ -124,12 +142,16 @@ function convert(name: OptionName, raw: string, source: string): boolean | numbe
         throw new OptionError(`${source}: ${why}`);
       }
       if (ms <= 0) throw new OptionError(`${source}: duration must be positive, got "${raw}"`);
+      const { minMs = 1, maxMs = MAX_TIMER_MS } = def;
+      if (ms < minMs) throw new OptionError(`${source}: "${raw}" is too short, the minimum is ${formatDuration(minMs)}`);
+      if (ms > maxMs) throw new OptionError(`${source}: "${raw}" is too long, the maximum is ${formatDuration(maxMs)}`);
       return ms;
     }
     case 'address': {
-      if (raw === '0') return raw;
-      const match = /^(.*):(\d{1,5})$/.exec(raw);
-      if (!match || Number(match[2]) > 65535) {
+      if (raw === '0' && def.mayDisable) return raw;
+      try {
+        parseBindAddress(raw);
+      } catch {
         throw new OptionError(`${source}: "${raw}" is not a bind address of the form [host]:port`);
       }
       return raw;

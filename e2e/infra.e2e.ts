@@ -12,9 +12,7 @@ import {
   CustomObjectsApi,
   EventsV1Api,
   KubeConfig,
-  PatchStrategy,
   RbacAuthorizationV1Api,
-  setHeaderOptions,
   V1MicroTime,
   Watch,
   type V1ResourceAttributes,
@@ -189,7 +187,7 @@ describe('infra: synthesized manifests on a real API server', function () {
         regarding: { kind: 'Lease', namespace, name: leaseId },
       };
       expect(await statusOf(events.createNamespacedEvent({ namespace, body: newEvent }))).to.equal(200);
-      expect(await can(controller, { group: 'events.k8s.io', resource: 'events', verb: 'patch', namespace })).to.equal(true);
+      expect(await can(controller, { group: 'events.k8s.io', resource: 'events', verb: 'patch', namespace }), 'events are only created').to.equal(false);
     });
 
     it('lists and watches sessions cluster-wide, writes their status and deletes them, but cannot create other kinds', async () => {
@@ -207,20 +205,23 @@ describe('infra: synthesized manifests on a real API server', function () {
       const list = (await api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural })) as { items: Array<{ metadata: { name: string } }> };
       expect(list.items.map((i) => i.metadata.name)).to.include(name);
       expect(await watchStatus(controller, `/apis/${GROUP}/${VERSION}/${plural}`, {})).to.equal(200);
-      const patched = api.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace: otherNamespace, plural, name, body: { status: { observedGeneration: 1 } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-      expect(await statusOf(patched)).to.equal(200);
+      const current = (await api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: otherNamespace, plural, name })) as Record<string, unknown>;
+      const replaced = api.replaceNamespacedCustomObjectStatus({
+        group: GROUP, version: VERSION, namespace: otherNamespace, plural, name,
+        body: { ...current, status: { observedGeneration: 1 } },
+      });
+      expect(await statusOf(replaced)).to.equal(200);
+      expect(await can(controller, { group: GROUP, resource: plural, verb: 'update', namespace }), 'the spec of a session is never written').to.equal(false);
       expect(await statusOf(api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: otherNamespace, plural, name }))).to.equal(200);
 
-      for (const kind of ['BreakglassEscalation', 'ClusterConfig', 'IdentityProvider', 'DenyPolicy'] as const) {
+      for (const kind of ['BreakglassEscalation', 'ClusterConfig', 'IdentityProvider'] as const) {
         const resource = plurals[kind];
         expect(await can(controller, { group: GROUP, resource, verb: 'list' }), `list ${resource}`).to.equal(true);
         expect(await can(controller, { group: GROUP, resource, verb: 'create', namespace }), `create ${resource}`).to.equal(false);
         expect(await can(controller, { group: GROUP, resource, verb: 'update', namespace }), `update ${resource}`).to.equal(false);
-        expect(await can(controller, { group: GROUP, resource, verb: 'patch', subresource: 'status', namespace }), `patch ${resource}/status`).to.equal(kind !== 'DenyPolicy');
+        expect(await can(controller, { group: GROUP, resource, verb: 'update', subresource: 'status', namespace }), `update ${resource}/status`).to.equal(kind === 'ClusterConfig');
       }
+      expect(await can(controller, { group: GROUP, resource: plurals.DenyPolicy, verb: 'list' }), 'nothing reads DenyPolicies yet').to.equal(false);
     });
 
     it('reads Secrets by name only in its allowed namespace', async () => {

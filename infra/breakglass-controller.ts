@@ -185,7 +185,6 @@ export class BreakglassController extends Construct {
       lease: this.lease ?? false,
       secretNamespaces: props.secretNamespaces,
       eventNamespaces: props.eventNamespaces,
-      api: isEnabled(this.controllerOptions, 'enableApi'),
     });
 
     if (webhooks && this.workload.webhookService) {

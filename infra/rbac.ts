@@ -39,34 +39,32 @@ export interface ControllerRbacProps {
    * @default - the controller namespace and the Lease namespace
    */
   readonly eventNamespaces?: readonly string[];
-  /**
-   * Whether the REST API runs; it creates BreakglassSessions on behalf of users.
-   * @default true
-   */
-  readonly api?: boolean;
 }
 
-/** One ClusterRole rule set per breakglass kind: the controller's verbs on it. */
+/**
+ * One ClusterRole rule set per breakglass kind: the verbs the controller uses today.
+ * Sessions: the informer lists and watches, cleanup re-reads (get), replaces the status (update)
+ * and deletes retained sessions. ClusterConfigs: the checker lists them and replaces their
+ * status. Escalations and IdentityProviders: the admission webhook lists them for cross-object
+ * rules; sessions, escalations and ClusterConfigs are also listed for name uniqueness.
+ * Nothing reads DenyPolicies yet, so there is no rule for them.
+ */
 export const BREAKGLASS_PERMISSIONS: ReadonlyArray<{ resource: string; verbs: readonly string[] }> = [
-  { resource: plurals.BreakglassSession, verbs: ['get', 'list', 'watch', 'update', 'patch', 'delete'] },
-  { resource: `${plurals.BreakglassSession}/status`, verbs: ['update', 'patch'] },
+  { resource: plurals.BreakglassSession, verbs: ['get', 'list', 'watch', 'delete'] },
+  { resource: `${plurals.BreakglassSession}/status`, verbs: ['update'] },
   { resource: plurals.BreakglassEscalation, verbs: ['get', 'list', 'watch'] },
-  { resource: `${plurals.BreakglassEscalation}/status`, verbs: ['update', 'patch'] },
   { resource: plurals.ClusterConfig, verbs: ['get', 'list', 'watch'] },
-  { resource: `${plurals.ClusterConfig}/status`, verbs: ['update', 'patch'] },
+  { resource: `${plurals.ClusterConfig}/status`, verbs: ['update'] },
   { resource: plurals.IdentityProvider, verbs: ['get', 'list', 'watch'] },
-  { resource: `${plurals.IdentityProvider}/status`, verbs: ['update', 'patch'] },
-  { resource: plurals.DenyPolicy, verbs: ['get', 'list', 'watch'] },
 ];
 
 /**
  * Verbs on the one Lease, restricted by name. The Lease store reads, replaces and watches it;
  * the API server authorizes a watch with `fieldSelector=metadata.name=<id>` as `watch` on that
  * name, so no unrestricted list/watch is needed (proven against a real API server in
- * e2e/infra.e2e.ts). patch adds no power over update on the same object and keeps a
- * merge-patch release possible.
+ * e2e/infra.e2e.ts).
  */
-export const LEASE_NAMED_VERBS = ['get', 'watch', 'update', 'patch'] as const;
+export const LEASE_NAMED_VERBS = ['get', 'watch', 'update'] as const;
 
 export class ControllerRbac extends Construct {
   public readonly clusterRole: kplus.ClusterRole;
@@ -85,10 +83,8 @@ export class ControllerRbac extends Construct {
     const lease = props.lease === undefined ? { id: optionDefinitions.leaderElectId.default, namespace } : props.lease;
 
     this.clusterRole = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: names.clusterRole, labels } });
-    const sessionVerbs = (props.api ?? true) ? ['create'] : [];
     for (const { resource, verbs } of BREAKGLASS_PERMISSIONS) {
-      const all = resource === plurals.BreakglassSession ? [...sessionVerbs, ...verbs] : [...verbs];
-      this.clusterRole.allow(all, kplus.ApiResource.custom({ apiGroup: BREAKGLASS_API_GROUP, resourceType: resource }));
+      this.clusterRole.allow([...verbs], kplus.ApiResource.custom({ apiGroup: BREAKGLASS_API_GROUP, resourceType: resource }));
     }
     this.bind(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', { metadata: { name: names.clusterRole, labels }, role: this.clusterRole }), props.serviceAccount);
 
@@ -103,7 +99,7 @@ export class ControllerRbac extends Construct {
     const eventNamespaces = props.eventNamespaces ?? [namespace, ...(lease ? [lease.namespace] : [])];
     this.eventRoles = uniqueNamespaces(eventNamespaces).map((ns) => {
       const role = this.role(`Events-${ns}`, names.eventsRole, ns, props.serviceAccount);
-      role.allow(['create', 'patch'], { apiGroup: '', resourceType: 'events' }, { apiGroup: 'events.k8s.io', resourceType: 'events' });
+      role.allow(['create'], { apiGroup: '', resourceType: 'events' }, { apiGroup: 'events.k8s.io', resourceType: 'events' });
       return role;
     });
 

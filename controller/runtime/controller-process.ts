@@ -37,7 +37,8 @@ export interface ControllerProcessDeps {
    * null: leader election disabled, leader-only loops run at once (single-instance mode).
    */
   electorFactory: ((callbacks: LeaderElectorCallbacks) => LeaderElector) | null;
-  leaderLoops: readonly LoopDefinition[];
+  /** The loop registry; each loop says whether it needs the leader. */
+  loops: readonly LoopDefinition[];
   components: readonly ReplicaComponent[];
   servers: readonly ServerDefinition[];
   /** Bind address of /healthz and /readyz. */
@@ -54,7 +55,10 @@ export class ControllerProcess {
   readonly elector: LeaderElector | null;
 
   constructor(private readonly deps: ControllerProcessDeps) {
-    this.leaderScope = new LeaderScope(deps.leaderLoops, { logger: deps.logger, metrics: deps.metrics });
+    this.leaderScope = new LeaderScope(
+      deps.loops.filter((l) => l.leaderOnly),
+      { logger: deps.logger, metrics: deps.metrics },
+    );
     this.elector = deps.electorFactory ? deps.electorFactory(this.leaderScope.callbacks()) : null;
   }
 
@@ -95,12 +99,14 @@ export class ControllerProcess {
       this.listening.set(server.name, s);
       logger.info({ server: server.name, port: s.port }, 'server listening');
     }
+    const lifetime = { signal: this.root.signal, guard: unfencedGuard };
     const elector = this.elector;
     if (elector) {
+      this.background.push(runLoops(this.deps.loops.filter((l) => !l.leaderOnly), lifetime, this.deps));
       this.background.push(elector.run(this.root.signal));
     } else {
       logger.info('leader election disabled via --enable-leader-election=false, background loops will run on all replicas');
-      this.background.push(runLoops(this.deps.leaderLoops, { signal: this.root.signal, guard: unfencedGuard }, this.deps));
+      this.background.push(runLoops(this.deps.loops, lifetime, this.deps));
     }
   }
 

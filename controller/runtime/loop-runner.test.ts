@@ -16,10 +16,12 @@ async function metricValue(metrics: ControllerMetrics, result: string): Promise<
 describe('loop runner', () => {
   it('pause resolves early when the signal aborts, and at once when already aborted', async () => {
     const controller = new AbortController();
+    const first = (p: Promise<void>) =>
+      Promise.race([p.then(() => 'paused'), new Promise((resolve) => setTimeout(() => resolve('timer'), 2000))]);
     const paused = pause(60_000, controller.signal);
     controller.abort();
-    await paused;
-    await pause(60_000, controller.signal);
+    expect(await first(paused)).to.equal('paused');
+    expect(await first(pause(60_000, controller.signal))).to.equal('paused');
   });
 
   it('runs passes until the signal aborts, then stops and counts results', async () => {
