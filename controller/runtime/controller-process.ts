@@ -3,8 +3,8 @@
  * replica components (informers, servers) run on every replica for the process lifetime;
  * leader-only loops run per leadership term (or at once, without leader election).
  *
- * Shutdown order: readiness fails, leader-only loops stop, the lease is released, servers
- * close; all bounded by the shutdown timeout so the process exits promptly.
+ * Shutdown order: readiness fails, leader-only loops stop, the lease is released, then (after a
+ * short drain) servers close; all bounded by the shutdown timeout so the process exits promptly.
  */
 import type { LeaderElector, LeaderElectorCallbacks } from '../leadership/elector.ts';
 import { createProbesApp, type NamedCheck } from '../http/probes-app.ts';
@@ -117,19 +117,24 @@ export class ControllerProcess {
     const { logger } = this.deps;
     logger.info('shutting down');
     const started = performance.now();
-    // Aborting the root ends the leadership term (loops stop, the elector waits for them) and
-    // then releases the lease; servers close concurrently.
-    this.root.abort();
-    const servers = [...this.listening.values()].map((s) => s.close());
-    const all = Promise.allSettled([...this.background, ...servers]);
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      all.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), this.deps.shutdownTimeoutMs);
-      }),
-    ]);
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.deps.shutdownTimeoutMs);
+    });
+    // Readiness already fails. Aborting the root ends the leadership term (loops stop, the elector
+    // waits for them) and then releases the lease. The servers stay up meanwhile, and at least
+    // a short drain period, so requests routed here before the endpoint update still get answers.
+    this.root.abort();
+    const drainMs = Math.min(1000, this.deps.shutdownTimeoutMs / 4);
+    const stopped = Promise.allSettled(this.background).then(() => 'stopped' as const);
+    let outcome = await Promise.race([stopped, deadline]);
+    const drained = drainMs - (performance.now() - started);
+    if (outcome !== 'timeout' && drained > 0) await new Promise((resolve) => setTimeout(resolve, drained));
+    if (outcome !== 'timeout') {
+      const closed = Promise.allSettled([...this.listening.values()].map((s) => s.close())).then(() => 'stopped' as const);
+      outcome = await Promise.race([closed, deadline]);
+    }
     clearTimeout(timer);
-    logger.info({ ms: Math.round(performance.now() - started), timedOut }, 'shutdown complete');
+    logger.info({ ms: Math.round(performance.now() - started), timedOut: outcome === 'timeout' }, 'shutdown complete');
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Leadership as a scope: each term runs every leader-only loop under the term's signal and
  * fencing guard. When the term ends the loops stop; the elector waits for them (bounded) before
- * it releases the lease, so a successor never overlaps with a loop that is still writing.
+ * it releases the lease. A loop still running after that cannot start a new write: the guard
+ * refuses every write once the term has ended.
  */
 import type { LeaderElectorCallbacks, StoppedLeadingEvent } from '../leadership/elector.ts';
 import type { LeaderTerm } from '../leadership/term.ts';
