@@ -249,6 +249,58 @@ describe('validating admission webhooks', function () {
     );
   });
 
+  /** A merge patch through the API server, which sends the webhook an UPDATE. */
+  async function mergePatch(object: SampleObject, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const plural = plurals[object.kind];
+    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const name = object.metadata.name;
+    return (await (NAMESPACED.has(object.kind)
+      ? objects.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: object.metadata.namespace ?? '', plural, name, body }, options)
+      : objects.patchClusterCustomObject({ group: GROUP, version: VERSION, plural, name, body }, options))) as Record<string, unknown>;
+  }
+
+  const addLabel = { metadata: { labels: { [label]: runId } } };
+
+  // Objects created without the label never reached the webhook, like objects created before it
+  // was installed; adding the label sends the webhook their first UPDATE.
+  it('admits labelling objects that predate the webhook, even with a duplicate name or a since-tightened rule', async () => {
+    const name = unique('predates');
+    const sessionA = sampleSession(name, nsA);
+    await create(sampleSession(name, nsB));
+    await create(sessionA);
+    const escalation = withSpec(sampleEscalation(unique('stale'), nsA), { idleTimeout: '10s' });
+    await create(escalation);
+    for (const object of [sessionA, escalation]) {
+      const patched = await mergePatch(object, addLabel);
+      expect((patched['metadata'] as { labels?: Record<string, string> }).labels?.[label], object.kind).to.equal(runId);
+    }
+  });
+
+  it('still validates a spec change of an object that predates the webhook', async () => {
+    const escalation = withSpec(sampleEscalation(unique('stale-edit'), nsA), { idleTimeout: '10s' });
+    await create(escalation);
+    const status = await expectRefused(async () => {
+      await mergePatch(escalation, { ...addLabel, spec: { approvalTimeout: '1h' } });
+    });
+    expect(status.message).to.match(/admission webhook ".*\.validation\.breakglass\.t-caas\.telekom\.com" denied the request/);
+    expect(status.message).to.contain('spec.idleTimeout').and.to.contain('at least 1m');
+  });
+
+  it('lets the finalizers of an object being deleted be removed, even when its name is duplicated', async () => {
+    const name = unique('finalized');
+    await create(sampleEscalation(name, nsB));
+    const held = sampleEscalation(name, nsA);
+    (held.metadata as Record<string, unknown>)['finalizers'] = ['breakglass.t-caas.telekom.com/e2e-hold'];
+    await create(held);
+    await objects.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: nsA, plural: plurals.BreakglassEscalation, name });
+    await mergePatch(held, { metadata: { labels: { [label]: runId }, finalizers: null } });
+    // Without finalizers the API server removes the object at once (no garbage collector needed).
+    const code = await objects
+      .getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: nsA, plural: plurals.BreakglassEscalation, name })
+      .then(() => 200, (err: unknown) => errorStatus(err).code);
+    expect(code).to.equal(404);
+  });
+
   const sharedIssuer = `https://idp-${runId}.example.com/realms/shared`;
   const sessionName = `dup-session-${runId}`;
   const escalationName = `dup-escalation-${runId}`;
@@ -264,6 +316,7 @@ describe('validating admission webhooks', function () {
     { title: 'a session with the same name in another namespace', before: [sampleSession(sessionName, nsB)], object: sampleSession(sessionName, nsA), expect: ['metadata.name', 'must be unique cluster-wide', `conflicting namespace=${nsB}`], webhookOnly: true },
     { title: 'a change of a session spec', object: sampleSession(unique('immutable'), nsA), update: (s) => { s.spec['requestReason'] = 'changed my mind'; }, expect: ['spec', 'immutable'] },
     { title: 'a session maxValidFor of 400d', object: withSpec(sampleSession(unique('s400d'), nsA), { maxValidFor: '400d' }), expect: ['spec.maxValidFor', '365'], webhookOnly: true },
+    { title: 'a session maxValidFor beyond the Go maximum', object: withSpec(sampleSession(unique('s-huge'), nsA), { maxValidFor: '99999999999h' }), expect: ['spec.maxValidFor', 'exceeds the maximum of 2562047h'], webhookOnly: true },
     { title: 'a session idleTimeout under one minute', object: withSpec(sampleSession(unique('idle'), nsA), { idleTimeout: '30s' }), expect: ['spec.idleTimeout', 'at least 1m'], webhookOnly: true },
     { title: 'a session idleTimeout over maxValidFor', object: withSpec(sampleSession(unique('idlemax'), nsA), { idleTimeout: '2h', maxValidFor: '1h' }), expect: ['spec.idleTimeout', 'maxValidFor'], webhookOnly: true },
     { title: 'a session retainFor of zero', object: withSpec(sampleSession(unique('retain'), nsA), { retainFor: '0s' }), expect: ['spec.retainFor'], webhookOnly: true },

@@ -169,6 +169,25 @@ describe('CRDs on a real API server', function () {
     });
   });
 
+  it('ignores status changes sent to the main resource: only the status subresource moves the state', async () => {
+    const name = 'status-guard';
+    const ref = { group: GROUP, version: VERSION, namespace, plural: plurals.BreakglassSession, name };
+    await create({ kind: 'BreakglassSession', metadata: { name }, spec: { cluster: 'c1', user: 'u@example.com', grantedGroup: 'ops' } });
+    const created = (await api.getNamespacedCustomObject(ref)) as Record<string, unknown>;
+    await api.replaceNamespacedCustomObjectStatus({ ...ref, body: { ...created, status: { state: 'Approved', activityCount: 3 } } });
+    const approved = (await api.getNamespacedCustomObject(ref)) as { metadata: Record<string, unknown> };
+
+    // A main-resource update that also rewrites the status: the API server keeps the label, drops the status.
+    const replaced = (await api.replaceNamespacedCustomObject({
+      ...ref,
+      body: { ...approved, metadata: { ...approved.metadata, labels: { edited: 'yes' } }, status: { state: 'Pending', activityCount: 0 } },
+    })) as { metadata: { labels?: Record<string, string> }; status?: Record<string, unknown> };
+    expect(replaced.metadata.labels).to.deep.equal({ edited: 'yes' });
+    expect(replaced.status).to.deep.equal({ state: 'Approved', activityCount: 3 });
+    const stored = (await api.getNamespacedCustomObject(ref)) as { status?: Record<string, unknown> };
+    expect(stored.status).to.deep.equal({ state: 'Approved', activityCount: 3 });
+  });
+
   it('serves the status subresource, field selectors and the printer columns', async () => {
     const cluster = testCluster();
     const name = 'printed';

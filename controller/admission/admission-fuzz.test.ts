@@ -42,6 +42,7 @@ const FIELD_NAMES = [
   'name', 'namespace', 'key', 'state', 'status', 'spec', 'metadata', 'lastActivity', 'activityCount',
   'blockSelfApproval', 'allowedIdentityProviders', 'allowedIdentityProvidersForRequests',
   'allowedIdentityProvidersForApprovers', 'sessionLimitsOverride', 'mailProvider', 'precedence', 'disabled',
+  'deletionTimestamp', 'finalizers', 'labels',
   'constructor', 'toString', 'valueOf', 'hasOwnProperty', 'length', '0', '',
 ];
 const STRINGS = [

@@ -1,5 +1,6 @@
 /**
- * ClusterConfig admission rules (reference §2.3, §7.3, §9.2). CREATE and UPDATE are checked alike.
+ * ClusterConfig admission rules (reference §2.3, §7.3, §9.2), for a CREATE or an UPDATE that changes
+ * the spec.
  */
 import { DEFAULT_SECRET_KEY, type SecretKeyReference } from '../common.ts';
 import type { ClusterConfig, ClusterConfigSpec, OIDCAuthConfig, OIDCFromIdentityProviderConfig } from '../cluster-config.ts';
@@ -129,6 +130,6 @@ export async function validateClusterConfig(config: ClusterConfig, ctx: RuleCont
   checkApproverDomains(findings, 'spec.allowedApproverDomains', spec.allowedApproverDomains);
   warnings(findings, spec);
   await checkIdentityProviderRefs(findings, spec, ctx);
-  await checkUniqueName(findings, 'ClusterConfig', config.metadata?.name, ctx.namespace ?? config.metadata?.namespace, ctx.lookup);
+  await checkUniqueName(findings, 'ClusterConfig', config, ctx);
   return findings;
 }

@@ -53,6 +53,13 @@ describe('BreakglassEscalation admission', () => {
     expect(errorLines(long)).to.deep.equal(['spec.idleTimeout: idleTimeout (3h) must not exceed maxValidFor (2h)']);
   });
 
+  it('rejects a duration beyond the Go maximum, naming the field', async () => {
+    const outcome = await admit('BreakglassEscalation', escalation({ maxValidFor: '99999999999h' }));
+    expect(errorLines(outcome)).to.deep.equal(['spec.maxValidFor: duration "99999999999h" exceeds the maximum of 2562047h47m16.854775807s']);
+    const withDays = await admit('BreakglassEscalation', escalation({ retainFor: '365d2562047h' }));
+    expect(errorLines(withDays)).to.deep.equal(['spec.retainFor: duration "365d2562047h" exceeds the maximum of 2562047h47m16.854775807s']);
+  });
+
   it('rejects a day count above 365 with the reference message', async () => {
     const outcome = await admit('BreakglassEscalation', escalation({ retainFor: '400d' }));
     expect(errorLines(outcome)).to.deep.equal(['spec.retainFor: day value 400 exceeds maximum of 365']);

@@ -1,5 +1,6 @@
 /**
- * BreakglassEscalation admission rules (reference §2.2, §7.2). CREATE and UPDATE are checked alike.
+ * BreakglassEscalation admission rules (reference §2.2, §7.2), for a CREATE or an UPDATE that
+ * changes the spec.
  */
 import { parseExtendedDuration } from '../durations.ts';
 import { ESCALATION_DEFAULT_MAX_VALID_FOR, type BreakglassEscalation, type BreakglassEscalationSpec } from '../breakglass-escalation.ts';
@@ -140,6 +141,6 @@ export function checkEscalationSpec(findings: Findings, spec: BreakglassEscalati
 export async function validateEscalation(escalation: BreakglassEscalation, ctx: RuleContext): Promise<Findings> {
   const findings = new Findings();
   checkEscalationSpec(findings, escalation.spec);
-  await checkUniqueName(findings, 'BreakglassEscalation', escalation.metadata?.name, ctx.namespace ?? escalation.metadata?.namespace, ctx.lookup);
+  await checkUniqueName(findings, 'BreakglassEscalation', escalation, ctx);
   return findings;
 }

@@ -57,6 +57,13 @@ describe('IdentityProvider admission', () => {
     ]);
   });
 
+  it('rejects a Keycloak timeout beyond the Go maximum, naming the field', async () => {
+    const outcome = await admit('IdentityProvider', identityProvider({ groupSyncProvider: 'Keycloak', keycloak: { ...keycloak, requestTimeout: '99999999999h' } }));
+    expect(errorLines(outcome)).to.deep.equal([
+      'spec.keycloak.requestTimeout: duration "99999999999h" exceeds the maximum of 2562047h47m16.854775807s',
+    ]);
+  });
+
   it('rejects an issuer already used by another provider, ignoring a trailing slash', async () => {
     const lookup = lookupWith({ identityProviders: () => [identityProvider({ issuer: 'https://sso.example.com/realms/corp/' }, 'corp-old')] });
     const outcome = await admit('IdentityProvider', identityProvider(), { lookup });

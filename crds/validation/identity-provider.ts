@@ -1,5 +1,6 @@
 /**
- * IdentityProvider admission rules (reference §2.4, §7.4). UPDATE is checked like CREATE.
+ * IdentityProvider admission rules (reference §2.4, §7.4), for a CREATE or an UPDATE that changes
+ * the spec.
  */
 import type { IdentityProvider } from '../identity-provider.ts';
 import { Findings } from './field-error.ts';

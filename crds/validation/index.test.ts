@@ -1,6 +1,27 @@
 import { expect } from 'chai';
 import { formatFieldErrors, validateAdmission, type AdmissionKind } from './index.ts';
-import { NOW, emptyLookup, escalation } from './fixtures.test-support.ts';
+import type { ObjectLookup } from './lookup.ts';
+import { NOW, admit, clusterConfig, denyPolicy, emptyLookup, errorLines, escalation, identityProvider, lookupWith, session } from './fixtures.test-support.ts';
+
+type Labelled = { kind?: string; metadata?: Record<string, unknown>; spec: Record<string, unknown> };
+
+/** The same object with a new label: what `kubectl label` sends. */
+function relabelled<T extends Labelled>(object: T): T {
+  return { ...object, metadata: { ...object.metadata, labels: { reviewed: 'yes' } } };
+}
+
+/** A lookup that counts cluster-wide name lookups and reports every name as taken elsewhere. */
+function countingLookup(base: ObjectLookup = emptyLookup): ObjectLookup & { nameLookups: number } {
+  const lookup = {
+    ...base,
+    nameLookups: 0,
+    namespacesWithName: async () => {
+      lookup.nameLookups++;
+      return ['elsewhere'];
+    },
+  };
+  return lookup;
+}
 
 const kinds: AdmissionKind[] = ['BreakglassSession', 'BreakglassEscalation', 'ClusterConfig', 'IdentityProvider', 'DenyPolicy'];
 
@@ -42,6 +63,73 @@ describe('validateAdmission', () => {
     const lookup = { ...emptyLookup, namespacesWithName: async () => ['team-b'] };
     const outcome = await validateAdmission({ kind: 'BreakglassEscalation', operation: 'CREATE', object, name: 'prod-x1', namespace: 'team-a' }, lookup, NOW);
     expect(outcome.errors).to.deep.equal([{ field: 'metadata.name', message: 'name must be unique cluster-wide; conflicting namespace=team-b' }]);
+  });
+});
+
+describe('validateAdmission of an UPDATE', () => {
+  it('allows a metadata-only update of a stored object that no longer passes the rules, for every kind', async () => {
+    const stale: Labelled[] = [
+      escalation({ idleTimeout: '10s', approvers: { users: [] } }),
+      clusterConfig({ identityProviderRefs: ['disabled-since'] }),
+      identityProvider({ oidc: { authority: 'http://sso.example.com', clientID: 'ui', expectedAudience: 'bg' } }),
+      denyPolicy({ rules: [{ verbs: ['  '], apiGroups: [], resources: [] }] }),
+      session({ idleTimeout: '30s' }),
+    ];
+    for (const old of stale) {
+      const kind = old.kind as AdmissionKind;
+      expect((await admit(kind, old)).errors, `${kind} CREATE`).to.not.be.empty;
+      expect((await admit(kind, relabelled(old), { old })).errors, `${kind} UPDATE`).to.deep.equal([]);
+    }
+  });
+
+  it('checks the names of new objects only: no cluster-wide lookup on UPDATE, even after a spec change', async () => {
+    const lookup = countingLookup();
+    const old = escalation();
+    const changed = { ...old, spec: { ...old.spec, approvalTimeout: '1h' } };
+    expect(errorLines(await admit('BreakglassEscalation', old, { lookup }))).to.deep.equal([
+      'metadata.name: name must be unique cluster-wide; conflicting namespace=elsewhere',
+    ]);
+    expect(lookup.nameLookups).to.equal(1);
+    expect((await admit('BreakglassEscalation', changed, { old, lookup })).errors).to.deep.equal([]);
+    const cluster = clusterConfig();
+    expect((await admit('ClusterConfig', { ...cluster, spec: { ...cluster.spec, clusterID: 'prod-1b' } }, { old: cluster, lookup })).errors).to.deep.equal([]);
+    expect((await admit('BreakglassSession', relabelled(session()), { old: session(), lookup })).errors).to.deep.equal([]);
+    expect(lookup.nameLookups).to.equal(1);
+  });
+
+  it('validates the whole new spec again when an update changes it', async () => {
+    const old = escalation();
+    const broken = { ...old, spec: { ...old.spec, idleTimeout: '10s' } };
+    expect(errorLines(await admit('BreakglassEscalation', broken, { old }))).to.deep.equal(['spec.idleTimeout: idleTimeout must be at least 1m']);
+    const stale = escalation({ idleTimeout: '10s' });
+    const stillBroken = { ...stale, spec: { ...stale.spec, approvalTimeout: '1h' } };
+    expect(errorLines(await admit('BreakglassEscalation', stillBroken, { old: stale }))).to.deep.equal([
+      'spec.idleTimeout: idleTimeout must be at least 1m',
+    ]);
+    const idp = identityProvider({}, 'second');
+    const lookup = lookupWith({ identityProviders: () => [identityProvider({ issuer: 'https://sso.example.com/realms/other' }), idp] });
+    const sameIssuer = { ...idp, spec: { ...idp.spec, issuer: 'https://sso.example.com/realms/other' } };
+    expect(errorLines(await admit('IdentityProvider', sameIssuer, { old: idp, lookup }))).to.deep.equal([
+      'spec.issuer: issuer must be unique cluster-wide; conflicting IdentityProvider=corp',
+    ]);
+  });
+
+  it('allows any update of an object that is being deleted, so its finalizers can always be removed', async () => {
+    const deleting = (object: Labelled): Labelled => ({
+      ...object,
+      metadata: { ...object.metadata, deletionTimestamp: '2026-03-01T12:00:00Z', finalizers: ['breakglass.t-caas.telekom.com/cleanup'] },
+    });
+    const old = deleting(escalation());
+    const released = { ...old, metadata: { ...old.metadata, finalizers: [] }, spec: { ...old.spec, approvers: { users: [] } } };
+    expect(errorLines(await admit('BreakglassEscalation', { ...released, metadata: { ...released.metadata, deletionTimestamp: undefined } }, { old }))).to.deep.equal([
+      'spec.approvers: at least one approver user or group must be specified',
+    ]);
+    expect((await admit('BreakglassEscalation', released, { old })).errors).to.deep.equal([]);
+  });
+
+  it('refuses an UPDATE that carries no old object instead of guessing', async () => {
+    const outcome = await validateAdmission({ kind: 'DenyPolicy', operation: 'UPDATE', object: denyPolicy() }, emptyLookup, NOW);
+    expect(outcome.errors).to.deep.equal([{ field: 'oldObject', message: 'an UPDATE must carry the old object' }]);
   });
 });
 

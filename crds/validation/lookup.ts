@@ -27,19 +27,23 @@ function describe(err: unknown): string {
 
 /**
  * §1.6: sessions, escalations and cluster configs are looked up by name alone, so a name may exist
- * in one namespace only. A failing lookup rejects (fail closed), with the reason.
+ * in one namespace only. Names are immutable, so only a CREATE can introduce a duplicate: updates
+ * skip the cluster-wide lookup (and are not blocked by duplicates that predate the webhook).
+ * A failing lookup rejects (fail closed), with the reason.
  */
 export async function checkUniqueName(
   findings: Findings,
   kind: UniquelyNamedKind,
-  name: string | undefined,
-  namespace: string | undefined,
-  lookup: ObjectLookup,
+  object: { metadata?: { name?: string; namespace?: string } },
+  ctx: RuleContext,
 ): Promise<void> {
+  if (ctx.operation !== 'CREATE') return;
+  const name = object.metadata?.name;
+  const namespace = ctx.namespace ?? object.metadata?.namespace;
   if (name === undefined || name === '') return;
   let namespaces: string[];
   try {
-    namespaces = await lookup.namespacesWithName(kind, name);
+    namespaces = await ctx.lookup.namespacesWithName(kind, name);
   } catch (err) {
     findings.error('metadata.name', `could not check that the name is unique cluster-wide: ${describe(err)}`);
     return;

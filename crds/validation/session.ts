@@ -1,10 +1,14 @@
 /**
- * BreakglassSession admission rules (reference §7.1, transitions §3.4).
- * Status-subresource writes never reach admission; these rules cover creates and main-resource
- * updates (kubectl edit/apply by humans or tools).
+ * BreakglassSession admission rules (reference §7.1).
+ *
+ * A CREATE gets every rule. On an UPDATE only the spec's immutability is checked: create-time
+ * rules (a scheduled start at least 5 minutes ahead, an enabled identity provider) described the
+ * moment of the request and must not block later label or finalizer edits. Status changes never
+ * reach these rules: the CRDs have the status subresource, so the API server drops status changes
+ * sent to the main resource, and the state machine lives in controller/sessions alone.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { BreakglassSession, BreakglassSessionSpec, SessionState } from '../breakglass-session.ts';
+import type { BreakglassSession, BreakglassSessionSpec } from '../breakglass-session.ts';
 import type { BreakglassEscalation } from '../breakglass-escalation.ts';
 import type { IdentityProvider } from '../identity-provider.ts';
 import { Findings } from './field-error.ts';
@@ -13,22 +17,6 @@ import { checkSessionDurations } from './escalation.ts';
 import { checkUniqueName, listOrReport, type RuleContext } from './lookup.ts';
 
 export const MIN_SCHEDULE_AHEAD_MS = 5 * 60_000;
-
-/** §3.4: allowed `status.state` changes on a main-resource update ("" = not yet written). */
-const ALLOWED_TRANSITIONS: Readonly<Record<string, readonly SessionState[]>> = {
-  '': ['Pending'],
-  Pending: ['Approved', 'WaitingForScheduledTime', 'Rejected', 'Withdrawn', 'ApprovalTimeout'],
-  WaitingForScheduledTime: ['Approved', 'Withdrawn', 'Expired'],
-  Approved: ['Expired', 'IdleExpired'],
-};
-
-export function isValidStateTransition(from: SessionState | '' | undefined, to: SessionState | '' | undefined): boolean {
-  const a = from ?? '';
-  const b = to ?? '';
-  if (a === b) return true;
-  if (b === '') return false;
-  return (ALLOWED_TRANSITIONS[a] ?? []).includes(b);
-}
 
 const trimSlash = (s: string): string => s.replace(/\/+$/, '');
 
@@ -109,39 +97,19 @@ function nonEmptyList(values: string[] | undefined): string[] | undefined {
   return values !== undefined && values.length > 0 ? values : undefined;
 }
 
-function checkUpdate(findings: Findings, session: BreakglassSession, old: BreakglassSession): void {
-  if (!isDeepStrictEqual(session.spec, old.spec)) findings.error('spec', 'spec is immutable');
-  const from = old.status?.state;
-  const to = session.status?.state;
-  if (!isValidStateTransition(from, to)) {
-    findings.error('status.state', `invalid state transition from "${from ?? ''}" to "${to ?? ''}"`);
-  }
-  const oldCount = old.status?.activityCount ?? 0;
-  const newCount = session.status?.activityCount ?? 0;
-  if (newCount < oldCount) findings.error('status.activityCount', `activityCount must not decrease (from ${oldCount} to ${newCount})`);
-  const oldActivity = old.status?.lastActivity;
-  if (oldActivity !== undefined) {
-    const newActivity = session.status?.lastActivity;
-    if (newActivity === undefined) findings.error('status.lastActivity', 'lastActivity must not be cleared');
-    else if (Date.parse(newActivity) < Date.parse(oldActivity)) {
-      findings.error('status.lastActivity', `lastActivity must not move backwards (from ${oldActivity} to ${newActivity})`);
-    }
-  }
+/** UPDATE: the spec may not change (the CRD's CEL rule says the same; this names the field too). */
+export function validateSessionUpdate(spec: unknown, oldSpec: unknown): Findings {
+  const findings = new Findings();
+  if (!isDeepStrictEqual(spec, oldSpec)) findings.error('spec', 'spec is immutable');
+  return findings;
 }
 
-export async function validateSession(
-  session: BreakglassSession,
-  old: BreakglassSession | undefined,
-  ctx: RuleContext,
-): Promise<Findings> {
+/** CREATE: every field rule, the scheduled start, the identity provider and the unique name. */
+export async function validateSession(session: BreakglassSession, ctx: RuleContext): Promise<Findings> {
   const findings = new Findings();
   checkSpecFields(findings, session.spec);
-  if (ctx.operation === 'CREATE') {
-    checkScheduledStart(findings, session.spec, ctx.now);
-    await checkIdentityProvider(findings, session.spec, ctx);
-  } else if (old !== undefined) {
-    checkUpdate(findings, session, old);
-  }
-  await checkUniqueName(findings, 'BreakglassSession', session.metadata?.name, ctx.namespace ?? session.metadata?.namespace, ctx.lookup);
+  checkScheduledStart(findings, session.spec, ctx.now);
+  await checkIdentityProvider(findings, session.spec, ctx);
+  await checkUniqueName(findings, 'BreakglassSession', session, ctx);
   return findings;
 }
