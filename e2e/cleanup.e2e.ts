@@ -17,7 +17,7 @@ import {
 import { silentLogger } from '../controller/observability/logger.ts';
 import { ControllerMetrics } from '../controller/observability/metrics.ts';
 import { unfencedGuard } from '../controller/runtime/loop.ts';
-import { runCleanupPass } from '../controller/sessions/cleanup-pass.ts';
+import { cleanupLoop, runCleanupPass } from '../controller/sessions/cleanup-pass.ts';
 import { KubernetesSessionRepository } from '../controller/sessions/kubernetes-session-repository.ts';
 import { ConflictError } from '../controller/sessions/session-repository.ts';
 import { formatTime } from '../controller/sessions/timestamps.ts';
@@ -184,6 +184,24 @@ describe('session cleanup on a real API server', function () {
       'Pending->ApprovalTimeout=1',
       'Approved->Expired=2',
     ]);
+  });
+
+  it('on a cold start the first pass waits for the watch cache instead of being skipped', async () => {
+    await createSession('cold-start', { state: 'Approved', approvedAt: ago(2 * HOUR), expiresAt: ago(MIN) }, { user: 'cold@example.com' });
+    const cold = new KubernetesSessionRepository(kubeConfig, { logger: silentLogger(), namespace });
+    const stopCold = new AbortController();
+    try {
+      const pass = cleanupLoop({ repository: cold, logger: silentLogger() }, 5 * MIN).runPass({
+        signal: stopCold.signal,
+        guard: unfencedGuard,
+      });
+      expect(cold.hasSynced()).to.equal(false);
+      cold.start(stopCold.signal);
+      await pass;
+      expect((await read('cold-start'))?.status).to.include({ state: 'Expired', reasonEnded: 'timeExpired' });
+    } finally {
+      stopCold.abort();
+    }
   });
 
   it('refuses a status write or delete based on a stale resourceVersion with ConflictError', async () => {

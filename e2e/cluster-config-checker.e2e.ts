@@ -1,10 +1,15 @@
 /**
  * The ClusterConfig checker against a real API server: real ClusterConfigs and Secrets, the
  * real /version probe (against this very API server, a closed port and a server that never
- * answers), the Ready condition as stored, and the Events recorded.
+ * answers, whose connection must be closed by the timeout), the Ready condition as stored, and
+ * the Events recorded. A kubeconfig that would run a process is refused before anything runs.
  */
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { installCrds } from '../crds/install.ts';
 import { API_VERSION, GROUP, VERSION, plurals, type ClusterConfig } from '../crds/index.ts';
@@ -40,6 +45,7 @@ describe('ClusterConfig checker on a real API server', function () {
   let custom: CustomObjectsApi;
   let namespace: string;
   let silent: Server;
+  let silentClosed = 0;
 
   before(async () => {
     const kubeConfig = testCluster().admin.kubeConfig;
@@ -48,7 +54,11 @@ describe('ClusterConfig checker on a real API server', function () {
     custom = kubeConfig.makeApiClient(CustomObjectsApi);
     namespace = await testCluster().createNamespace('ccfg-check');
     // Accepts connections and never answers: only the probe timeout ends the request.
-    silent = createServer(() => {});
+    silent = createServer((socket) => {
+      socket.resume(); // read (and ignore) the TLS ClientHello, so the client's close is noticed
+      socket.on('error', () => {});
+      socket.on('close', () => silentClosed++);
+    });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   });
 
@@ -97,6 +107,12 @@ describe('ClusterConfig checker on a real API server', function () {
     await secret('closed', { value: kubeconfigFor(`https://127.0.0.1:${await closedPort()}`) });
     const silentPort = (silent.address() as { port: number }).port;
     await secret('silent', { value: kubeconfigFor(`https://127.0.0.1:${silentPort}`) });
+    const marker = join(await mkdtemp(join(tmpdir(), 'breakglass-exec-')), 'ran');
+    const execKubeconfig = JSON.parse(kubeconfigFor(testCluster().server)) as { users: { user: Record<string, unknown> }[] };
+    execKubeconfig.users[0]!.user = {
+      exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: '/bin/sh', args: ['-c', `touch ${marker}`] },
+    };
+    await secret('exec', { value: JSON.stringify(execKubeconfig) });
 
     await clusterConfig('missing-secret', 'does-not-exist');
     await clusterConfig('missing-key', 'no-key');
@@ -104,12 +120,13 @@ describe('ClusterConfig checker on a real API server', function () {
     await clusterConfig('reachable', 'self', 'kubeconfig');
     await clusterConfig('unreachable', 'closed');
     await clusterConfig('hanging', 'silent');
+    await clusterConfig('runs-a-process', 'exec');
 
     const metrics = new ControllerMetrics({ defaultMetrics: false });
     const store = new KubernetesClusterConfigStore(testCluster().admin.kubeConfig, { namespace });
     const deps = { store, logger: silentLogger(), metrics, probeTimeoutMs: 1500 };
     const counts = await runClusterConfigCheck(deps, { signal: new AbortController().signal, guard: unfencedGuard });
-    expect(counts).to.include({ checked: 6, ready: 1, notReady: 5, updated: 6, conflicts: 0, errors: 0 });
+    expect(counts).to.include({ checked: 7, ready: 1, notReady: 6, updated: 7, conflicts: 0, errors: 0 });
 
     expect(await readyOf('missing-secret')).to.include({
       status: 'False',
@@ -131,6 +148,15 @@ describe('ClusterConfig checker on a real API server', function () {
     const hanging = await readyOf('hanging');
     expect(hanging).to.include({ status: 'False', reason: 'ClusterUnreachable' });
     expect(hanging?.message).to.contain('timed out after 1500 ms');
+    // The timeout aborts the request: its connection is closed, not left hanging.
+    const deadline = Date.now() + 10_000;
+    while (silentClosed < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(silentClosed, 'connections to the silent server closed').to.be.at.least(1);
+
+    const refused = await readyOf('runs-a-process');
+    expect(refused).to.include({ status: 'False', reason: 'KubeconfigParseFailed' });
+    expect(refused?.message).to.contain('users[0].user.exec is not allowed: kubeconfigs in Secrets must carry inline credentials');
+    expect(existsSync(marker), 'the exec command ran').to.equal(false);
 
     const succeeded = await eventsOf('reachable');
     expect(succeeded.map((e) => `${e.type}:${e.reason}`)).to.deep.equal(['Normal:ClusterConfigValidationSucceeded']);
@@ -140,7 +166,7 @@ describe('ClusterConfig checker on a real API server', function () {
 
     // A second pass with nothing changed writes nothing and records no new events.
     const second = await runClusterConfigCheck(deps, { signal: new AbortController().signal, guard: unfencedGuard });
-    expect(second).to.include({ checked: 6, updated: 0 });
+    expect(second).to.include({ checked: 7, updated: 0 });
     expect(await eventsOf('reachable')).to.have.length(1);
     expect((await readyOf('reachable'))?.lastTransitionTime).to.equal(reachable?.lastTransitionTime);
   });

@@ -1,13 +1,21 @@
 /**
  * Whether a ClusterConfig is usable (reference §5.4): the outcome becomes its Ready condition.
  *
- * Kubeconfig auth is checked end to end: secret present, key present, kubeconfig parses and
- * names a server, and that server answers GET /version within the timeout. OIDC auth is not
+ * Kubeconfig auth is checked end to end: secret present, key present, kubeconfig parses, holds
+ * only inline data (inline-kubeconfig.ts) and names a server, and that server answers
+ * GET /version within the timeout.
+ *
+ * A kubeconfig that would run a process or read a local file (exec, auth-provider, token-file,
+ * file paths) gets Ready=False with the reference's reason `KubeconfigParseFailed` (kept rather
+ * than a new reason so tooling that knows the reference's reasons keeps working); the message
+ * names the refused field. OIDC auth is not
  * checked in this version; such configs get Ready=Unknown with reason AuthMethodNotSupported,
  * so nobody mistakes "not checked" for "checked and fine".
  */
-import { ApiException, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { ApiException, VersionApi, type KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_SECRET_KEY, type ClusterConfig } from '../../crds/index.ts';
+import { boundedRequest } from '../kube/request-options.ts';
+import { loadInlineKubeconfig } from './inline-kubeconfig.ts';
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 5000;
 
@@ -42,10 +50,12 @@ export function usesOidc(config: ClusterConfig): boolean {
   return spec.authType === 'OIDC' || spec.oidcAuth !== undefined || spec.oidcFromIdentityProvider !== undefined;
 }
 
-/** Parses a kubeconfig and insists on a current context whose cluster has a server. */
+/**
+ * Parses a kubeconfig from a Secret (inline data only, see inline-kubeconfig.ts) and insists on
+ * a current context whose cluster has a server.
+ */
 export function parseKubeconfig(text: string): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromString(text);
+  const kubeConfig = loadInlineKubeconfig(text);
   const server = kubeConfig.getCurrentCluster()?.server;
   if (!server) throw new Error('no current-context naming a cluster with a server');
   return kubeConfig;
@@ -105,23 +115,21 @@ export async function checkClusterConfig(config: ClusterConfig, deps: CheckDeps)
 }
 
 /**
- * GET /version on the cluster the kubeconfig names, failing after `timeoutMs`.
- * client-node 1.4 gives no way to abort the request, so it is raced against a timer; a hung
- * connection is left to the socket's own timeout.
+ * GET /version on the cluster the kubeconfig names, aborted after `timeoutMs` or when `signal`
+ * aborts; the abort ends the fetch, so a hung connection is closed rather than left open.
  */
-export async function probeVersion(kubeConfig: KubeConfig, timeoutMs = DEFAULT_PROBE_TIMEOUT_MS): Promise<void> {
+export async function probeVersion(
+  kubeConfig: KubeConfig,
+  timeoutMs = DEFAULT_PROBE_TIMEOUT_MS,
+  signal?: AbortSignal,
+): Promise<void> {
   const server = kubeConfig.getCurrentCluster()?.server ?? '';
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`GET ${server}/version timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
+  const api = kubeConfig.makeApiClient(VersionApi);
   try {
-    await Promise.race([kubeConfig.makeApiClient(VersionApi).getCode(), timeout]);
+    await boundedRequest({ what: `GET ${server}/version`, timeoutMs, signal }, (config) => api.getCode({}, config));
   } catch (err) {
     // ApiException messages carry the whole response body; the status code is what matters.
     if (err instanceof ApiException) throw new Error(`GET ${server}/version answered HTTP ${err.code}`);
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }

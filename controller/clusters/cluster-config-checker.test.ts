@@ -40,13 +40,18 @@ class InMemoryClusterConfigStore implements ClusterConfigStore {
   get(name: string): ClusterConfig | undefined {
     return this.configs.get(name);
   }
-  async list(): Promise<ClusterConfig[]> {
+  async list(_signal?: AbortSignal): Promise<ClusterConfig[]> {
     return [...this.configs.values()].map((c) => structuredClone(c));
   }
-  async readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+  async readSecret(namespace: string, name: string, _signal?: AbortSignal): Promise<Record<string, string> | undefined> {
     return this.secrets.get(`${namespace}/${name}`);
   }
-  async writeStatus(config: ClusterConfig, status: ClusterConfigStatus, resourceVersion: string): Promise<ClusterConfig> {
+  async writeStatus(
+    config: ClusterConfig,
+    status: ClusterConfigStatus,
+    resourceVersion: string,
+    _signal?: AbortSignal,
+  ): Promise<ClusterConfig> {
     const name = config.metadata?.name ?? '';
     const current = this.configs.get(name);
     if (current?.metadata?.resourceVersion !== resourceVersion) {
@@ -57,7 +62,7 @@ class InMemoryClusterConfigStore implements ClusterConfigStore {
     this.writes++;
     return structuredClone(current);
   }
-  async recordEvent(config: ClusterConfig, event: ClusterConfigEvent): Promise<void> {
+  async recordEvent(config: ClusterConfig, event: ClusterConfigEvent, _signal?: AbortSignal): Promise<void> {
     this.events.push({ config: config.metadata?.name ?? '', event });
   }
 }
@@ -102,7 +107,10 @@ describe('ClusterConfig check', () => {
     expect(garbage).to.include({ status: 'False', reason: 'KubeconfigParseFailed' });
     const noServer = await checkClusterConfig(config(ref()), deps({ 'hub/kc': { value: 'just text' } }));
     expect(noServer.reason).to.equal('KubeconfigParseFailed');
-    expect(noServer.message).to.contain('no current-context');
+    expect(noServer.message).to.contain('expected a YAML mapping');
+    const noContext = await checkClusterConfig(config(ref()), deps({ 'hub/kc': { value: 'kind: Config\nclusters: []' } }));
+    expect(noContext).to.include({ reason: 'KubeconfigParseFailed' });
+    expect(noContext.message).to.contain('no current-context');
     const down = await checkClusterConfig(
       config(ref('cfg')),
       deps({ 'hub/kc': { cfg: KUBECONFIG } }, async () => {
@@ -242,6 +250,38 @@ describe('ClusterConfig checker loop', () => {
     store.add('b', ref());
     const counts = await runClusterConfigCheck(deps, ctx(unfencedGuard, controller.signal));
     expect(counts.checked).to.equal(1);
+  });
+
+  it("hands the loop's signal to every store request and the probe", async () => {
+    const signals: (AbortSignal | undefined)[] = [];
+    const { store, deps } = setup(async (_kc, signal) => void signals.push(signal));
+    store.secrets.set('hub/kc', { value: KUBECONFIG });
+    store.add('a', ref());
+    const list = store.list.bind(store);
+    const readSecret = store.readSecret.bind(store);
+    const writeStatus = store.writeStatus.bind(store);
+    const recordEvent = store.recordEvent.bind(store);
+    store.list = (signal) => (signals.push(signal), list());
+    store.readSecret = (ns, name, signal) => (signals.push(signal), readSecret(ns, name));
+    store.writeStatus = (c, s, rv, signal) => (signals.push(signal), writeStatus(c, s, rv));
+    store.recordEvent = (c, e, signal) => (signals.push(signal), recordEvent(c, e));
+    const controller = new AbortController();
+    await runClusterConfigCheck(deps, ctx(unfencedGuard, controller.signal));
+    expect(signals).to.have.length(5);
+    for (const signal of signals) expect(signal).to.equal(controller.signal);
+  });
+
+  it('records nothing for a config whose check the end of the term cut short', async () => {
+    const controller = new AbortController();
+    const { store, deps } = setup(async () => {
+      controller.abort();
+      throw new Error('term ended');
+    });
+    store.secrets.set('hub/kc', { value: KUBECONFIG });
+    store.add('a', ref());
+    const counts = await runClusterConfigCheck(deps, ctx(unfencedGuard, controller.signal));
+    expect(counts).to.include({ updated: 0, errors: 0 });
+    expect(store.writes).to.equal(0);
   });
 
   it('is a leader-only loop named cluster-config-checker', () => {

@@ -27,8 +27,8 @@ export interface ClusterConfigCheckerDeps {
   logger: Logger;
   metrics?: ControllerMetrics;
   now?: () => Date;
-  /** Replaces the GET /version probe (tests). */
-  probe?: (kubeConfig: KubeConfig) => Promise<void>;
+  /** Replaces the GET /version probe (tests); `signal` aborts with the loop's term. */
+  probe?: (kubeConfig: KubeConfig, signal: AbortSignal) => Promise<void>;
   /** @default 5000 */
   probeTimeoutMs?: number;
 }
@@ -71,9 +71,12 @@ async function checkOne(
   counts.checked++;
   const probeTimeoutMs = deps.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const outcome = await checkClusterConfig(config, {
-    readSecret: (namespace, secretName) => deps.store.readSecret(namespace, secretName),
-    probe: deps.probe ?? ((kubeConfig) => probeVersion(kubeConfig, probeTimeoutMs)),
+    readSecret: (namespace, secretName) => deps.store.readSecret(namespace, secretName, ctx.signal),
+    probe: (kubeConfig) =>
+      deps.probe ? deps.probe(kubeConfig, ctx.signal) : probeVersion(kubeConfig, probeTimeoutMs, ctx.signal),
   });
+  // An outcome cut short by the end of the term says nothing about the cluster: not recorded.
+  if (ctx.signal.aborted) return;
   if (outcome.status === 'True') {
     counts.ready++;
   } else {
@@ -95,7 +98,7 @@ async function checkOne(
   };
   ctx.guard.assertCanWrite();
   try {
-    await deps.store.writeStatus(config, status, config.metadata?.resourceVersion ?? '');
+    await deps.store.writeStatus(config, status, config.metadata?.resourceVersion ?? '', ctx.signal);
   } catch (err) {
     if (!(err instanceof ClusterConfigConflictError)) throw err;
     counts.conflicts++;
@@ -106,11 +109,15 @@ async function checkOne(
   if (!changed) return;
   ctx.guard.assertCanWrite();
   try {
-    await deps.store.recordEvent(config, {
-      type: outcome.status === 'True' ? 'Normal' : 'Warning',
-      reason: outcome.status === 'True' ? 'ClusterConfigValidationSucceeded' : 'ClusterConfigValidationFailed',
-      message: `${outcome.reason}: ${outcome.message}`,
-    });
+    await deps.store.recordEvent(
+      config,
+      {
+        type: outcome.status === 'True' ? 'Normal' : 'Warning',
+        reason: outcome.status === 'True' ? 'ClusterConfigValidationSucceeded' : 'ClusterConfigValidationFailed',
+        message: `${outcome.reason}: ${outcome.message}`,
+      },
+      ctx.signal,
+    );
   } catch (err) {
     // The condition is the record; a lost event is not worth failing the pass for.
     deps.logger.warn({ cluster: name, err: err instanceof Error ? err.message : String(err) }, 'recording event failed');
@@ -120,13 +127,14 @@ async function checkOne(
 /** Checks every ClusterConfig once. Stops between configs when `ctx.signal` aborts. */
 export async function runClusterConfigCheck(deps: ClusterConfigCheckerDeps, ctx: LoopContext): Promise<CheckerCounts> {
   const counts: CheckerCounts = { checked: 0, ready: 0, notReady: 0, updated: 0, conflicts: 0, errors: 0 };
-  const configs = await deps.store.list();
+  const configs = await deps.store.list(ctx.signal);
   for (const config of configs) {
     if (ctx.signal.aborted) break;
     try {
       await checkOne(deps, ctx, config, counts);
     } catch (err) {
       if (err instanceof FencedError) throw err;
+      if (ctx.signal.aborted) break;
       counts.errors++;
       deps.logger.error({ cluster: key(config), err }, 'checking cluster config failed');
     }

@@ -3,15 +3,19 @@
  * @kubernetes/client-node.
  *
  * Status writes replace the status subresource with the resourceVersion that was listed, so a
- * write based on an outdated read fails (409) instead of overwriting newer state.
+ * write based on an outdated read fails (409) instead of overwriting newer state. Every request
+ * is bounded by `requestTimeoutMs` and the caller's signal (kube/request-options.ts), so a hung
+ * connection cannot stall the checker.
  */
 import {
   ApiException,
   CoreV1Api,
   CustomObjectsApi,
+  type ConfigurationOptions,
   type CoreV1Event,
   type KubeConfig,
 } from '@kubernetes/client-node';
+import { boundedRequest } from '../kube/request-options.ts';
 import {
   API_VERSION,
   GROUP,
@@ -39,19 +43,26 @@ export interface ClusterConfigEvent {
   message: string;
 }
 
+/** Every method takes an optional `signal` that aborts its request (the loop's term). */
 export interface ClusterConfigStore {
   /** All ClusterConfigs, freshly listed (each with its resourceVersion). */
-  list(): Promise<ClusterConfig[]>;
+  list(signal?: AbortSignal): Promise<ClusterConfig[]>;
   /** The decoded data of a Secret; undefined when it does not exist. */
-  readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  readSecret(namespace: string, name: string, signal?: AbortSignal): Promise<Record<string, string> | undefined>;
   /** Replaces the status subresource at `resourceVersion`; ClusterConfigConflictError otherwise. */
-  writeStatus(config: ClusterConfig, status: ClusterConfigStatus, resourceVersion: string): Promise<ClusterConfig>;
+  writeStatus(
+    config: ClusterConfig,
+    status: ClusterConfigStatus,
+    resourceVersion: string,
+    signal?: AbortSignal,
+  ): Promise<ClusterConfig>;
   /** Records a core/v1 Event about the ClusterConfig in its namespace. */
-  recordEvent(config: ClusterConfig, event: ClusterConfigEvent): Promise<void>;
+  recordEvent(config: ClusterConfig, event: ClusterConfigEvent, signal?: AbortSignal): Promise<void>;
 }
 
 const PLURAL = plurals.ClusterConfig;
 export const EVENT_SOURCE_COMPONENT = 'breakglass-controller';
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 function statusCode(err: unknown): number | undefined {
   return err instanceof ApiException ? err.code : undefined;
@@ -62,6 +73,8 @@ export interface KubernetesClusterConfigStoreOptions {
   reportingInstance?: string;
   /** Check only ClusterConfigs of this namespace. @default all namespaces */
   namespace?: string;
+  /** Upper bound of every request. @default 10000 */
+  requestTimeoutMs?: number;
 }
 
 export class KubernetesClusterConfigStore implements ClusterConfigStore {
@@ -78,19 +91,21 @@ export class KubernetesClusterConfigStore implements ClusterConfigStore {
     this.reportingInstance = options.reportingInstance ?? EVENT_SOURCE_COMPONENT;
   }
 
-  async list(): Promise<ClusterConfig[]> {
+  async list(signal?: AbortSignal): Promise<ClusterConfig[]> {
     const namespace = this.options.namespace;
-    const list = (
+    const list = (await this.bounded('LIST clusterconfigs', signal, (config) =>
       namespace === undefined
-        ? await this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL })
-        : await this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace })
-    ) as { items?: ClusterConfig[] };
+        ? this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL }, config)
+        : this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace }, config),
+    )) as { items?: ClusterConfig[] };
     return list.items ?? [];
   }
 
-  async readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+  async readSecret(namespace: string, name: string, signal?: AbortSignal): Promise<Record<string, string> | undefined> {
     try {
-      const secret = await this.core.readNamespacedSecret({ namespace, name });
+      const secret = await this.bounded(`GET secret ${namespace}/${name}`, signal, (config) =>
+        this.core.readNamespacedSecret({ namespace, name }, config),
+      );
       const data: Record<string, string> = {};
       for (const [key, value] of Object.entries(secret.data ?? {})) {
         data[key] = Buffer.from(value, 'base64').toString('utf8');
@@ -102,24 +117,28 @@ export class KubernetesClusterConfigStore implements ClusterConfigStore {
     }
   }
 
-  async writeStatus(config: ClusterConfig, status: ClusterConfigStatus, resourceVersion: string): Promise<ClusterConfig> {
+  async writeStatus(
+    config: ClusterConfig,
+    status: ClusterConfigStatus,
+    resourceVersion: string,
+    signal?: AbortSignal,
+  ): Promise<ClusterConfig> {
     const namespace = config.metadata?.namespace ?? '';
     const name = config.metadata?.name ?? '';
+    const body = {
+      apiVersion: API_VERSION,
+      kind: 'ClusterConfig',
+      metadata: { ...config.metadata, resourceVersion },
+      spec: config.spec,
+      status,
+    };
     try {
-      return (await this.custom.replaceNamespacedCustomObjectStatus({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
-        name,
-        body: {
-          apiVersion: API_VERSION,
-          kind: 'ClusterConfig',
-          metadata: { ...config.metadata, resourceVersion },
-          spec: config.spec,
-          status,
-        },
-      })) as ClusterConfig;
+      return (await this.bounded(`PUT clusterconfig ${namespace}/${name} status`, signal, (options) =>
+        this.custom.replaceNamespacedCustomObjectStatus(
+          { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body },
+          options,
+        ),
+      )) as ClusterConfig;
     } catch (err) {
       if (statusCode(err) === 409) throw new ClusterConfigConflictError(namespace, name, 'modified');
       if (statusCode(err) === 404) throw new ClusterConfigConflictError(namespace, name, 'deleted');
@@ -127,7 +146,7 @@ export class KubernetesClusterConfigStore implements ClusterConfigStore {
     }
   }
 
-  async recordEvent(config: ClusterConfig, event: ClusterConfigEvent): Promise<void> {
+  async recordEvent(config: ClusterConfig, event: ClusterConfigEvent, signal?: AbortSignal): Promise<void> {
     const namespace = config.metadata?.namespace ?? '';
     const name = config.metadata?.name ?? '';
     const now = new Date();
@@ -151,6 +170,12 @@ export class KubernetesClusterConfigStore implements ClusterConfigStore {
       lastTimestamp: now,
       count: 1,
     };
-    await this.core.createNamespacedEvent({ namespace, body });
+    await this.bounded(`POST event about clusterconfig ${namespace}/${name}`, signal, (options) =>
+      this.core.createNamespacedEvent({ namespace, body }, options),
+    );
+  }
+
+  private bounded<T>(what: string, signal: AbortSignal | undefined, request: (config: ConfigurationOptions) => Promise<T>): Promise<T> {
+    return boundedRequest({ what, timeoutMs: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, signal }, request);
   }
 }

@@ -4,25 +4,22 @@
  * Updates are PUTs of the last object read, with its metadata.resourceVersion as the
  * precondition (409 -> ConflictError). Every request is bounded by a timeout so an unreachable
  * API server cannot hold the elector past its renew deadline: client-node 1.4 has no timeout of
- * its own, but a per-call middleware can set the fetch AbortSignal (RequestContext.setSignal), and
- * the promise is also raced against that signal in case something before the fetch (credential
- * plugins) hangs. Times are written as V1MicroTime (a plain Date has millisecond precision, which
+ * its own, so every call goes through kube/request-options.ts (a per-call middleware sets the
+ * fetch AbortSignal, and the promise is raced against it in case something before the fetch
+ * hangs). Times are written as V1MicroTime (a plain Date has millisecond precision, which
  * the API server rejects for MicroTime fields).
  */
 import {
   ApiException,
   CoordinationV1Api,
-  Observable,
   V1MicroTime,
   Watch,
   type ConfigurationOptions,
   type KubeConfig,
-  type ObservableMiddleware,
-  type RequestContext,
-  type ResponseContext,
   type V1Lease,
   type V1LeaseSpec,
 } from '@kubernetes/client-node';
+import { boundedRequest } from '../kube/request-options.ts';
 import type { Logger } from '../observability/logger.ts';
 import { systemClock } from './clock.ts';
 import {
@@ -34,6 +31,9 @@ import {
   type LeaseStore,
   type StoreRequestOptions,
 } from './lease-store.ts';
+
+/** Consecutive failed (or instantly ended) lease watches after which they are logged at warn. */
+export const WATCH_FAILURES_BEFORE_WARN = 3;
 
 export interface KubernetesLeaseStoreOptions {
   namespace: string;
@@ -117,15 +117,23 @@ export class KubernetesLeaseStore implements LeaseStore {
   /** Re-establishes the watch whenever it ends, with backoff after failures, until `signal` aborts. */
   private async watchForever(onChange: (snapshot: LeaseSnapshot | null) => void, signal: AbortSignal): Promise<void> {
     let backoffMs = 0;
+    let failuresInARow = 0;
     while (!signal.aborted) {
       const startedAt = Date.now();
       const error = await this.watchOnce(onChange, signal);
       if (signal.aborted) return;
       const shortLived = Date.now() - startedAt < 1000;
       if (error !== null || shortLived) {
+        failuresInARow++;
         backoffMs = Math.min(Math.max(backoffMs * 2, 500), 30_000);
-        this.log?.debug({ err: error, backoffMs }, 'lease watch ended; restarting');
-      } else backoffMs = 0;
+        // One failure is routine (API server restart); a run of them usually means a missing
+        // `watch` permission on leases, which only costs reaction time and so is easy to miss.
+        const level = failuresInARow >= WATCH_FAILURES_BEFORE_WARN ? 'warn' : 'debug';
+        this.log?.[level]({ err: error, backoffMs, failuresInARow, lease: this.description }, 'lease watch ended; restarting');
+      } else {
+        failuresInARow = 0;
+        backoffMs = 0;
+      }
       await systemClock.sleep(backoffMs, signal);
     }
   }
@@ -176,42 +184,12 @@ export class KubernetesLeaseStore implements LeaseStore {
 
   /** Runs one API call bounded by the request timeout and the caller's signal; maps 404/409. */
   private async call<T>(options: StoreRequestOptions | undefined, request: (config: ConfigurationOptions) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new Error(`lease request timed out after ${this.requestTimeoutMs} ms`)),
-      this.requestTimeoutMs,
-    );
-    const parent = options?.signal;
-    const onParentAbort = (): void => controller.abort(parent?.reason ?? new Error('lease request aborted'));
-    if (parent?.aborted) onParentAbort();
-    else parent?.addEventListener('abort', onParentAbort, { once: true });
-    const signal = controller.signal;
     try {
-      const aborted = new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(signal.reason);
-        else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      });
-      aborted.catch(() => undefined);
-      return await Promise.race([request({ middleware: [signalMiddleware(signal)], middlewareMergeStrategy: 'append' }), aborted]);
+      return await boundedRequest({ what: 'lease request', timeoutMs: this.requestTimeoutMs, signal: options?.signal }, request);
     } catch (err) {
       throw translate(err);
-    } finally {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onParentAbort);
     }
   }
-}
-
-function signalMiddleware(signal: AbortSignal): ObservableMiddleware {
-  return {
-    pre(context: RequestContext) {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post(context: ResponseContext) {
-      return new Observable(Promise.resolve(context));
-    },
-  };
 }
 
 function translate(err: unknown): unknown {

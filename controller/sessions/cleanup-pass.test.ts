@@ -3,6 +3,7 @@ import type { BreakglassSession, BreakglassSessionStatus } from '../../crds/inde
 import { silentLogger } from '../observability/logger.ts';
 import { ControllerMetrics } from '../observability/metrics.ts';
 import { FencedError, unfencedGuard, type LoopContext, type WriteGuard } from '../runtime/loop.ts';
+import { capturingLogger } from '../kube/capturing-logger.ts';
 import { cleanupLoop, runCleanupPass, type CleanupDeps } from './cleanup-pass.ts';
 import { InMemorySessionRepository } from './in-memory-session-repository.ts';
 
@@ -290,18 +291,103 @@ describe('cleanup pass', () => {
     });
   });
 
+  describe('failure isolation', () => {
+    it('a session with an absurd retainFor does not stop the pass (poison pill)', async () => {
+      const { repo, deps } = fixture();
+      add(repo, 'poison', { state: 'Approved', expiresAt: iso(-1000) }, { retainFor: '99999999999h' });
+      add(repo, 'next', { state: 'Approved', expiresAt: iso(-1000) }, { user: 'n' });
+      const counts = await runCleanupPass(deps, ctx());
+      expect(counts).to.include({ expired: 2, failed: 0 });
+      // Out of range: the documented default retention (720h) applies.
+      expect(repo.get('ns', 'poison')?.status).to.include({ state: 'Expired', retainedUntil: iso(720 * HOUR) });
+    });
+
+    it('an unexpected error for one session is logged and counted, and the pass goes on', async () => {
+      const { repo, deps } = fixture();
+      const { logger, records } = capturingLogger();
+      add(repo, 'broken', { state: 'Approved', expiresAt: iso(-1000) });
+      add(repo, 'fine', { state: 'Approved', expiresAt: iso(-1000) }, { user: 'f' });
+      add(repo, 'old', { state: 'Expired', retainedUntil: iso(-1000) }, { user: 'o' });
+      const getLive = repo.getLive.bind(repo);
+      repo.getLive = async (namespace, name, signal) => {
+        if (name === 'broken') throw new Error('connection reset');
+        return getLive(namespace, name, signal);
+      };
+      const counts = await runCleanupPass({ ...deps, logger }, ctx());
+      expect(counts).to.include({ expired: 1, deleted: 1, failed: 1, stoppedEarly: false });
+      expect(stateOf(repo, 'fine')).to.equal('Expired');
+      const warning = records.find((r) => r.level === 'warn');
+      expect(warning).to.include({ session: 'ns/broken', msg: 'session cleanup failed; continuing with the next session' });
+      expect((warning?.err as { message?: string }).message).to.equal('connection reset');
+    });
+
+    it('a failing write or delete is isolated too', async () => {
+      const { repo, deps } = fixture();
+      add(repo, 'a', { state: 'Approved', expiresAt: iso(-1000) });
+      add(repo, 'b', { state: 'Approved', expiresAt: iso(-1000) }, { user: 'b' });
+      add(repo, 'gone-a', { state: 'Expired', retainedUntil: iso(-1000) }, { user: 'c' });
+      add(repo, 'gone-b', { state: 'Expired', retainedUntil: iso(-1000) }, { user: 'd' });
+      repo.beforeWrite = (_ns, name) => {
+        if (name === 'a' || name === 'gone-a') throw new Error('HTTP 500');
+      };
+      const counts = await runCleanupPass(deps, ctx());
+      expect(counts).to.include({ expired: 1, deleted: 1, failed: 2 });
+      expect(stateOf(repo, 'b')).to.equal('Expired');
+      expect(repo.get('ns', 'gone-b')).to.equal(undefined);
+    });
+
+    it('hands its signal to every request, so aborting the term aborts requests in flight', async () => {
+      const { repo, deps } = fixture();
+      add(repo, 'over', { state: 'Approved', expiresAt: iso(-1000) });
+      add(repo, 'later', { state: 'Approved', expiresAt: iso(-1000) }, { user: 'l' });
+      const controller = new AbortController();
+      const seen: (AbortSignal | undefined)[] = [];
+      repo.getLive = (_namespace, _name, signal) => {
+        seen.push(signal);
+        // A hung request that only its signal ends.
+        return new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      };
+      setTimeout(() => controller.abort(new Error('term ended')), 20);
+      const counts = await runCleanupPass(deps, ctx(unfencedGuard, controller.signal));
+      expect(counts).to.include({ stoppedEarly: true, failed: 0, expired: 0 });
+      expect(seen).to.have.length(1);
+    });
+  });
+
   describe('cleanupLoop', () => {
-    it('is a leader-only loop named cleanup that waits for a synced cache', async () => {
+    it('is a leader-only loop named cleanup', () => {
+      const { deps } = fixture();
+      expect(cleanupLoop(deps, 5 * MIN)).to.include({ name: 'cleanup', leaderOnly: true, intervalMs: 5 * MIN });
+    });
+
+    it('on a cold start, waits for the cache to sync and then runs the pass', async () => {
       const { repo, deps } = fixture();
       const loop = cleanupLoop(deps, 5 * MIN);
-      expect(loop).to.include({ name: 'cleanup', leaderOnly: true, intervalMs: 5 * MIN });
       add(repo, 'over', { state: 'Approved', expiresAt: iso(-1000) });
       repo.synced = false;
-      await loop.runPass(ctx());
+      let finished = false;
+      const pass = loop.runPass(ctx()).then(() => (finished = true));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(finished, 'pass finished before the cache synced').to.equal(false);
       expect(stateOf(repo, 'over')).to.equal('Approved');
       repo.synced = true;
-      await loop.runPass(ctx());
+      await pass;
       expect(stateOf(repo, 'over')).to.equal('Expired');
+    });
+
+    it('returns promptly without a pass when the term ends while it waits for the sync', async () => {
+      const { repo, deps } = fixture();
+      const loop = cleanupLoop(deps, 5 * MIN);
+      add(repo, 'over', { state: 'Approved', expiresAt: iso(-1000) });
+      repo.synced = false;
+      const controller = new AbortController();
+      const pass = loop.runPass(ctx(unfencedGuard, controller.signal));
+      controller.abort();
+      await pass;
+      repo.synced = true;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(stateOf(repo, 'over')).to.equal('Approved');
+      expect(repo.writes).to.have.length(0);
     });
   });
 });

@@ -8,11 +8,17 @@
  * concurrent change (an approver, another replica, an older leader) makes the write fail with a
  * conflict instead of being overwritten. The item is then left for the next pass. Each write is
  * preceded by the leadership term's fencing check.
+ *
+ * Failures are isolated per session: an unexpected error for one session (a request that failed
+ * or timed out, a bug triggered by an odd object) is logged with the session's key, counted as
+ * `failed`, and the pass goes on with the next one, so one poison object cannot stop cleanup for
+ * the whole cluster. Only a FencedError (the term is over) or the pass's signal ends a pass early.
+ * Every request carries the pass's signal (the term's signal plus the pass timeout).
  */
 import type { BreakglassSession, SessionState } from '../../crds/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import type { LoopContext, LoopDefinition } from '../runtime/loop.ts';
+import { FencedError, type LoopContext, type LoopDefinition } from '../runtime/loop.ts';
 import {
   isApprovalTimedOut,
   isExpired,
@@ -55,6 +61,8 @@ export interface CleanupCounts {
   deleted: number;
   /** Candidates left alone because they changed, vanished or conflicted; retried next pass. */
   skipped: number;
+  /** Candidates whose handling failed unexpectedly (logged at warn); retried next pass. */
+  failed: number;
   /** The pass stopped early (signal aborted or pass timeout). */
   stoppedEarly: boolean;
 }
@@ -70,6 +78,7 @@ class CleanupPass {
     idleExpired: 0,
     deleted: 0,
     skipped: 0,
+    failed: 0,
     stoppedEarly: false,
   };
 
@@ -91,6 +100,22 @@ class CleanupPass {
   private stopped(): boolean {
     if (this.signal.aborted) this.counts.stoppedEarly = true;
     return this.signal.aborted;
+  }
+
+  /**
+   * Runs the handling of one item (`sessions` names it in the log). A FencedError ends the pass;
+   * an error caused by the pass's own signal (an aborted request) just stops it; any other error
+   * is logged and counted, and the pass continues.
+   */
+  private async isolate(sessions: string | string[], handle: () => Promise<void>): Promise<void> {
+    try {
+      await handle();
+    } catch (err) {
+      if (err instanceof FencedError) throw err;
+      if (this.stopped()) return;
+      this.counts.failed++;
+      this.deps.logger.warn({ session: sessions, err }, 'session cleanup failed; continuing with the next session');
+    }
   }
 
   async run(): Promise<CleanupCounts> {
@@ -115,14 +140,16 @@ class CleanupPass {
       if (this.stopped()) return;
       const start = parseTime(cached.spec.scheduledStartTime);
       if (start !== undefined && start > this.now().getTime()) continue;
-      this.deps.logger.info({ session: key(cached) }, 'Activating scheduled session');
-      const written = await this.transitionLive(cached, 'WaitingForScheduledTime', { type: 'activateScheduled' });
-      if (written === 'T4') {
-        this.counts.activated++;
-        this.deps.logger.info({ session: key(cached) }, 'Successfully activated scheduled session');
-      } else if (written !== undefined) {
-        this.counts.expiredBeforeActivation++;
-      }
+      await this.isolate(key(cached), async () => {
+        this.deps.logger.info({ session: key(cached) }, 'Activating scheduled session');
+        const written = await this.transitionLive(cached, 'WaitingForScheduledTime', { type: 'activateScheduled' });
+        if (written === 'T4') {
+          this.counts.activated++;
+          this.deps.logger.info({ session: key(cached) }, 'Successfully activated scheduled session');
+        } else if (written !== undefined) {
+          this.counts.expiredBeforeActivation++;
+        }
+      });
     }
   }
 
@@ -131,8 +158,10 @@ class CleanupPass {
     for (const cached of this.repo.listCachedByState('Pending')) {
       if (this.stopped()) return;
       if (!isApprovalTimedOut(cached, this.now())) continue;
-      this.deps.logger.info({ session: key(cached) }, 'Expiring pending session due to approval timeout');
-      if (await this.transitionLive(cached, 'Pending', { type: 'approvalTimeout' })) this.counts.approvalTimedOut++;
+      await this.isolate(key(cached), async () => {
+        this.deps.logger.info({ session: key(cached) }, 'Expiring pending session due to approval timeout');
+        if (await this.transitionLive(cached, 'Pending', { type: 'approvalTimeout' })) this.counts.approvalTimedOut++;
+      });
     }
   }
 
@@ -141,8 +170,10 @@ class CleanupPass {
     for (const cached of this.repo.listCachedByState('Approved')) {
       if (this.stopped()) return;
       if (!isExpired(cached, this.now())) continue;
-      this.deps.logger.info({ session: key(cached) }, 'Expiring approved session due to reached ExpiresAt');
-      if (await this.transitionLive(cached, 'Approved', { type: 'expire' })) this.counts.expired++;
+      await this.isolate(key(cached), async () => {
+        this.deps.logger.info({ session: key(cached) }, 'Expiring approved session due to reached ExpiresAt');
+        if (await this.transitionLive(cached, 'Approved', { type: 'expire' })) this.counts.expired++;
+      });
     }
   }
 
@@ -156,26 +187,33 @@ class CleanupPass {
     for (const members of groups.values()) {
       if (members.length < 2) continue;
       if (this.stopped()) return;
-      const live: BreakglassSession[] = [];
-      for (const cached of members) {
-        if (this.stopped()) return;
-        const fresh = await this.repo.getLive(namespaceOf(cached), nameOf(cached));
-        if (fresh !== undefined && fresh.metadata?.uid === cached.metadata?.uid && occupiesSlot(fresh, this.now())) {
-          live.push(fresh);
-        }
+      // One group is one unit: without all live members the survivor cannot be chosen.
+      await this.isolate(members.map(key), () => this.terminateDuplicatesOf(members));
+    }
+  }
+
+  private async terminateDuplicatesOf(members: BreakglassSession[]): Promise<void> {
+    const live: BreakglassSession[] = [];
+    for (const cached of members) {
+      if (this.stopped()) return;
+      const fresh = await this.repo.getLive(namespaceOf(cached), nameOf(cached), this.signal);
+      if (fresh !== undefined && fresh.metadata?.uid === cached.metadata?.uid && occupiesSlot(fresh, this.now())) {
+        live.push(fresh);
       }
-      if (live.length < 2) continue;
-      live.sort(survivorOrder);
-      const [survivor, ...duplicates] = live as [BreakglassSession, ...BreakglassSession[]];
-      this.deps.logger.info(
-        { survivor: key(survivor), duplicates: duplicates.map(key) },
-        'Duplicate active sessions detected — terminating duplicates',
-      );
-      for (const duplicate of duplicates) {
-        if (this.stopped()) return;
-        const event: SessionEvent = { type: 'terminateDuplicate', survivor: nameOf(survivor) };
+    }
+    if (live.length < 2) return;
+    live.sort(survivorOrder);
+    const [survivor, ...duplicates] = live as [BreakglassSession, ...BreakglassSession[]];
+    this.deps.logger.info(
+      { survivor: key(survivor), duplicates: duplicates.map(key) },
+      'Duplicate active sessions detected — terminating duplicates',
+    );
+    for (const duplicate of duplicates) {
+      if (this.stopped()) return;
+      const event: SessionEvent = { type: 'terminateDuplicate', survivor: nameOf(survivor) };
+      await this.isolate(key(duplicate), async () => {
         if (await this.writeTransition(duplicate, event)) this.counts.duplicatesTerminated++;
-      }
+      });
     }
   }
 
@@ -184,8 +222,10 @@ class CleanupPass {
     for (const cached of this.repo.listCachedByState('Approved')) {
       if (this.stopped()) return;
       if (!isIdle(cached, this.now())) continue;
-      this.deps.logger.info({ session: key(cached) }, 'Expiring idle session');
-      if (await this.transitionLive(cached, 'Approved', { type: 'idleExpire' })) this.counts.idleExpired++;
+      await this.isolate(key(cached), async () => {
+        this.deps.logger.info({ session: key(cached) }, 'Expiring idle session');
+        if (await this.transitionLive(cached, 'Approved', { type: 'idleExpire' })) this.counts.idleExpired++;
+      });
     }
   }
 
@@ -196,39 +236,45 @@ class CleanupPass {
     for (const cached of this.repo.listCached()) {
       if (this.stopped()) break;
       if (!deletable(cached)) continue;
-      const live = await this.readUnchanged(cached);
-      // Re-checked on the live object: non-terminal sessions are never deleted.
-      if (live === undefined || !deletable(live)) {
-        this.counts.skipped++;
-        continue;
-      }
-      this.ctx.guard.assertCanWrite();
-      try {
-        const deleted = await this.repo.delete(namespaceOf(live), nameOf(live), {
-          uid: live.metadata?.uid ?? '',
-          resourceVersion: live.metadata?.resourceVersion ?? '',
-        });
-        if (deleted) {
-          this.counts.deleted++;
-          this.deps.logger.info(
-            { session: key(live), state: stateOf(live), orphan: isOrphan(live) },
-            'Deleted ended breakglass session',
-          );
-        } else {
-          this.counts.skipped++;
-        }
-      } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-        this.counts.skipped++;
-        this.deps.logger.info({ session: key(live) }, 'session changed before deletion; retrying next pass');
-      }
+      await this.isolate(key(cached), () => this.deleteOne(cached, deletable));
     }
     this.deps.logger.info({ count: this.counts.deleted - before }, 'Expired breakglass sessions deletion completed');
   }
 
+  private async deleteOne(cached: BreakglassSession, deletable: (session: BreakglassSession) => boolean): Promise<void> {
+    const live = await this.readUnchanged(cached);
+    // Re-checked on the live object: non-terminal sessions are never deleted.
+    if (live === undefined || !deletable(live)) {
+      this.counts.skipped++;
+      return;
+    }
+    this.ctx.guard.assertCanWrite();
+    try {
+      const deleted = await this.repo.delete(
+        namespaceOf(live),
+        nameOf(live),
+        { uid: live.metadata?.uid ?? '', resourceVersion: live.metadata?.resourceVersion ?? '' },
+        this.signal,
+      );
+      if (deleted) {
+        this.counts.deleted++;
+        this.deps.logger.info(
+          { session: key(live), state: stateOf(live), orphan: isOrphan(live) },
+          'Deleted ended breakglass session',
+        );
+      } else {
+        this.counts.skipped++;
+      }
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      this.counts.skipped++;
+      this.deps.logger.info({ session: key(live) }, 'session changed before deletion; retrying next pass');
+    }
+  }
+
   /** The live object if it still exists with the same uid and state as the cached one. */
   private async readUnchanged(cached: BreakglassSession): Promise<BreakglassSession | undefined> {
-    const live = await this.repo.getLive(namespaceOf(cached), nameOf(cached));
+    const live = await this.repo.getLive(namespaceOf(cached), nameOf(cached), this.signal);
     if (live === undefined || live.metadata?.uid !== cached.metadata?.uid) return undefined;
     if (stateOf(live) !== stateOf(cached)) return undefined;
     return live;
@@ -263,7 +309,7 @@ class CleanupPass {
     }
     this.ctx.guard.assertCanWrite();
     try {
-      await this.repo.writeStatus(live, result.status, live.metadata?.resourceVersion ?? '');
+      await this.repo.writeStatus(live, result.status, live.metadata?.resourceVersion ?? '', this.signal);
     } catch (err) {
       if (!(err instanceof ConflictError) && !(err instanceof SessionNotFoundError)) throw err;
       this.counts.skipped++;
@@ -326,8 +372,9 @@ function key(session: BreakglassSession): string {
 }
 
 /**
- * Runs one cleanup pass. Stops between items when `ctx.signal` aborts or the pass timeout
- * passes; a FencedError from the guard propagates and ends the pass at once.
+ * Runs one cleanup pass. Stops when `ctx.signal` aborts or the pass timeout passes (requests in
+ * flight are aborted too); a FencedError from the guard propagates and ends the pass at once;
+ * any other error is confined to its session (counted in `failed`).
  */
 export async function runCleanupPass(deps: CleanupDeps, ctx: LoopContext): Promise<CleanupCounts> {
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(deps.passTimeoutMs ?? DEFAULT_PASS_TIMEOUT_MS)]);
@@ -344,11 +391,32 @@ export function cleanupLoop(deps: CleanupDeps, intervalMs: number): LoopDefiniti
     leaderOnly: true,
     intervalMs,
     async runPass(ctx: LoopContext): Promise<void> {
+      // A pass over an incomplete cache would miss sessions; skipping it instead would lose the
+      // first pass after a cold start for a whole interval. So the pass waits for the sync.
       if (!deps.repository.hasSynced()) {
-        deps.logger.info('session cache not synced yet; cleanup pass skipped');
-        return;
+        deps.logger.info('session cache not synced yet; cleanup pass waits for it');
+        if (!(await syncedOrAborted(deps.repository, ctx.signal))) return;
       }
       await runCleanupPass(deps, ctx);
     },
   };
+}
+
+/** Resolves true once the repository's cache has synced, false as soon as `signal` aborts. */
+function syncedOrAborted(repository: SessionRepository, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    repository.whenSynced().then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(!signal.aborted);
+      },
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(false);
+      },
+    );
+  });
 }

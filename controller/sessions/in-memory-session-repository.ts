@@ -1,6 +1,7 @@
 /**
  * A SessionRepository in memory with the API server's optimistic concurrency: every write bumps
- * the resourceVersion and a write or delete against an older one fails with ConflictError.
+ * the resourceVersion and a write or delete against an older one fails with ConflictError; a
+ * request with an aborted signal fails with the signal's reason.
  * Used by unit tests of the loops; the cache can be made to lag behind the "live" objects.
  */
 import type { BreakglassSession, BreakglassSessionStatus, SessionState } from '../../crds/index.ts';
@@ -19,7 +20,8 @@ export class InMemorySessionRepository implements SessionRepository {
   private nextUid = 1;
   /** When false, cached reads keep returning the last synced snapshot (see `syncCache`). */
   autoSync = true;
-  synced = true;
+  private isSynced = true;
+  private readonly syncWaiters: (() => void)[] = [];
   /** Called before every write or delete is applied; tests use it to simulate a racing writer. */
   beforeWrite?: (namespace: string, name: string) => void;
   readonly writes: { namespace: string; name: string; status: BreakglassSessionStatus }[] = [];
@@ -71,8 +73,23 @@ export class InMemorySessionRepository implements SessionRepository {
     return session === undefined ? undefined : structuredClone(session);
   }
 
+  /** Whether the cache counts as synced; setting it to true releases `whenSynced` waiters. */
+  get synced(): boolean {
+    return this.isSynced;
+  }
+
+  set synced(value: boolean) {
+    this.isSynced = value;
+    if (value) for (const resolve of this.syncWaiters.splice(0)) resolve();
+  }
+
   hasSynced(): boolean {
-    return this.synced;
+    return this.isSynced;
+  }
+
+  whenSynced(): Promise<void> {
+    if (this.isSynced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
   listCached(): BreakglassSession[] {
@@ -86,7 +103,8 @@ export class InMemorySessionRepository implements SessionRepository {
     });
   }
 
-  async getLive(namespace: string, name: string): Promise<BreakglassSession | undefined> {
+  async getLive(namespace: string, name: string, signal?: AbortSignal): Promise<BreakglassSession | undefined> {
+    signal?.throwIfAborted();
     return this.get(namespace, name);
   }
 
@@ -94,7 +112,9 @@ export class InMemorySessionRepository implements SessionRepository {
     session: BreakglassSession,
     status: BreakglassSessionStatus,
     resourceVersion: string,
+    signal?: AbortSignal,
   ): Promise<BreakglassSession> {
+    signal?.throwIfAborted();
     const namespace = session.metadata?.namespace ?? '';
     const name = session.metadata?.name ?? '';
     this.beforeWrite?.(namespace, name);
@@ -108,7 +128,8 @@ export class InMemorySessionRepository implements SessionRepository {
     return structuredClone(current);
   }
 
-  async delete(namespace: string, name: string, precondition: DeletePrecondition): Promise<boolean> {
+  async delete(namespace: string, name: string, precondition: DeletePrecondition, signal?: AbortSignal): Promise<boolean> {
+    signal?.throwIfAborted();
     this.beforeWrite?.(namespace, name);
     const current = this.live.get(`${namespace}/${name}`);
     if (current === undefined) return false;

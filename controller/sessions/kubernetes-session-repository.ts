@@ -5,10 +5,15 @@
  * Status writes replace the status subresource with the object's resourceVersion, so the API
  * server refuses (409) a write based on an outdated read; deletes carry uid + resourceVersion
  * preconditions for the same reason.
+ *
+ * Every live request is bounded by `requestTimeoutMs` and the caller's signal (kube/
+ * request-options.ts): a hung connection to the API server must not stall a cleanup pass while
+ * the replica keeps renewing its lease.
  */
 import {
   ApiException,
   CustomObjectsApi,
+  type ConfigurationOptions,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
@@ -24,6 +29,7 @@ import {
 } from '../../crds/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { stateOf } from './predicates.ts';
+import { boundedRequest } from '../kube/request-options.ts';
 import { RestartingInformer, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
 import {
   ConflictError,
@@ -33,6 +39,7 @@ import {
 } from './session-repository.ts';
 
 const PLURAL = plurals.BreakglassSession;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const SESSIONS_WATCH_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
 
 export interface KubernetesSessionRepositoryOptions {
@@ -41,6 +48,8 @@ export interface KubernetesSessionRepositoryOptions {
   namespace?: string;
   /** Informer tuning (backoff, refresh interval). */
   informer?: Pick<RestartingInformerOptions<KubernetesObject>, 'initialBackoffMs' | 'maxBackoffMs' | 'refreshIntervalMs'>;
+  /** Upper bound of every live read, status write and delete. @default 10000 */
+  requestTimeoutMs?: number;
 }
 
 function statusCode(err: unknown): number | undefined {
@@ -52,9 +61,11 @@ export class KubernetesSessionRepository implements SessionRepository {
   // Typed as plain Kubernetes objects: client-node's ObjectMeta types timestamps as Date, ours
   // (correctly, for custom objects read as raw JSON) as strings.
   private readonly informer: RestartingInformer<KubernetesObject>;
+  private readonly requestTimeoutMs: number;
 
   constructor(kubeConfig: KubeConfig, options: KubernetesSessionRepositoryOptions) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const namespace = options.namespace;
     const list =
       namespace === undefined
@@ -95,15 +106,11 @@ export class KubernetesSessionRepository implements SessionRepository {
     });
   }
 
-  async getLive(namespace: string, name: string): Promise<BreakglassSession | undefined> {
+  async getLive(namespace: string, name: string, signal?: AbortSignal): Promise<BreakglassSession | undefined> {
     try {
-      return (await this.api.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
-        name,
-      })) as BreakglassSession;
+      return (await this.bounded(`GET session ${namespace}/${name}`, signal, (config) =>
+        this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name }, config),
+      )) as BreakglassSession;
     } catch (err) {
       if (statusCode(err) === 404) return undefined;
       throw err;
@@ -114,6 +121,7 @@ export class KubernetesSessionRepository implements SessionRepository {
     session: BreakglassSession,
     status: BreakglassSessionStatus,
     resourceVersion: string,
+    signal?: AbortSignal,
   ): Promise<BreakglassSession> {
     const namespace = session.metadata?.namespace ?? '';
     const name = session.metadata?.name ?? '';
@@ -126,14 +134,12 @@ export class KubernetesSessionRepository implements SessionRepository {
       status,
     };
     try {
-      return (await this.api.replaceNamespacedCustomObjectStatus({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
-        name,
-        body,
-      })) as BreakglassSession;
+      return (await this.bounded(`PUT session ${namespace}/${name} status`, signal, (config) =>
+        this.api.replaceNamespacedCustomObjectStatus(
+          { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body },
+          config,
+        ),
+      )) as BreakglassSession;
     } catch (err) {
       if (statusCode(err) === 409) throw new ConflictError(namespace, name);
       if (statusCode(err) === 404) throw new SessionNotFoundError(namespace, name);
@@ -141,21 +147,35 @@ export class KubernetesSessionRepository implements SessionRepository {
     }
   }
 
-  async delete(namespace: string, name: string, precondition: DeletePrecondition): Promise<boolean> {
+  async delete(
+    namespace: string,
+    name: string,
+    precondition: DeletePrecondition,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     try {
-      await this.api.deleteNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
-        name,
-        body: { preconditions: { uid: precondition.uid, resourceVersion: precondition.resourceVersion } },
-      });
+      await this.bounded(`DELETE session ${namespace}/${name}`, signal, (config) =>
+        this.api.deleteNamespacedCustomObject(
+          {
+            group: GROUP,
+            version: VERSION,
+            plural: PLURAL,
+            namespace,
+            name,
+            body: { preconditions: { uid: precondition.uid, resourceVersion: precondition.resourceVersion } },
+          },
+          config,
+        ),
+      );
       return true;
     } catch (err) {
       if (statusCode(err) === 404) return false;
       if (statusCode(err) === 409) throw new ConflictError(namespace, name);
       throw err;
     }
+  }
+
+  private bounded<T>(what: string, signal: AbortSignal | undefined, request: (config: ConfigurationOptions) => Promise<T>): Promise<T> {
+    return boundedRequest({ what, timeoutMs: this.requestTimeoutMs, signal }, request);
   }
 }

@@ -1,6 +1,9 @@
 /**
  * What the session loops need from storage: cached reads to find candidates, fresh reads to
  * re-check them, and writes that never overwrite a newer version (optimistic concurrency).
+ *
+ * Requests to the API server take an optional `signal`; implementations also bound each request
+ * by their own timeout, so a hung connection cannot stall a loop.
  */
 import type { BreakglassSession, BreakglassSessionStatus, SessionState } from '../../crds/index.ts';
 
@@ -36,12 +39,14 @@ export interface DeletePrecondition {
 export interface SessionRepository {
   /** True once the cache holds a complete list; before that, cached reads may miss sessions. */
   hasSynced(): boolean;
+  /** Resolves once the cache holds a complete list (at once when it already does). */
+  whenSynced(): Promise<void>;
   /** Every session, from the watch cache (may lag the API server slightly). */
   listCached(): BreakglassSession[];
   /** Sessions whose status.state is one of `states`, from the watch cache. */
   listCachedByState(...states: SessionState[]): BreakglassSession[];
   /** An uncached read with the current resourceVersion; undefined when it does not exist. */
-  getLive(namespace: string, name: string): Promise<BreakglassSession | undefined>;
+  getLive(namespace: string, name: string, signal?: AbortSignal): Promise<BreakglassSession | undefined>;
   /**
    * Replaces the status subresource, only if the object is still at `resourceVersion`.
    * Throws ConflictError (409) or SessionNotFoundError (404); returns the stored object.
@@ -50,10 +55,11 @@ export interface SessionRepository {
     session: BreakglassSession,
     status: BreakglassSessionStatus,
     resourceVersion: string,
+    signal?: AbortSignal,
   ): Promise<BreakglassSession>;
   /**
    * Deletes the object, only if uid and resourceVersion still match.
    * Returns false when it was already gone; throws ConflictError when it changed.
    */
-  delete(namespace: string, name: string, precondition: DeletePrecondition): Promise<boolean>;
+  delete(namespace: string, name: string, precondition: DeletePrecondition, signal?: AbortSignal): Promise<boolean>;
 }

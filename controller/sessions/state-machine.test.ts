@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { BreakglassSession, BreakglassSessionStatus } from '../../crds/index.ts';
-import { isAllowedStateChange, transition, TransitionRefusedError, type SessionEvent } from './state-machine.ts';
+import { transition, TransitionRefusedError, type SessionEvent } from './state-machine.ts';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const at = (offsetMs: number) => new Date(T0.getTime() + offsetMs);
@@ -379,17 +379,27 @@ describe('session state machine', () => {
     });
   });
 
-  describe('isAllowedStateChange', () => {
-    it('follows the table', () => {
-      expect(isAllowedStateChange('', 'Pending')).to.equal(true);
-      expect(isAllowedStateChange('Pending', 'Approved')).to.equal(true);
-      expect(isAllowedStateChange('WaitingForScheduledTime', 'Approved')).to.equal(true);
-      expect(isAllowedStateChange('Approved', 'IdleExpired')).to.equal(true);
-      expect(isAllowedStateChange('Withdrawn', 'Withdrawn')).to.equal(true);
-      expect(isAllowedStateChange('Withdrawn', 'Approved')).to.equal(false);
-      expect(isAllowedStateChange('Expired', 'Pending')).to.equal(false);
-      expect(isAllowedStateChange('Approved', 'Pending')).to.equal(false);
-      expect(isAllowedStateChange('Pending', 'IdleExpired')).to.equal(false);
+  describe('absurd durations and times', () => {
+    it('an out-of-range retainFor falls back to the default 720h instead of throwing', () => {
+      const s = session(approved({ expiresAt: iso(-1000) }), { retainFor: '99999999999h' });
+      const result = transition(s, { type: 'expire' }, T0);
+      expect(result.status).to.include({ state: 'Expired', retainedUntil: iso(720 * HOUR) });
+    });
+
+    it('an out-of-range maxValidFor falls back to the default 1h', () => {
+      const result = transition(session(pending(), { maxValidFor: '99999999999h' }), { type: 'approve', approver: 'b' }, T0);
+      expect(result.status.expiresAt).to.equal(iso(HOUR));
+    });
+
+    it('the longest valid duration is used as given', () => {
+      const result = transition(session(pending(), { maxValidFor: '2562047h' }), { type: 'approve', approver: 'b' }, T0);
+      expect(result.status.expiresAt).to.equal(iso(2562047 * HOUR));
+    });
+
+    it('a time beyond year 9999 is written as 9999-12-31T23:59:59Z', () => {
+      const s = session(pending(), { scheduledStartTime: '9999-12-31T00:00:00Z', maxValidFor: '48h' });
+      const result = transition(s, { type: 'approve', approver: 'b' }, T0);
+      expect(result.status).to.include({ state: 'WaitingForScheduledTime', expiresAt: '9999-12-31T23:59:59Z' });
     });
   });
 });

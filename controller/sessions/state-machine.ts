@@ -454,12 +454,3 @@ export function transition(session: BreakglassSession, event: SessionEvent, now:
   const condition = status.conditions.find((c) => c.type === writes.condition.type) as Condition;
   return { id: chosen.id, from, to: chosen.to, status, condition };
 }
-
-/**
- * State changes the table allows, for checks that see only two states (e.g. an admission
- * webhook on a main-resource update). Staying in the same state is always allowed.
- */
-export function isAllowedStateChange(from: SessionState | '', to: SessionState | ''): boolean {
-  if (from === to) return true;
-  return TRANSITIONS.some((r) => r.to === to && r.from.includes(from));
-}
