@@ -8,10 +8,9 @@ import {
   READY_COLUMN,
   SecretKeyReferenceSchema,
   boundedString,
-  conditionsField,
+  conditionsStatus,
   httpsUrl,
   int32,
-  int64,
   rootSchema,
   stringEnum,
   stringList,
@@ -140,13 +139,7 @@ export const ClusterConfigSpecSchema = Type.Object(
 );
 export type ClusterConfigSpec = Static<typeof ClusterConfigSpecSchema>;
 
-export const ClusterConfigStatusSchema = Type.Object(
-  {
-    observedGeneration: Type.Optional(int64({ minimum: 0 })),
-    conditions: Type.Optional(conditionsField()),
-  },
-  { description: 'ClusterConfigStatus' },
-);
+export const ClusterConfigStatusSchema = conditionsStatus('ClusterConfigStatus');
 export type ClusterConfigStatus = Static<typeof ClusterConfigStatusSchema>;
 
 export const ClusterConfigSchema = rootSchema(

@@ -114,6 +114,17 @@ export function conditionsField() {
   });
 }
 
+/** The status of a kind that reports only conditions: observedGeneration + conditions. */
+export function conditionsStatus(description: string) {
+  return Type.Object(
+    {
+      observedGeneration: Type.Optional(int64({ minimum: 0 })),
+      conditions: Type.Optional(conditionsField()),
+    },
+    { description },
+  );
+}
+
 /** Reference to a key of a Secret, possibly in another namespace (§1.3). Default key: `value`. */
 export const SecretKeyReferenceSchema = Type.Object(
   {

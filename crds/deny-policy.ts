@@ -7,9 +7,8 @@ import {
   AGE_COLUMN,
   NamespaceFilterSchema,
   READY_COLUMN,
-  conditionsField,
+  conditionsStatus,
   int32,
-  int64,
   mapOf,
   rootSchema,
   stringEnum,
@@ -142,13 +141,7 @@ export const DenyPolicySpecSchema = Type.Object(
 );
 export type DenyPolicySpec = Static<typeof DenyPolicySpecSchema>;
 
-export const DenyPolicyStatusSchema = Type.Object(
-  {
-    observedGeneration: Type.Optional(int64({ minimum: 0 })),
-    conditions: Type.Optional(conditionsField()),
-  },
-  { description: 'DenyPolicyStatus' },
-);
+export const DenyPolicyStatusSchema = conditionsStatus('DenyPolicyStatus');
 export type DenyPolicyStatus = Static<typeof DenyPolicyStatusSchema>;
 
 export const DenyPolicySchema = rootSchema(

@@ -8,11 +8,10 @@ import {
   READY_COLUMN,
   SecretKeyReferenceSchema,
   boundedString,
-  conditionsField,
+  conditionsStatus,
   goDurationField,
   httpsUrl,
   int32,
-  int64,
   rootSchema,
   stringEnum,
   type CelRule,
@@ -105,13 +104,7 @@ export const IdentityProviderSpecSchema = Type.Object(
 );
 export type IdentityProviderSpec = Static<typeof IdentityProviderSpecSchema>;
 
-export const IdentityProviderStatusSchema = Type.Object(
-  {
-    observedGeneration: Type.Optional(int64({ minimum: 0 })),
-    conditions: Type.Optional(conditionsField()),
-  },
-  { description: 'IdentityProviderStatus' },
-);
+export const IdentityProviderStatusSchema = conditionsStatus('IdentityProviderStatus');
 export type IdentityProviderStatus = Static<typeof IdentityProviderStatusSchema>;
 
 export const IdentityProviderSchema = rootSchema(
