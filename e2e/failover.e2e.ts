@@ -214,6 +214,16 @@ describe('leader election across three controller processes', function () {
     }
   });
 
+  it('with --enable-leader-election=false every replica runs the loops at once and no Lease is used', async () => {
+    const started = await startReplicas(2, { env: { ENABLE_LEADER_ELECTION: 'false' } });
+    for (const replica of started) {
+      await replica.waitForLog((l) => l.msg === 'Finished breakglass session cleanup task', 20_000);
+      expect(replica.linesWith('is now the leader'), `${replica.name} campaigned`).to.deep.equal([]);
+    }
+    const leases = await testCluster().admin.kubeConfig.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: leaseNamespace });
+    expect(leases.items.map((l) => l.metadata?.name)).to.deep.equal([]);
+  });
+
   it('200 sessions expiring during 10 leader kills are each transitioned exactly once', async function () {
     this.timeout(600_000);
     const cluster = testCluster();
