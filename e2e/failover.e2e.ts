@@ -62,9 +62,8 @@ describe('leader election across three controller processes', function () {
   });
 
   async function startReplicas(count: number, extra: Partial<{ env: Record<string, string>; kubeconfig: (i: number) => string }> = {}) {
-    const started = await Promise.all(
-      Array.from({ length: count }, (_, i) =>
-        Replica.start({
+    const started = await Replica.startMany(
+      Array.from({ length: count }, (_, i) => ({
           name: `replica-${i}-${replicas.length}`,
           kubeconfigPath: extra.kubeconfig?.(i) ?? kubeconfigPath,
           env: { ...timingEnv(), LEADER_ELECT_NAMESPACE: leaseNamespace, ...extra.env },

@@ -59,9 +59,8 @@ describe('observability: probes and metrics of the controller replicas', functio
     kc = cluster.admin.kubeConfig;
     await installCrds(kc);
     const leaseNamespace = await cluster.createNamespace('observability');
-    const started = await Promise.all(
-      [0, 1, 2].map((i) =>
-        Replica.start({
+    const started = await Replica.startMany(
+      [0, 1, 2].map((i) => ({
           name: `obs-${i}`,
           kubeconfigPath: cluster.admin.kubeconfigPath,
           env: {

@@ -32,6 +32,12 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
+/** Every replica process this test process started, so none outlives it. */
+const liveReplicas = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveReplicas) child.kill('SIGKILL');
+});
+
 export class Replica {
   readonly logs: LogLine[] = [];
   readonly exited: Promise<ExitStatus>;
@@ -42,7 +48,13 @@ export class Replica {
     readonly name: string,
     readonly child: ChildProcess,
   ) {
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    liveReplicas.add(child);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        liveReplicas.delete(child);
+        resolve({ code, signal });
+      }),
+    );
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (text) => this.onLine(text));
     child.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-8000)));
@@ -73,16 +85,32 @@ export class Replica {
       },
     );
     const replica = new Replica(options.name, child);
-    await Promise.race([
-      replica.waitForLog((l) => l.msg === 'controller started', 60_000),
-      replica.exited.then((status) => {
-        throw new Error(
-          `replica ${options.name} exited during startup (${JSON.stringify(status)}): ${replica.stderr}\n` +
-            replica.logs.slice(-5).map((l) => JSON.stringify(l)).join('\n'),
-        );
-      }),
-    ]);
+    const failed = replica.exited.then((status) => {
+      throw new Error(
+        `replica ${options.name} exited during startup (${JSON.stringify(status)}): ${replica.stderr}\n` +
+          replica.logs.slice(-5).map((l) => JSON.stringify(l)).join('\n'),
+      );
+    });
+    try {
+      await Promise.race([replica.waitForLog((l) => l.msg === 'controller started', 60_000), failed]);
+    } catch (err) {
+      await replica.stop();
+      throw err;
+    }
+    failed.catch(() => undefined); // exits after startup are the test's business
     return replica;
+  }
+
+  /** Starts several replicas at once; if one fails, the others are stopped and the error is thrown. */
+  static async startMany(options: readonly ReplicaOptions[]): Promise<Replica[]> {
+    const results = await Promise.allSettled(options.map((o) => Replica.start(o)));
+    const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      await Promise.all(started.map((r) => r.stop()));
+      throw failure.reason;
+    }
+    return started;
   }
 
   /** Ports the replica bound (api, metrics, probes, and webhook when enabled). */
