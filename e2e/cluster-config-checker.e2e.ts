@@ -18,6 +18,7 @@ import { ControllerMetrics } from '../controller/observability/metrics.ts';
 import { unfencedGuard } from '../controller/runtime/loop.ts';
 import { runClusterConfigCheck } from '../controller/clusters/cluster-config-checker.ts';
 import { KubernetesClusterConfigStore } from '../controller/clusters/cluster-config-store.ts';
+import { freePort } from './controlplane/controlplane.ts';
 import { testCluster } from './harness/cluster.ts';
 
 function kubeconfigFor(server: string): string {
@@ -31,14 +32,6 @@ function kubeconfigFor(server: string): string {
   return kc.exportConfig();
 }
 
-/** A loopback port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('ClusterConfig checker on a real API server', function () {
   let core: CoreV1Api;
@@ -104,7 +97,7 @@ describe('ClusterConfig checker on a real API server', function () {
     await secret('no-key', { other: self });
     await secret('garbage', { value: 'clusters: [' });
     await secret('self', { kubeconfig: self });
-    await secret('closed', { value: kubeconfigFor(`https://127.0.0.1:${await closedPort()}`) });
+    await secret('closed', { value: kubeconfigFor(`https://127.0.0.1:${await freePort()}`) });
     const silentPort = (silent.address() as { port: number }).port;
     await secret('silent', { value: kubeconfigFor(`https://127.0.0.1:${silentPort}`) });
     const marker = join(await mkdtemp(join(tmpdir(), 'breakglass-exec-')), 'ran');

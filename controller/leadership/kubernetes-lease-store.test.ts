@@ -1,17 +1,9 @@
 import { expect } from 'chai';
-import { createServer } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import { freePort } from '../../e2e/controlplane/controlplane.ts';
 import { capturingLogger } from '../kube/capturing-logger.ts';
 import { KubernetesLeaseStore, WATCH_FAILURES_BEFORE_WARN } from './kubernetes-lease-store.ts';
 
-/** A loopback port with nothing listening: every request fails at once with ECONNREFUSED. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -25,7 +17,7 @@ describe('KubernetesLeaseStore watch', () => {
   it('logs a watch that keeps failing at warn, the first failures at debug', async () => {
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: 'down', server: `https://127.0.0.1:${await closedPort()}`, skipTLSVerify: true }],
+      clusters: [{ name: 'down', server: `https://127.0.0.1:${await freePort()}`, skipTLSVerify: true }],
       users: [{ name: 'u', token: 'x' }],
       contexts: [{ name: 'down', cluster: 'down', user: 'u' }],
       currentContext: 'down',
