@@ -82,6 +82,18 @@ describe('ControllerRbac', function () {
     expect(grants(eventRoles[0] as KubeObject)).to.deep.equal(['core/events:create', 'events.k8s.io/events:create']);
   });
 
+  it('writes no empty lists into rules (an empty resourceNames means the same as none; it is diff noise)', () => {
+    for (const name of ['single-instance', 'ha-production', 'custom-namespace'] as const) {
+      const { objects } = synthesize(CONFIGURATIONS[name]());
+      for (const object of [...findAll(objects, 'Role'), ...findAll(objects, 'ClusterRole')]) {
+        for (const rule of object.rules as Record<string, unknown>[]) {
+          const empty = Object.entries(rule).filter(([, value]) => Array.isArray(value) && value.length === 0).map(([key]) => key);
+          expect(empty, `${name}: ${object.kind} ${object.metadata.name} rule ${JSON.stringify(rule)}`).to.deep.equal([]);
+        }
+      }
+    }
+  });
+
   it('used alone: binds any ServiceAccount and honours explicit namespaces', () => {
     const chart = Testing.chart();
     const sa = kplus.ServiceAccount.fromServiceAccountName(chart, 'Sa', 'ops-breakglass', { namespaceName: 'ops' });

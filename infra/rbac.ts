@@ -3,6 +3,7 @@
  * objects and in the namespaces where it uses them. No namespace, RBAC or cluster-wide Secret
  * access.
  */
+import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { optionDefinitions } from '../controller/options.ts';
@@ -83,9 +84,12 @@ export class ControllerRbac extends Construct {
     const lease = props.lease === undefined ? { id: optionDefinitions.leaderElectId.default, namespace } : props.lease;
 
     this.clusterRole = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: names.clusterRole, labels } });
-    for (const { resource, verbs } of BREAKGLASS_PERMISSIONS) {
+    BREAKGLASS_PERMISSIONS.forEach(({ resource, verbs }, index) => {
       this.clusterRole.allow([...verbs], kplus.ApiResource.custom({ apiGroup: BREAKGLASS_API_GROUP, resourceType: resource }));
-    }
+      // cdk8s-plus writes `resourceNames: []` for unnamed ClusterRole rules (its Role omits it).
+      // An empty list means the same as none, but it is noise in a GitOps diff and a review.
+      ApiObject.of(this.clusterRole).addJsonPatch(JsonPatch.remove(`/rules/${index}/resourceNames`));
+    });
     this.bind(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', { metadata: { name: names.clusterRole, labels }, role: this.clusterRole }), props.serviceAccount);
 
     if (lease) {
