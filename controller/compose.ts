@@ -19,6 +19,7 @@ import type { Logger } from './observability/logger.ts';
 import { ControllerMetrics } from './observability/metrics.ts';
 import { ControllerProcess, type ServerDefinition } from './runtime/controller-process.ts';
 import { KubernetesSessionRepository } from './sessions/kubernetes-session-repository.ts';
+import { shutdownBudget } from './shutdown-budget.ts';
 
 export const VERSION = process.env.BREAKGLASS_VERSION ?? '0.1.0';
 
@@ -61,6 +62,13 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
     });
   }
 
+  // Throws when the release does not fit in the shutdown timeout (parseOptions refuses that already).
+  const shutdown = shutdownBudget({
+    shutdownTimeoutMs: options.shutdownTimeout,
+    releaseTimeoutMs: options.leaderElectReleaseTimeout,
+    retryPeriodMs: options.leaderElectRetryPeriod,
+    leaderElection: options.enableLeaderElection,
+  });
   const electionLogger = logger.child({ component: 'leader-election' });
   const build = (callbacks: ConstructorParameters<typeof LeaderElector>[0]['callbacks']) =>
     new LeaderElector({
@@ -76,6 +84,8 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
       renewDeadlineMs: options.leaderElectRenewDeadline,
       retryPeriodMs: options.leaderElectRetryPeriod,
       releaseOnCancel: true,
+      shutdownWaitMs: shutdown.loopStopMs,
+      releaseTimeoutMs: shutdown.releaseMs,
       logger: electionLogger,
       metrics,
       callbacks,
@@ -89,7 +99,7 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
     components: [{ name: 'sessions', start: (signal) => sessions.start(signal), hasSynced: () => sessions.hasSynced() }],
     servers,
     probeAddress: options.healthProbeBindAddress,
-    shutdownTimeoutMs: options.shutdownTimeout,
+    shutdown,
   });
   return { process: controller, identity, elector: controller.elector };
 }

@@ -7,6 +7,7 @@
  */
 import { DurationError, formatDuration, parseGoDuration } from '../crds/durations.ts';
 import { parseBindAddress } from './http/listen.ts';
+import { loopStopWaitMs, minimumShutdownTimeoutMs, SERVER_CLOSE_RESERVE_MS } from './shutdown-budget.ts';
 
 type OptionKind = 'boolean' | 'string' | 'duration' | 'address';
 
@@ -17,6 +18,8 @@ interface OptionDefinition<K extends OptionKind> {
   readonly maxMs?: number;
   /** Addresses: "0" switches the server off. */
   readonly mayDisable?: boolean;
+  /** Strings: the accepted values, when the set is closed. */
+  readonly values?: readonly string[];
   /** Long flag without the leading dashes, e.g. "enable-leader-election". */
   readonly flag: string;
   /** Environment variable read when the flag is absent. */
@@ -34,8 +37,8 @@ type ValueOf<K extends OptionKind> = K extends 'boolean'
 function bool(flag: string, env: string, def: boolean, description: string): OptionDefinition<'boolean'> {
   return { kind: 'boolean', flag, env, default: def, description };
 }
-function str(flag: string, env: string, def: string, description: string): OptionDefinition<'string'> {
-  return { kind: 'string', flag, env, default: def, description };
+function str(flag: string, env: string, def: string, description: string, values?: readonly string[]): OptionDefinition<'string'> {
+  return { kind: 'string', flag, env, default: def, description, ...(values ? { values } : {}) };
 }
 /** Node.js timers overflow above this (they then fire at once), so no interval may exceed it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -69,6 +72,8 @@ export const optionDefinitions = {
     'How long the leader keeps retrying a renewal before it gives up leadership.'),
   leaderElectRetryPeriod: duration('leader-elect-retry-period', 'LEADER_ELECT_RETRY_PERIOD', '2s',
     'Interval between acquire and renew attempts.'),
+  leaderElectReleaseTimeout: duration('leader-elect-release-timeout', 'LEADER_ELECT_RELEASE_TIMEOUT', '10s',
+    'How long the leader keeps trying to release the Lease at shutdown (part of --shutdown-timeout).'),
   podNamespace: str('pod-namespace', 'POD_NAMESPACE', '',
     'Namespace this pod runs in (downward API); events and the Lease default to it.'),
   podName: str('pod-name', 'POD_NAME', '',
@@ -101,10 +106,10 @@ export const optionDefinitions = {
     'File name of the webhook serving certificate.'),
   webhookCertKey: str('webhook-cert-key', 'WEBHOOK_CERT_KEY', 'tls.key',
     'File name of the webhook serving key.'),
-  shutdownTimeout: duration('shutdown-timeout', 'SHUTDOWN_TIMEOUT', '4s',
-    'Upper bound for a graceful shutdown before the process exits anyway.'),
+  shutdownTimeout: duration('shutdown-timeout', 'SHUTDOWN_TIMEOUT', '15s',
+    'Upper bound for a graceful shutdown before the process exits anyway; with leader election at least the release timeout + 2s.'),
   logLevel: str('log-level', 'LOG_LEVEL', 'info',
-    'Log level: trace, debug, info, warn, error.'),
+    'Minimum level of the JSON log lines.', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
 } as const;
 
 export type OptionName = keyof typeof optionDefinitions;
@@ -122,7 +127,6 @@ export class OptionError extends Error {}
 
 const TRUE_WORDS = new Set(['true', '1', 'yes']);
 const FALSE_WORDS = new Set(['false', '0', 'no']);
-const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 function convert(name: OptionName, raw: string, source: string): boolean | number | string {
   const def = optionDefinitions[name];
@@ -227,8 +231,21 @@ export function validateOptions(options: ControllerOptions): void {
       `--leader-elect-renew-deadline (${formatDuration(renew)}) must be greater than 1.2 × --leader-elect-retry-period (${formatDuration(retry)})`,
     );
   }
-  if (!LOG_LEVELS.has(options.logLevel)) {
-    throw new OptionError(`--log-level: "${options.logLevel}" is not one of ${[...LOG_LEVELS].join(', ')}`);
+  const minimumShutdown = minimumShutdownTimeoutMs({
+    releaseTimeoutMs: options.leaderElectReleaseTimeout,
+    retryPeriodMs: retry,
+    leaderElection: options.enableLeaderElection,
+  });
+  if (options.shutdownTimeout < minimumShutdown) {
+    throw new OptionError(
+      `--shutdown-timeout (${formatDuration(options.shutdownTimeout)}) must be at least ${formatDuration(minimumShutdown)}: ` +
+        `--leader-elect-release-timeout (${formatDuration(options.leaderElectReleaseTimeout)}) plus up to ${formatDuration(loopStopWaitMs(retry))} ` +
+        `for the leader-only loops to stop and ${formatDuration(SERVER_CLOSE_RESERVE_MS)} to close the servers`,
+    );
+  }
+  const logLevels = optionDefinitions.logLevel.values ?? [];
+  if (!logLevels.includes(options.logLevel)) {
+    throw new OptionError(`--log-level: "${options.logLevel}" is not one of ${logLevels.join(', ')}`);
   }
   if (options.leaderElectId.trim() === '') throw new OptionError('--leader-elect-id must not be empty');
 }

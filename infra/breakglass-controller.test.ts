@@ -8,7 +8,7 @@ import { Duration } from 'cdk8s';
 import { expect } from 'chai';
 import { defaultOptions, optionDefinitions, parseOptions } from '../controller/options.ts';
 import { allCrdManifests } from '../crds/index.ts';
-import { validationPath } from './index.ts';
+import { validationPath, type BreakglassControllerProps } from './index.ts';
 import { CONFIGURATION_NAMES, CONFIGURATIONS, findAll, findOne, synthesize, type KubeObject } from './test/configurations.ts';
 import { TEST_IMAGE } from './test/fixtures.ts';
 import { expectGolden } from './test/golden.ts';
@@ -244,12 +244,26 @@ describe('BreakglassController', function () {
     expect(() => synthesize({ image: TEST_IMAGE, env: { POD_NAME: 'x' } })).to.throw(/env\.POD_NAME is set from the downward API/);
   });
 
+  it('gives the pod more termination grace than the shutdown timeout, so SIGKILL never cuts off the lease release', () => {
+    const grace = (props: Partial<BreakglassControllerProps>) =>
+      (findOne(synthesize({ image: TEST_IMAGE, ...props }).objects, 'Deployment').spec as { template: { spec: { terminationGracePeriodSeconds?: number } } })
+        .template.spec.terminationGracePeriodSeconds;
+    // Defaults: 15 s shutdown timeout (1 s loop stop + 10 s release + 1 s server close, with room to spare).
+    expect(defaultOptions().shutdownTimeout).to.equal(15_000);
+    expect(grace({})).to.equal(30);
+    expect(grace({ shutdownTimeout: Duration.seconds(60) })).to.equal(75);
+    expect(grace({ shutdownTimeout: Duration.millis(12_500), leaderElection: { releaseTimeout: Duration.seconds(10) } })).to.equal(28);
+    expect(() => synthesize({ image: TEST_IMAGE, leaderElection: { releaseTimeout: Duration.seconds(20) } })).to.throw(/--shutdown-timeout \(15s\) must be at least 22s/);
+  });
+
   it('fails the synth, naming the flag, for settings the controller would reject at startup', () => {
     expect(() =>
       synthesize({ image: TEST_IMAGE, leaderElection: { leaseDuration: Duration.seconds(10), renewDeadline: Duration.seconds(10) } }),
     ).to.throw(/--leader-elect-lease-duration \(10s\) must be greater than --leader-elect-renew-deadline/);
     expect(() => synthesize({ image: TEST_IMAGE, leaderElection: { leaseId: ' ' } })).to.throw(/--leader-elect-id must not be empty/);
-    expect(() => synthesize({ image: TEST_IMAGE, shutdownTimeout: Duration.seconds(30) })).to.throw(/shutdownTimeout must be shorter/);
+    expect(() => synthesize({ image: TEST_IMAGE, shutdownTimeout: Duration.seconds(4) })).to.throw(
+      /--shutdown-timeout \(4s\) must be at least 12s: --leader-elect-release-timeout \(10s\)/,
+    );
     expect(() => synthesize({ image: TEST_IMAGE, replicas: 0 })).to.throw(/replicas must be a positive integer/);
     expect(() => synthesize({ image: TEST_IMAGE, webhookTimeout: Duration.seconds(31) })).to.throw(/between 1 and 30/);
   });

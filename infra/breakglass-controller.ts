@@ -116,14 +116,12 @@ export interface BreakglassControllerProps {
    */
   readonly logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /**
-   * Upper bound for a graceful shutdown; must stay below the pod's 30 s termination grace period.
-   * @default Duration.seconds(4)
+   * Upper bound for a graceful shutdown; with leader election at least the release timeout + 2 s.
+   * The pod's terminationGracePeriodSeconds is set to this plus a 15 s margin.
+   * @default Duration.seconds(15)
    */
   readonly shutdownTimeout?: Duration;
 }
-
-/** Pod default `terminationGracePeriodSeconds` (cdk8s-plus and Kubernetes). */
-const TERMINATION_GRACE_SECONDS = 30;
 
 export class BreakglassController extends Construct {
   public readonly namespace: string;
@@ -143,9 +141,6 @@ export class BreakglassController extends Construct {
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;
     const profile = PROFILES[props.profile ?? 'production'];
     if (!profile) throw new Error(`profile must be 'production' or 'single-instance', got "${props.profile}"`);
-    if (props.shutdownTimeout && props.shutdownTimeout.toSeconds({ integral: false }) >= TERMINATION_GRACE_SECONDS) {
-      throw new Error(`shutdownTimeout must be shorter than the pod's ${TERMINATION_GRACE_SECONDS}s termination grace period`);
-    }
     this.namespace = namespace;
     this.controllerOptions = controllerOptions({
       namespace,

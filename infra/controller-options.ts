@@ -58,6 +58,12 @@ export interface LeaderElectionProps {
    * @default Duration.seconds(2)
    */
   readonly retryPeriod?: Duration;
+  /**
+   * How long the leader keeps trying to release the Lease at shutdown; must fit in the shutdown
+   * timeout together with 2 s for stopping loops and closing servers.
+   * @default Duration.seconds(10)
+   */
+  readonly releaseTimeout?: Duration;
 }
 
 export interface ComponentSwitches {
@@ -110,7 +116,7 @@ export interface ControllerSettings {
   readonly intervals?: LoopIntervals;
   /** @default 'info' */
   readonly logLevel?: string;
-  /** @default Duration.seconds(4) */
+  /** @default Duration.seconds(15) */
   readonly shutdownTimeout?: Duration;
 }
 
@@ -149,6 +155,7 @@ export function controllerOptions(settings: ControllerSettings): ConfigurableCon
     leaderElectLeaseDuration: ms(leader.leaseDuration),
     leaderElectRenewDeadline: ms(leader.renewDeadline),
     leaderElectRetryPeriod: ms(leader.retryPeriod),
+    leaderElectReleaseTimeout: ms(leader.releaseTimeout),
     enableCleanup: components.cleanup,
     enableWebhooks: components.webhooks,
     enableFrontend: components.frontend,
@@ -196,6 +203,19 @@ export const CONTROLLER_PORTS = {
   probes: portOf(optionDefinitions.healthProbeBindAddress.default),
   webhook: portOf(optionDefinitions.webhookBindAddress.default),
 } as const;
+
+/**
+ * Kubernetes sends SIGKILL this long after SIGTERM. The margin over the shutdown timeout covers
+ * what happens outside it: the preStop/SIGTERM delivery, the event loop noticing the timer,
+ * flushing logs and the process exit.
+ */
+export const TERMINATION_GRACE_MARGIN_SECONDS = 15;
+
+/** The pod's terminationGracePeriodSeconds for these options: shutdown timeout plus the margin. */
+export function terminationGracePeriodSeconds(options: ConfigurableControllerOptions): number {
+  const shutdownMs = options.shutdownTimeout ?? optionDefinitions.shutdownTimeout.default;
+  return Math.ceil(shutdownMs / 1000) + TERMINATION_GRACE_MARGIN_SECONDS;
+}
 
 /** Whether a component is on, after the controller's defaults. */
 export function isEnabled(options: ConfigurableControllerOptions, name: 'enableWebhooks' | 'enableApi' | 'enableFrontend' | 'enableLeaderElection' | 'enableCleanup'): boolean {

@@ -1,11 +1,17 @@
 /**
  * The running controller: ServiceAccount, Deployment, Services and PodDisruptionBudget.
  */
-import { ApiObject, JsonPatch } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { optionDefinitions } from '../controller/options.ts';
-import { CONTROLLER_PORTS, isEnabled, renderControllerArgs, type ConfigurableControllerOptions } from './controller-options.ts';
+import {
+  CONTROLLER_PORTS,
+  isEnabled,
+  renderControllerArgs,
+  terminationGracePeriodSeconds,
+  type ConfigurableControllerOptions,
+} from './controller-options.ts';
 import { commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames, selectorLabels } from './naming.ts';
 import { PROFILES } from './profiles.ts';
 
@@ -132,6 +138,8 @@ export class Workload extends Construct {
       serviceAccount: this.serviceAccount,
       // cdk8s-plus defaults to false; the controller needs its API credentials.
       automountServiceAccountToken: true,
+      // Longer than --shutdown-timeout with a margin, so the lease release is never cut off by SIGKILL.
+      terminationGracePeriod: Duration.seconds(terminationGracePeriodSeconds(options)),
       securityContext: { user: CONTROLLER_UID, group: CONTROLLER_UID, ensureNonRoot: true },
       containers: [
         {

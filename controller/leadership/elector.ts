@@ -60,6 +60,11 @@ export interface LeaderElectorConfig {
   safetyMarginMs?: number;
   /** Upper bound on waiting for onStoppedLeading at shutdown. @default min(retryPeriodMs, 1000) */
   shutdownWaitMs?: number;
+  /**
+   * Upper bound on the release at shutdown, retries included; the process shutdown timeout
+   * must leave room for it (controller/shutdown-budget.ts). @default renewDeadlineMs
+   */
+  releaseTimeoutMs?: number;
   logger: Logger;
   /** @default systemClock */
   clock?: Clock;
@@ -103,6 +108,9 @@ export function validateElectorConfig(config: LeaderElectorConfig): void {
   if (config.shutdownWaitMs !== undefined && (!Number.isFinite(config.shutdownWaitMs) || config.shutdownWaitMs < 0)) {
     fail(`shutdownWaitMs: must be at least 0, got ${config.shutdownWaitMs}`);
   }
+  if (config.releaseTimeoutMs !== undefined && (!Number.isFinite(config.releaseTimeoutMs) || config.releaseTimeoutMs <= 0)) {
+    fail(`releaseTimeoutMs: must be a positive number of milliseconds, got ${config.releaseTimeoutMs}`);
+  }
 }
 
 /** The acquire retry interval: retryPeriod + rand * 1.2 * retryPeriod (client-go wait.Jitter). */
@@ -127,6 +135,7 @@ export class LeaderElector {
   private readonly releaseOnCancel: boolean;
   private readonly safetyMarginMs: number;
   private readonly shutdownWaitMs: number;
+  private readonly releaseTimeoutMs: number;
   /** How long after its last renew a term ends: the renew deadline, or earlier if the guard closes first. */
   private readonly termWindowMs: number;
 
@@ -155,6 +164,7 @@ export class LeaderElector {
     this.releaseOnCancel = config.releaseOnCancel ?? true;
     this.safetyMarginMs = config.safetyMarginMs ?? config.leaseDurationMs - config.renewDeadlineMs;
     this.shutdownWaitMs = config.shutdownWaitMs ?? Math.min(config.retryPeriodMs, 1000);
+    this.releaseTimeoutMs = config.releaseTimeoutMs ?? config.renewDeadlineMs;
     this.termWindowMs = Math.min(this.renewDeadlineMs, this.leaseDurationMs - this.safetyMarginMs);
     this.log = config.logger.child({ lease: this.store.description, identity: this.identity });
     this.metrics?.leaderStatus.set({ name: this.name }, 0);
@@ -441,20 +451,24 @@ export class LeaderElector {
 
   /**
    * Gives the lease up so a follower can take over at once: holder emptied, leaseDurationSeconds 1,
-   * leaseTransitions kept. Only if the fresh lease still names this replica; retried on conflict;
-   * bounded by the renew deadline.
+   * leaseTransitions kept. Only if the fresh lease still names this replica; retried on conflict
+   * and errors; bounded by releaseTimeoutMs. Logs `could not release lease before shutdown
+   * deadline` when the budget runs out, so an operator knows why the next takeover is slow.
    */
   private async release(): Promise<void> {
     if (!this.holdsObservedRecord()) return;
-    const timeout = clockTimeout(this.clock, this.renewDeadlineMs);
+    const timeout = clockTimeout(this.clock, this.releaseTimeoutMs);
     const { signal } = timeout;
+    const startedAt = this.clock.now();
+    let attempts = 0;
     try {
       while (!signal.aborted) {
+        attempts++;
         let current: LeaseSnapshot | null;
         try {
           current = await this.store.get({ signal });
         } catch (err) {
-          if (!signal.aborted) this.log.warn({ err }, 'error retrieving lease for release');
+          if (!signal.aborted) this.log.warn({ err, attempt: attempts, step: 'get' }, 'lease release failed');
           await this.clock.sleep(Math.min(this.retryPeriodMs, 1000), signal);
           continue;
         }
@@ -474,15 +488,18 @@ export class LeaderElector {
         try {
           this.observe(await this.store.update(record, current.resourceVersion, { signal }), true);
           this.maybeReportTransition();
-          this.log.info('released leader lease');
+          this.log.info({ ms: Math.round(this.clock.now() - startedAt), attempts }, 'released leader lease');
           return;
         } catch (err) {
           if (err instanceof ConflictError) continue;
-          if (!signal.aborted) this.log.warn({ err }, 'failed to release lease');
+          if (!signal.aborted) this.log.warn({ err, attempt: attempts, step: 'update' }, 'lease release failed');
           await this.clock.sleep(Math.min(this.retryPeriodMs, 1000), signal);
         }
       }
-      this.log.warn('could not release the lease in time; other replicas take over when it expires');
+      this.log.warn(
+        { releaseTimeoutMs: this.releaseTimeoutMs, attempts, leaseDurationMs: this.leaseDurationMs },
+        'could not release lease before shutdown deadline',
+      );
     } finally {
       timeout.cancel();
     }

@@ -5,12 +5,15 @@
  *
  * Shutdown order: readiness fails, leader-only loops stop, the lease is released, then (after a
  * short drain) servers close; all bounded by the shutdown timeout so the process exits promptly.
+ * The timeout is split by controller/shutdown-budget.ts: the release has a budget of its own and
+ * the end is reserved for closing servers, so a slow API server cannot cut the release short.
  */
 import type { LeaderElector, LeaderElectorCallbacks } from '../leadership/elector.ts';
 import { createProbesApp, type NamedCheck } from '../http/probes-app.ts';
 import { listen, type ListeningServer } from '../http/listen.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
+import type { ShutdownBudget } from '../shutdown-budget.ts';
 import { LeaderScope } from './leader-scope.ts';
 import { unfencedGuard, type LoopDefinition } from './loop.ts';
 import { runLoops } from './loop-runner.ts';
@@ -43,13 +46,17 @@ export interface ControllerProcessDeps {
   servers: readonly ServerDefinition[];
   /** Bind address of /healthz and /readyz. */
   probeAddress: string;
-  shutdownTimeoutMs: number;
+  /** How the shutdown timeout is spent (see shutdownBudget()). */
+  shutdown: ShutdownBudget;
 }
+
+/** The name under which the elector's run (term end, release) is awaited at shutdown. */
+const LEADER_ELECTION = 'leader-election';
 
 export class ControllerProcess {
   private readonly root = new AbortController();
   private readonly listening = new Map<string, ListeningServer>();
-  private readonly background: Promise<unknown>[] = [];
+  private readonly background: { name: string; done: Promise<unknown> }[] = [];
   private shuttingDown = false;
   readonly leaderScope: LeaderScope;
   readonly elector: LeaderElector | null;
@@ -92,7 +99,7 @@ export class ControllerProcess {
     const probes = await listen(createProbesApp(this.livenessChecks(), this.readinessChecks()).callback(), this.deps.probeAddress);
     this.listening.set('probes', probes);
     for (const component of this.deps.components) {
-      this.background.push(Promise.resolve(component.start(this.root.signal)));
+      this.track(`component:${component.name}`, () => component.start(this.root.signal));
     }
     for (const server of this.deps.servers) {
       const s = await server.start();
@@ -102,39 +109,46 @@ export class ControllerProcess {
     const lifetime = { signal: this.root.signal, guard: unfencedGuard };
     const elector = this.elector;
     if (elector) {
-      this.background.push(runLoops(this.deps.loops.filter((l) => !l.leaderOnly), lifetime, this.deps));
-      this.background.push(elector.run(this.root.signal));
+      this.track('loops', () => runLoops(this.deps.loops.filter((l) => !l.leaderOnly), lifetime, this.deps));
+      this.track(LEADER_ELECTION, () => elector.run(this.root.signal));
     } else {
       logger.info('leader election disabled via --enable-leader-election=false, background loops will run on all replicas');
-      this.background.push(runLoops(this.deps.loops, lifetime, this.deps));
+      this.track('loops', () => runLoops(this.deps.loops, lifetime, this.deps));
     }
+  }
+
+  private track(name: string, start: () => unknown): void {
+    this.background.push({ name, done: Promise.resolve(start()) });
   }
 
   /** Stops everything; resolves when done or when the shutdown timeout has passed. */
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    const { logger } = this.deps;
-    logger.info('shutting down');
+    const { logger, shutdown: budget } = this.deps;
+    logger.info({ timeoutMs: budget.totalMs, releaseTimeoutMs: budget.releaseMs }, 'shutting down');
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.deps.shutdownTimeoutMs);
-    });
+    const timers: NodeJS.Timeout[] = [];
+    const deadline = (ms: number) =>
+      new Promise<'timeout'>((resolve) => timers.push(setTimeout(() => resolve('timeout'), Math.max(0, ms - (performance.now() - started)))));
     // Readiness already fails. Aborting the root ends the leadership term (loops stop, the elector
     // waits for them) and then releases the lease. The servers stay up meanwhile, and at least
     // a short drain period, so requests routed here before the endpoint update still get answers.
     this.root.abort();
-    const drainMs = Math.min(1000, this.deps.shutdownTimeoutMs / 4);
-    const stopped = Promise.allSettled(this.background).then(() => 'stopped' as const);
-    let outcome = await Promise.race([stopped, deadline]);
-    const drained = drainMs - (performance.now() - started);
-    if (outcome !== 'timeout' && drained > 0) await new Promise((resolve) => setTimeout(resolve, drained));
-    if (outcome !== 'timeout') {
-      const closed = Promise.allSettled([...this.listening.values()].map((s) => s.close())).then(() => 'stopped' as const);
-      outcome = await Promise.race([closed, deadline]);
+    const pending = new Set(this.background.map((b) => b.name));
+    const stopped = Promise.allSettled(this.background.map((b) => b.done.finally(() => pending.delete(b.name)))).then(() => 'stopped' as const);
+    // The stop phase ends early enough to leave the close reserve, whatever is still running.
+    const outcome = await Promise.race([stopped, deadline(budget.stopPhaseMs)]);
+    if (outcome === 'timeout') {
+      logger.warn({ pending: [...pending], ms: Math.round(performance.now() - started) }, 'shutdown deadline passed before components stopped');
+      if (pending.has(LEADER_ELECTION)) logger.warn({ component: LEADER_ELECTION }, 'could not release lease before shutdown deadline');
     }
-    clearTimeout(timer);
-    logger.info({ ms: Math.round(performance.now() - started), timedOut: outcome === 'timeout' }, 'shutdown complete');
+    const drained = budget.drainMs - (performance.now() - started);
+    if (outcome !== 'timeout' && drained > 0) await new Promise((resolve) => setTimeout(resolve, drained));
+    const closed = Promise.allSettled([...this.listening.values()].map((s) => s.close())).then(() => 'stopped' as const);
+    const closeOutcome = await Promise.race([closed, deadline(budget.totalMs)]);
+    for (const timer of timers) clearTimeout(timer);
+    const timedOut = outcome === 'timeout' || closeOutcome === 'timeout';
+    logger.info({ ms: Math.round(performance.now() - started), timedOut }, 'shutdown complete');
   }
 }

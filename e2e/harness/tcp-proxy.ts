@@ -2,7 +2,9 @@
  * A TCP proxy in front of the API server, so a test can cut one replica off the API server
  * (a network partition) without touching the others. While partitioned, existing connections
  * are dropped and new ones are accepted but black-holed, the way a broken network behaves:
- * requests hang until the client's own timeout.
+ * requests hang until the client's own timeout. A delay makes the API server slow instead: every
+ * byte a client sends reaches the server that much later (a congested link or an overloaded
+ * server, as a request's client sees it).
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
@@ -10,6 +12,7 @@ export class TcpProxy {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private partitioned = false;
+  private delayMs = 0;
   port = 0;
 
   constructor(
@@ -44,6 +47,12 @@ export class TcpProxy {
 
   heal(): void {
     this.partitioned = false;
+    this.delayMs = 0;
+  }
+
+  /** From now on, forwards what clients send only after `ms` (0: at once again). */
+  delay(ms: number): void {
+    this.delayMs = ms;
   }
 
   async close(): Promise<void> {
@@ -64,7 +73,17 @@ export class TcpProxy {
     });
     upstream.on('error', () => upstream.destroy());
     client.on('close', () => upstream.destroy());
-    client.pipe(upstream);
+    // Chunks go through one queue per connection, each due `delayMs` after it arrived, so they
+    // stay in order even when the delay changes while data flows.
+    let queue = Promise.resolve();
+    const forward = (send: () => void) => {
+      const due = Date.now() + this.delayMs;
+      queue = queue.then(() => (due > Date.now() ? new Promise((resolve) => setTimeout(resolve, due - Date.now())) : undefined)).then(() => {
+        if (!upstream.destroyed) send();
+      });
+    };
+    client.on('data', (chunk: Buffer) => forward(() => upstream.write(chunk)));
+    client.on('end', () => forward(() => upstream.end()));
     upstream.pipe(client);
   }
 }
