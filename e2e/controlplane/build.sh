@@ -14,6 +14,8 @@ exec 9>"$OUT/.lock"
 flock 9
 
 log() { echo "[controlplane-build] $*" >&2; }
+# shellcheck source=e2e/controlplane/progress.sh
+source "$(dirname "${BASH_SOURCE[0]}")/progress.sh"
 
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 
@@ -51,10 +53,12 @@ GO
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
   (
     cd "$wrapper"
-    go mod tidy -e >/dev/null 2>&1 || true
+    log "resolving the Go modules of kubernetes $K8S_VERSION"
+    run_with_progress "downloading Go modules for kubernetes $K8S_VERSION" "lines of go output" go mod tidy -e || true
     for cmd in "$@"; do
-      log "building $cmd $K8S_VERSION (first build takes minutes)"
-      go build -trimpath -ldflags "$ldflags" -o "$OUT/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd"
+      log "building $cmd $K8S_VERSION (first build takes minutes; progress every ${BREAKGLASS_BUILD_PROGRESS_INTERVAL:-30} s)"
+      run_with_progress "building $cmd $K8S_VERSION" "packages compiled" \
+        go build -v -trimpath -ldflags "$ldflags" -o "$OUT/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd"
       mv "$OUT/$cmd.tmp" "$OUT/$cmd"
     done
   )
@@ -79,9 +83,10 @@ import _ "go.etcd.io/etcd/server/v3"
 GO
   (
     cd "$wrapper"
-    go mod tidy -e >/dev/null 2>&1 || true
-    log "building etcd $ETCD_VERSION"
-    go build -trimpath -ldflags "-s -w" -o "$OUT/etcd.tmp" go.etcd.io/etcd/server/v3
+    run_with_progress "downloading Go modules for etcd $ETCD_VERSION" "lines of go output" go mod tidy -e || true
+    log "building etcd $ETCD_VERSION (progress every ${BREAKGLASS_BUILD_PROGRESS_INTERVAL:-30} s)"
+    run_with_progress "building etcd $ETCD_VERSION" "packages compiled" \
+      go build -v -trimpath -ldflags "-s -w" -o "$OUT/etcd.tmp" go.etcd.io/etcd/server/v3
     mv "$OUT/etcd.tmp" "$OUT/etcd"
   )
 }
