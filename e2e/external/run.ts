@@ -1,0 +1,44 @@
+/**
+ * `npm run test:e2e:external [-- e2e/x.e2e.ts ...]`: the e2e suite the way a kind user runs it,
+ * against a cluster it did not start. A second local control plane stands in for the external
+ * cluster: the suite only gets its admin kubeconfig (inline token and CA, as the ClusterConfig
+ * checker requires) through E2E_KUBECONFIG, so it takes the external path of the harness
+ * (ServiceAccount identities with TokenRequest tokens, no control-plane processes to touch), and
+ * tests that need a local control plane are skipped with their reason. `npm test` runs this
+ * after the local run, so the kind path cannot rot unseen.
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startControlPlane } from '../controlplane/controlplane.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const say = (line: string): void => void process.stderr.write(`[e2e:external] ${line}\n`);
+
+const specs = process.argv.slice(2);
+const cp = await startControlPlane({ log: say });
+const admin = cp.identities.find((i) => i.name === 'admin');
+let code = 1;
+try {
+  if (!admin) throw new Error('the control plane has no admin identity');
+  say(`running the e2e suite with E2E_KUBECONFIG=${admin.kubeconfigPath} (server ${cp.server})`);
+  const started = performance.now();
+  code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(
+      join(root, 'node_modules', '.bin', 'mocha'),
+      ['--config', '.mocharc.e2e.json', ...(specs.length > 0 ? specs : ['e2e/**/*.e2e.ts'])],
+      {
+        cwd: root,
+        stdio: 'inherit',
+        // KUBECTL: the harness runs kubectl for tests; a kind user has it on PATH, CI has the cached build.
+        env: { ...process.env, E2E_KUBECONFIG: admin.kubeconfigPath, KUBECTL: process.env.KUBECTL ?? cp.binaries.kubectl },
+      },
+    );
+    child.once('error', reject);
+    child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));
+  });
+  say(`e2e suite against E2E_KUBECONFIG finished in ${((performance.now() - started) / 1000).toFixed(0)} s with exit code ${code}`);
+} finally {
+  await cp.stop();
+}
+process.exit(code);
