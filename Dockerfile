@@ -9,7 +9,7 @@ RUN npm ci
 COPY tsconfig.json ./
 COPY controller ./controller
 COPY crds ./crds
-RUN npm run build
+RUN npm run build:controller
 
 # --- production dependencies only ---
 FROM node:20-slim AS deps
