@@ -154,6 +154,20 @@ describe('package: a platform app installs the construct library and synthesizes
     expect(listed).to.include.members(['build/package/infra/index.js', 'build/package/infra/index.d.ts', 'build/package/crds/index.js']);
   });
 
+  it('the README install command and supported versions match package.json, tested at the lowest', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { name: string; peerDependencies: Record<string, string> };
+    expect(manifest.name).to.equal(PACKAGE_NAME);
+    const ranges = PEERS.map((peer) => `${peer}@${manifest.peerDependencies[peer]}`);
+    expect(readme).to.include(`npm install ${PACKAGE_NAME} ${ranges.join(' ')}`);
+    for (const peer of PEERS) {
+      expect(readme).to.include(`\`${peer}\` ${manifest.peerDependencies[peer]}`);
+      // The apps above install our lockfile's versions: the README says CI tests the lowest.
+      const tested = await installedVersion(ROOT, peer);
+      expect(manifest.peerDependencies[peer], `${peer}: the range starts at the version CI tests (${tested}, package-lock.json)`).to.equal(`^${tested}`);
+    }
+  });
+
   it('the README platform chart is infra/examples/platform-app.ts, with the package import', async () => {
     const platform = blocks.get('src/platform.ts') ?? '';
     const example = await readFile(join(ROOT, 'infra', 'examples', 'platform-app.ts'), 'utf8');
