@@ -23,13 +23,14 @@ interface PackResult {
 }
 
 /**
- * The environment for a nested npm: `npm test` exports npm_config_* and npm_package_* of this
- * repository (local prefix among them), which would point the scratch app's npm back here.
- * The cache and registry stay, so installs come from the cache CI already filled.
+ * The environment for a nested npm: `npm test` exports this repository's package and lifecycle
+ * variables and its local prefix, which would point the scratch app's npm back here. Everything
+ * else stays (cache, registry, proxy and CA settings), so installs use the cache CI filled.
  */
 export function npmEnv(): NodeJS.ProcessEnv {
-  const keep = new Set(['npm_config_cache', 'npm_config_registry']);
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_') || keep.has(key.toLowerCase())));
+  const projectSpecific = (key: string) =>
+    /^npm_(package_|lifecycle_)/i.test(key) || /^npm_config_local_prefix$/i.test(key) || /^npm_command$/i.test(key);
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !projectSpecific(key)));
 }
 
 async function npm(cwd: string, args: readonly string[]): Promise<string> {
