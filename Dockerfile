@@ -6,10 +6,10 @@ FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.controller.json ./
 COPY controller ./controller
 COPY crds ./crds
-RUN npm run build
+RUN npm run build:controller
 
 # --- production dependencies only ---
 FROM node:20-slim AS deps

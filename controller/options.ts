@@ -169,7 +169,7 @@ function convert(name: OptionName, raw: string, source: string): boolean | numbe
  * Parses argv (flags as --name=value, --name value, or --name / --no-name for booleans) with
  * the environment as fallback. Unknown flags and bad values throw OptionError.
  */
-export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ControllerOptions {
+export function parseOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): ControllerOptions {
   const byFlag = new Map<string, OptionName>();
   for (const name of Object.keys(optionDefinitions) as OptionName[]) {
     byFlag.set(optionDefinitions[name].flag, name);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -289,6 +289,24 @@ describe('BreakglassController', function () {
         expect(outputs[0]).to.equal(synthesize(CONFIGURATIONS['ha-production']()).yaml);
       } finally {
         await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+      }
+    });
+
+    it('stops without BREAKGLASS_IMAGE, naming it, and writes nothing', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'bg-synth-'));
+      try {
+        const env: NodeJS.ProcessEnv = { ...process.env, CDK8S_OUTDIR: dir };
+        delete env.BREAKGLASS_IMAGE;
+        const failure = await run(process.execPath, ['--import', 'tsx', join(root, 'infra', 'app.ts')], { cwd: root, env }).then(
+          () => undefined,
+          (error: unknown) => error as { code?: number; stderr?: string },
+        );
+        expect(failure, 'synth without BREAKGLASS_IMAGE must fail').to.not.equal(undefined);
+        expect(failure?.code).to.equal(2);
+        expect(failure?.stderr).to.match(/^BREAKGLASS_IMAGE is not set/);
+        expect(await readdir(dir)).to.deep.equal([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
     });
   });

@@ -26,6 +26,13 @@ describe('Workload', function () {
     expect(() => new Workload(chart, 'Workload', { image: TEST_IMAGE, controllerOptions: options })).to.throw(/controllerOptions\.webhookBindAddress is set by the Workload/);
   });
 
+  it('has no default image: a missing or blank image stops the synth naming the prop', () => {
+    // A cast stands in for a JavaScript caller; the type already requires the prop.
+    const withoutImage = {} as unknown as { image: string };
+    expect(() => new Workload(Testing.chart(), 'Workload', withoutImage)).to.throw(/^image is required/);
+    expect(() => new Workload(Testing.chart(), 'Workload', { image: ' ' })).to.throw(/^image is required/);
+  });
+
   it('lets a replicated workload opt out of the PDB and anti-affinity', () => {
     const chart = Testing.chart();
     new Workload(chart, 'Workload', { image: TEST_IMAGE, replicas: 2, podDisruptionBudget: false, podAntiAffinity: false });

@@ -99,6 +99,11 @@ export class Workload extends Construct {
     const webhooks = isEnabled(options, 'enableWebhooks');
     const http = isEnabled(options, 'enableApi') || isEnabled(options, 'enableFrontend');
     if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`replicas must be a positive integer, got ${replicas}`);
+    // Required in the types; checked here too for JavaScript callers. There is no default image:
+    // a borrowed name would run someone else's program with our flags.
+    if (typeof props.image !== 'string' || props.image.trim() === '') {
+      throw new Error('image is required: the controller image built from the Dockerfile, e.g. registry.example.com/breakglass:0.1.0');
+    }
 
     this.namespace = namespace;
     this.selectorLabels = podLabels;
