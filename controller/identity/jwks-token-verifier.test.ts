@@ -149,6 +149,7 @@ describe('JwksTokenVerifier against an HTTPS OIDC provider', function () {
 
   it('refuses a token without exp', async () => {
     await rejectedFor(verifier().verify(await idp.sign({ aud: AUDIENCE, exp: undefined })), 'invalid_claims');
+    await rejectedFor(verifier().verify(await idp.sign({ aud: AUDIENCE, exp: 1e20 })), 'invalid_claims');
   });
 
   it('refuses a token for another audience, or without aud', async () => {

@@ -71,6 +71,7 @@ export interface JwksTokenVerifierOptions {
 }
 
 const MAX_ISSUER_LENGTH = 512;
+const MAX_CACHED_PROVIDERS = 100;
 
 export class JwksTokenVerifier implements TokenVerifier {
   private readonly keys = new Map<string, ProviderKeys>();
@@ -149,7 +150,10 @@ export class JwksTokenVerifier implements TokenVerifier {
     const existing = this.keys.get(provider.name);
     if (existing !== undefined && existing.config.keysFingerprint === provider.keysFingerprint) return existing;
     const keys = new ProviderKeys(provider, this.keysOptions);
+    this.keys.delete(provider.name);
     this.keys.set(provider.name, keys);
+    // Entries of deleted providers are never asked for again; the oldest goes once there are many.
+    if (this.keys.size > MAX_CACHED_PROVIDERS) this.keys.delete(this.keys.keys().next().value ?? '');
     if (existing !== undefined) this.options.logger.info({ identityProvider: provider.name }, 'Identity provider keys reset after a configuration change');
     return keys;
   }
@@ -228,6 +232,9 @@ function toIdentity(payload: JWTPayload, issuer: string, identityProvider: strin
   if (typeof subject !== 'string' || subject === '') throw new TokenRejectedError('token has no sub claim', 'invalid_claims');
   const exp = payload.exp;
   if (typeof exp !== 'number') throw new TokenRejectedError('token has no exp claim', 'invalid_claims');
+  const expiresAt = new Date(exp * 1000);
+  // jose accepts any number; a date JavaScript cannot represent would break every later comparison.
+  if (Number.isNaN(expiresAt.getTime())) throw new TokenRejectedError('token claim exp is out of range', 'invalid_claims');
   const email = stringClaim(payload.email);
   const username = stringClaim(payload.preferred_username);
   const name = stringClaim(payload.name);
@@ -240,7 +247,7 @@ function toIdentity(payload: JWTPayload, issuer: string, identityProvider: strin
     ...(username !== undefined ? { username } : {}),
     ...(name !== undefined ? { name } : {}),
     ...(groups !== undefined ? { groups } : {}),
-    expiresAt: new Date(exp * 1000),
+    expiresAt,
   };
 }
 
