@@ -8,6 +8,7 @@ import { createAdmissionApp } from './admission/admission-app.ts';
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
 import { createApiApp } from './http/api-app.ts';
+import { createIdentityServices } from './identity/index.ts';
 import { listen } from './http/listen.ts';
 import { createMetricsApp } from './http/metrics-app.ts';
 import { LeaderElector } from './leadership/elector.ts';
@@ -27,6 +28,8 @@ export interface ComposedController {
   process: ControllerProcess;
   identity: string;
   elector: LeaderElector | null;
+  /** IdentityProvider read model and token verifier of this replica. */
+  identityServices: ReturnType<typeof createIdentityServices>;
 }
 
 export function composeController(options: ControllerOptions, logger: Logger, kubeConfig?: KubeConfig): ComposedController {
@@ -35,6 +38,8 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
   const identity = makeIdentity(options.podName || undefined);
   const sessions = new KubernetesSessionRepository(kc, { logger: logger.child({ component: 'sessions' }) });
   const loops = backgroundLoops({ options, kubeConfig: kc, logger, metrics, sessions, identity });
+  // Every replica verifies tokens, so every replica watches the IdentityProviders.
+  const identityServices = createIdentityServices(kc, { logger, registry: metrics.registry });
 
   const servers: ServerDefinition[] = [];
   if (options.enableApi || options.enableFrontend) {
@@ -96,12 +101,15 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
     metrics,
     electorFactory: options.enableLeaderElection ? build : null,
     loops,
-    components: [{ name: 'sessions', start: (signal) => sessions.start(signal), hasSynced: () => sessions.hasSynced() }],
+    components: [
+      { name: 'sessions', start: (signal) => sessions.start(signal), hasSynced: () => sessions.hasSynced() },
+      identityServices.component,
+    ],
     servers,
     probeAddress: options.healthProbeBindAddress,
     shutdown,
   });
-  return { process: controller, identity, elector: controller.elector };
+  return { process: controller, identity, elector: controller.elector, identityServices };
 }
 
 function loadKubeConfig(): KubeConfig {
