@@ -6,6 +6,7 @@ import { FencedError, unfencedGuard, type LoopContext, type WriteGuard } from '.
 import { capturingLogger } from '../kube/capturing-logger.ts';
 import { cleanupLoop, runCleanupPass, type CleanupDeps } from './cleanup-pass.ts';
 import { InMemorySessionRepository } from './in-memory-session-repository.ts';
+import { transition } from './state-machine.ts';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const MIN = 60_000;
@@ -169,6 +170,77 @@ describe('cleanup pass', () => {
       // The timed-out one ends by timeout (step 2), not as a duplicate.
       expect(repo.get('ns', 'old')?.status).to.include({ state: 'ApprovalTimeout' });
       expect(stateOf(repo, 'a')).to.equal('Approved');
+    });
+
+    /**
+     * Runs `change` once, right after every member of the group has been read live once: the
+     * moment between choosing the survivor and ending the duplicates.
+     */
+    function afterGroupRead(repo: InMemorySessionRepository, members: string[], change: () => void): void {
+      const read = new Set<string>();
+      let done = false;
+      const getLive = repo.getLive.bind(repo);
+      repo.getLive = async (namespace, name, signal) => {
+        const live = await getLive(namespace, name, signal);
+        read.add(name);
+        if (!done && members.every((m) => read.has(m))) {
+          done = true;
+          change();
+        }
+        return live;
+      };
+    }
+
+    it('does not end a duplicate when the survivor was dropped after it was chosen', async () => {
+      const { repo, deps, clock } = fixture();
+      const { logger, records } = capturingLogger();
+      const same = { user: 'dup@example.com' };
+      const approved: BreakglassSessionStatus = { state: 'Approved', approvedAt: iso(-MIN), expiresAt: iso(HOUR) };
+      add(repo, 'survivor', approved, same, { creationTimestamp: iso(-HOUR) });
+      add(repo, 'duplicate', approved, same, { creationTimestamp: iso(-MIN) });
+      // The user drops the survivor (T10) through the API while the pass is between its steps.
+      afterGroupRead(repo, ['survivor', 'duplicate'], () =>
+        repo.modify('ns', 'survivor', (s) => {
+          s.status = transition(s, { type: 'drop' }, new Date(clock.now)).status;
+        }),
+      );
+      const counts = await runCleanupPass({ ...deps, logger }, ctx());
+      expect(repo.get('ns', 'survivor')?.status).to.include({ state: 'Expired', reasonEnded: 'dropped' });
+      // The user keeps the session they did not drop.
+      expect(stateOf(repo, 'duplicate')).to.equal('Approved');
+      expect(counts).to.include({ duplicatesTerminated: 0, failed: 0 });
+      expect(counts.skipped).to.equal(1);
+      expect(records.find((r) => r.msg === 'duplicate survivor changed; group left for the next pass')).to.include({
+        survivor: 'ns/survivor',
+      });
+    });
+
+    it('does not end a duplicate when the survivor was deleted after it was chosen', async () => {
+      const { repo, deps } = fixture();
+      const same = { user: 'dup@example.com' };
+      add(repo, 'survivor', { state: 'Approved', approvedAt: iso(-MIN), expiresAt: iso(HOUR) }, same);
+      add(repo, 'duplicate', { state: 'Pending', timeoutAt: iso(HOUR) }, same);
+      afterGroupRead(repo, ['survivor', 'duplicate'], () => repo.remove('ns', 'survivor'));
+      const counts = await runCleanupPass(deps, ctx());
+      expect(stateOf(repo, 'duplicate')).to.equal('Pending');
+      expect(counts.duplicatesTerminated).to.equal(0);
+    });
+
+    it('still ends duplicates when the survivor only recorded activity (same state, new resourceVersion)', async () => {
+      const { repo, deps } = fixture();
+      const same = { user: 'dup@example.com' };
+      const approved: BreakglassSessionStatus = { state: 'Approved', approvedAt: iso(-MIN), expiresAt: iso(HOUR) };
+      add(repo, 'survivor', approved, same, { creationTimestamp: iso(-HOUR) });
+      add(repo, 'duplicate', approved, same, { creationTimestamp: iso(-MIN) });
+      afterGroupRead(repo, ['survivor', 'duplicate'], () =>
+        repo.modify('ns', 'survivor', (s) => {
+          s.status = { ...s.status, lastActivity: iso(0), activityCount: 1 };
+        }),
+      );
+      const counts = await runCleanupPass(deps, ctx());
+      expect(counts.duplicatesTerminated).to.equal(1);
+      expect(stateOf(repo, 'survivor')).to.equal('Approved');
+      expect(repo.get('ns', 'duplicate')?.status).to.include({ state: 'Expired', reasonEnded: 'duplicateCleanup' });
     });
   });
 

@@ -208,13 +208,39 @@ class CleanupPass {
       { survivor: key(survivor), duplicates: duplicates.map(key) },
       'Duplicate active sessions detected — terminating duplicates',
     );
-    for (const duplicate of duplicates) {
+    for (const [index, duplicate] of duplicates.entries()) {
       if (this.stopped()) return;
+      // Ending a duplicate is only right while the survivor still gives its user access: if the
+      // user dropped it (or it ended or vanished) since it was chosen, the duplicate may now be
+      // the user's only session. So the survivor is re-read live before every duplicate's write.
+      if (!(await this.survivorStillActive(survivor))) {
+        this.counts.skipped += duplicates.length - index;
+        this.deps.logger.info(
+          { survivor: key(survivor), duplicates: duplicates.slice(index).map(key) },
+          'duplicate survivor changed; group left for the next pass',
+        );
+        return;
+      }
       const event: SessionEvent = { type: 'terminateDuplicate', survivor: nameOf(survivor) };
       await this.isolate(key(duplicate), async () => {
         if (await this.writeTransition(duplicate, event)) this.counts.duplicatesTerminated++;
       });
     }
+  }
+
+  /**
+   * True when a fresh read shows `survivor` (as read when it was chosen) still the same object in
+   * the same state and still occupying its slot. A new resourceVersion alone (recorded activity)
+   * does not count as a change: it leaves the survivor's access, and so the choice, as it was.
+   */
+  private async survivorStillActive(survivor: BreakglassSession): Promise<boolean> {
+    const fresh = await this.repo.getLive(namespaceOf(survivor), nameOf(survivor), this.signal);
+    return (
+      fresh !== undefined &&
+      fresh.metadata?.uid === survivor.metadata?.uid &&
+      stateOf(fresh) === stateOf(survivor) &&
+      occupiesSlot(fresh, this.now())
+    );
   }
 
   /** Step 5: Approved with activity older than idleTimeout -> T14. */
