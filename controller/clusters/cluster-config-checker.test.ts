@@ -284,6 +284,22 @@ describe('ClusterConfig checker loop', () => {
     expect(store.writes).to.equal(0);
   });
 
+  it('reports a pass in which a config failed as partial, a clean one as success', async () => {
+    const { store, deps } = setup();
+    store.secrets.set('hub/kc', { value: KUBECONFIG });
+    store.add('a', ref());
+    store.add('b', ref());
+    const loop = clusterConfigCheckerLoop(deps, 600_000);
+    const writeStatus = store.writeStatus.bind(store);
+    store.writeStatus = async (c, s, rv, signal) => {
+      if (c.metadata?.name === 'a') throw new Error('HTTP 500');
+      return writeStatus(c, s, rv, signal);
+    };
+    expect(await loop.runPass(ctx())).to.equal('partial');
+    store.writeStatus = writeStatus;
+    expect(await loop.runPass(ctx())).to.equal('success');
+  });
+
   it('is a leader-only loop named cluster-config-checker', () => {
     const { deps } = setup();
     expect(clusterConfigCheckerLoop(deps, 600_000)).to.include({

@@ -10,7 +10,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterConfig, ClusterConfigStatus, Condition } from '../../crds/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, type LoopContext, type LoopDefinition } from '../runtime/loop.ts';
+import { FencedError, type LoopContext, type LoopDefinition, type PassReport } from '../runtime/loop.ts';
 import { findCondition, setCondition } from '../sessions/conditions.ts';
 import {
   checkClusterConfig,
@@ -149,8 +149,9 @@ export function clusterConfigCheckerLoop(deps: ClusterConfigCheckerDeps, interva
     name: 'cluster-config-checker',
     leaderOnly: true,
     intervalMs,
-    async runPass(ctx: LoopContext): Promise<void> {
-      await runClusterConfigCheck(deps, ctx);
+    async runPass(ctx: LoopContext): Promise<PassReport> {
+      // Failed configs are checked again next pass; `partial` lets operators see it happening.
+      return (await runClusterConfigCheck(deps, ctx)).errors > 0 ? 'partial' : 'success';
     },
   };
 }

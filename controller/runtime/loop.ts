@@ -35,9 +35,19 @@ export interface LoopDefinition {
   readonly leaderOnly: boolean;
   /** Time between the end of one pass and the start of the next. */
   readonly intervalMs: number;
-  /** One pass. Must stop promptly when `ctx.signal` aborts. */
-  runPass(ctx: LoopContext): Promise<void>;
+  /**
+   * One pass. Must stop promptly when `ctx.signal` aborts. May report how it ended (nothing
+   * reported counts as `success`), so operators can alert on passes that leave work undone.
+   */
+  runPass(ctx: LoopContext): Promise<PassReport | void>;
 }
+
+/**
+ * How a pass that returned normally ended, as recorded in `breakglass_loop_runs_total{result}`:
+ * `success` did all its work; `partial` finished but some items failed (retried next pass);
+ * `timeout` was stopped by its own time bound before it finished.
+ */
+export type PassReport = 'success' | 'partial' | 'timeout';
 
 /** A guard for work that is not leader-gated (single-instance mode): never fences. */
 export const unfencedGuard: WriteGuard = { assertCanWrite() {} };

@@ -7,6 +7,7 @@ import { capturingLogger } from '../kube/capturing-logger.ts';
 import { cleanupLoop, runCleanupPass, type CleanupDeps } from './cleanup-pass.ts';
 import { InMemorySessionRepository } from './in-memory-session-repository.ts';
 import { transition } from './state-machine.ts';
+import { runLoop } from '../runtime/loop-runner.ts';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const MIN = 60_000;
@@ -427,6 +428,45 @@ describe('cleanup pass', () => {
   });
 
   describe('cleanupLoop', () => {
+    /** Runs the loop under the real runner until its first pass was counted; returns the results. */
+    async function firstPassResults(deps: CleanupDeps): Promise<Record<string, number>> {
+      const metrics = new ControllerMetrics({ defaultMetrics: false });
+      const controller = new AbortController();
+      const counted = async () => (await metrics.loopRuns.get()).values.reduce((sum, v) => sum + v.value, 0);
+      const running = runLoop(cleanupLoop(deps, HOUR), ctx(unfencedGuard, controller.signal), { logger: silentLogger(), metrics });
+      const deadline = Date.now() + 10_000;
+      while ((await counted()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      controller.abort();
+      await running;
+      const out: Record<string, number> = {};
+      for (const v of (await metrics.loopRuns.get()).values) out[String(v.labels.result)] = v.value;
+      return out;
+    }
+
+    it('a pass stopped by its timeout is counted as timeout in breakglass_loop_runs_total, not success', async () => {
+      const { repo, deps } = fixture();
+      add(repo, 'over', { state: 'Approved', expiresAt: iso(-1000) });
+      // The API server stops answering: the request only ends when the pass timeout aborts it.
+      repo.getLive = (_namespace, _name, signal) =>
+        new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      expect(await firstPassResults({ ...deps, passTimeoutMs: 50 })).to.deep.equal({ timeout: 1 });
+    });
+
+    it('a pass that finished with failed sessions is counted as partial; a clean one as success', async () => {
+      const failing = fixture();
+      add(failing.repo, 'a', { state: 'Approved', expiresAt: iso(-1000) });
+      add(failing.repo, 'b', { state: 'Approved', expiresAt: iso(-1000) }, { user: 'b' });
+      failing.repo.beforeWrite = (_ns, name) => {
+        if (name === 'a') throw new Error('HTTP 500');
+      };
+      expect(await firstPassResults(failing.deps)).to.deep.equal({ partial: 1 });
+      expect(stateOf(failing.repo, 'b')).to.equal('Expired');
+
+      const clean = fixture();
+      add(clean.repo, 'a', { state: 'Approved', expiresAt: iso(-1000) });
+      expect(await firstPassResults(clean.deps)).to.deep.equal({ success: 1 });
+    });
+
     it('is a leader-only loop named cleanup', () => {
       const { deps } = fixture();
       expect(cleanupLoop(deps, 5 * MIN)).to.include({ name: 'cleanup', leaderOnly: true, intervalMs: 5 * MIN });

@@ -18,7 +18,7 @@
 import type { BreakglassSession, SessionState } from '../../crds/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, type LoopContext, type LoopDefinition } from '../runtime/loop.ts';
+import { FencedError, type LoopContext, type LoopDefinition, type PassReport } from '../runtime/loop.ts';
 import {
   isApprovalTimedOut,
   isExpired,
@@ -65,6 +65,8 @@ export interface CleanupCounts {
   failed: number;
   /** The pass stopped early (signal aborted or pass timeout). */
   stoppedEarly: boolean;
+  /** The pass timeout (not the end of the term) stopped it; the rest waits for the next pass. */
+  timedOut: boolean;
 }
 
 /** One pass over the cache; shared state of the steps. */
@@ -80,6 +82,7 @@ class CleanupPass {
     skipped: 0,
     failed: 0,
     stoppedEarly: false,
+    timedOut: false,
   };
 
   constructor(
@@ -403,9 +406,11 @@ function key(session: BreakglassSession): string {
  * any other error is confined to its session (counted in `failed`).
  */
 export async function runCleanupPass(deps: CleanupDeps, ctx: LoopContext): Promise<CleanupCounts> {
-  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(deps.passTimeoutMs ?? DEFAULT_PASS_TIMEOUT_MS)]);
+  const timeout = AbortSignal.timeout(deps.passTimeoutMs ?? DEFAULT_PASS_TIMEOUT_MS);
+  const signal = AbortSignal.any([ctx.signal, timeout]);
   deps.logger.info('Running breakglass session cleanup task');
   const counts = await new CleanupPass(deps, ctx, signal).run();
+  counts.timedOut = counts.stoppedEarly && timeout.aborted && !ctx.signal.aborted;
   deps.logger.info({ ...counts }, 'Finished breakglass session cleanup task');
   return counts;
 }
@@ -416,16 +421,22 @@ export function cleanupLoop(deps: CleanupDeps, intervalMs: number): LoopDefiniti
     name: 'cleanup',
     leaderOnly: true,
     intervalMs,
-    async runPass(ctx: LoopContext): Promise<void> {
+    async runPass(ctx: LoopContext): Promise<PassReport | void> {
       // A pass over an incomplete cache would miss sessions; skipping it instead would lose the
       // first pass after a cold start for a whole interval. So the pass waits for the sync.
       if (!deps.repository.hasSynced()) {
         deps.logger.info('session cache not synced yet; cleanup pass waits for it');
         if (!(await syncedOrAborted(deps.repository, ctx.signal))) return;
       }
-      await runCleanupPass(deps, ctx);
+      return passReport(await runCleanupPass(deps, ctx));
     },
   };
+}
+
+/** What a pass's counts mean for `breakglass_loop_runs_total{result}`. */
+export function passReport(counts: CleanupCounts): PassReport {
+  if (counts.timedOut) return 'timeout';
+  return counts.failed > 0 ? 'partial' : 'success';
 }
 
 /** Resolves true once the repository's cache has synced, false as soon as `signal` aborts. */
