@@ -1,8 +1,8 @@
 /**
  * LeaseStore over a coordination.k8s.io/v1 Lease (client-go resourcelock/leaselock.go).
  *
- * Updates are PUTs of the last object read, with its metadata.resourceVersion as the
- * precondition (409 -> ConflictError). Every request is bounded by a timeout so an unreachable
+ * Updates are PUTs of the object read at the caller's resourceVersion (re-read when it is not the
+ * last one this store saw), with that resourceVersion as the precondition (409 -> ConflictError). Every request is bounded by a timeout so an unreachable
  * API server cannot hold the elector past its renew deadline: client-node 1.4 has no timeout of
  * its own, so every call goes through kube/request-options.ts (a per-call middleware sets the
  * fetch AbortSignal, and the promise is raced against it in case something before the fetch
@@ -97,17 +97,38 @@ export class KubernetesLeaseStore implements LeaseStore {
   }
 
   async update(record: LeaderElectionRecord, resourceVersion: string, options?: StoreRequestOptions): Promise<LeaseSnapshot> {
-    const base = this.lastLease?.metadata?.resourceVersion === resourceVersion ? this.lastLease : undefined;
+    const base = await this.leaseAt(resourceVersion, options);
+    // A PUT replaces the whole object: the body is the object read at `resourceVersion`, so
+    // labels, annotations and ownerReferences set by others survive.
     const body: V1Lease = {
+      ...base,
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { ...(base?.metadata ?? { name: this.name, namespace: this.namespace }), resourceVersion },
-      spec: { ...base?.spec, ...specOf(record) },
+      metadata: { ...base.metadata, name: this.name, namespace: this.namespace, resourceVersion },
+      spec: { ...base.spec, ...specOf(record) },
     };
     const lease = await this.call(options, (config) =>
       this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }, config),
     );
     return this.remember(lease);
+  }
+
+  /**
+   * The Lease as stored at `resourceVersion`: the last one read or written, or else a fresh read.
+   * The caller may know a version this store never read (the elector's fast path renews from a
+   * snapshot its watch delivered). When the fresh read shows another version, the update would
+   * be refused anyway: ConflictError, without a write.
+   */
+  private async leaseAt(resourceVersion: string, options?: StoreRequestOptions): Promise<V1Lease> {
+    if (this.lastLease?.metadata?.resourceVersion === resourceVersion) return this.lastLease;
+    const fresh = await this.call(options, (config) => this.api.readNamespacedLease({ name: this.name, namespace: this.namespace }, config));
+    this.lastLease = fresh;
+    if (fresh.metadata?.resourceVersion !== resourceVersion) {
+      throw new ConflictError(
+        `the lease is at resourceVersion ${fresh.metadata?.resourceVersion ?? '(none)'}, not ${resourceVersion}; update refused`,
+      );
+    }
+    return fresh;
   }
 
   watch(onChange: (snapshot: LeaseSnapshot | null) => void, signal: AbortSignal): void {
