@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { testCluster } from './harness/cluster.ts';
 import { KubernetesLeaseStore } from '../controller/leadership/kubernetes-lease-store.ts';
-import { ConflictError, type LeaderElectionRecord, type LeaseSnapshot } from '../controller/leadership/lease-store.ts';
+import { ConflictError } from '../controller/kube/errors.ts';
+import type { LeaderElectionRecord, LeaseSnapshot } from '../controller/leadership/lease-store.ts';
 
 function record(holder: string, overrides: Partial<LeaderElectionRecord> = {}): LeaderElectionRecord {
   const now = new Date();

@@ -6,7 +6,8 @@ import { ControllerMetrics } from '../observability/metrics.ts';
 import { FencedError, unfencedGuard, type LoopContext, type WriteGuard } from '../runtime/loop.ts';
 import { checkClusterConfig } from './cluster-config-check.ts';
 import { clusterConfigCheckerLoop, runClusterConfigCheck, type ClusterConfigCheckerDeps } from './cluster-config-checker.ts';
-import { ClusterConfigConflictError, type ClusterConfigEvent, type ClusterConfigStore } from './cluster-config-store.ts';
+import { ConflictError } from '../kube/errors.ts';
+import type { ClusterConfigEvent, ClusterConfigStore } from './cluster-config-store.ts';
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -55,7 +56,7 @@ class InMemoryClusterConfigStore implements ClusterConfigStore {
     const name = config.metadata?.name ?? '';
     const current = this.configs.get(name);
     if (current?.metadata?.resourceVersion !== resourceVersion) {
-      throw new ClusterConfigConflictError('hub', name, 'modified');
+      throw new ConflictError('hub', name, { kind: 'ClusterConfig' });
     }
     current.status = structuredClone(status);
     current.metadata = { ...current.metadata, resourceVersion: String(this.version++) };

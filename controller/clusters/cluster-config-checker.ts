@@ -18,7 +18,8 @@ import {
   probeVersion,
   type ReadyOutcome,
 } from './cluster-config-check.ts';
-import { ClusterConfigConflictError, type ClusterConfigStore } from './cluster-config-store.ts';
+import { ConflictError } from '../kube/errors.ts';
+import type { ClusterConfigStore } from './cluster-config-store.ts';
 
 export const READY = 'Ready';
 
@@ -100,7 +101,7 @@ async function checkOne(
   try {
     await deps.store.writeStatus(config, status, config.metadata?.resourceVersion ?? '', ctx.signal);
   } catch (err) {
-    if (!(err instanceof ClusterConfigConflictError)) throw err;
+    if (!(err instanceof ConflictError)) throw err;
     counts.conflicts++;
     deps.logger.info({ cluster: name, err: err.message }, 'cluster config changed concurrently; checked again next pass');
     return;

@@ -4,7 +4,7 @@ import { KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { freePort } from '../../e2e/controlplane/controlplane.ts';
 import { capturingLogger } from '../kube/capturing-logger.ts';
 import { KubernetesLeaseStore, WATCH_FAILURES_BEFORE_WARN } from './kubernetes-lease-store.ts';
-import { ConflictError } from './lease-store.ts';
+import { ConflictError } from '../kube/errors.ts';
 
 
 async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {

@@ -19,11 +19,11 @@ import {
   type V1Lease,
   type V1LeaseSpec,
 } from '@kubernetes/client-node';
+import { ConflictError } from '../kube/errors.ts';
 import { boundedRequest } from '../kube/request-options.ts';
 import type { Logger } from '../observability/logger.ts';
 import { systemClock } from './clock.ts';
 import {
-  ConflictError,
   NotFoundError,
   snapshotOf,
   type LeaderElectionRecord,
@@ -124,9 +124,10 @@ export class KubernetesLeaseStore implements LeaseStore {
     const fresh = await this.call(options, (config) => this.api.readNamespacedLease({ name: this.name, namespace: this.namespace }, config));
     this.lastLease = fresh;
     if (fresh.metadata?.resourceVersion !== resourceVersion) {
-      throw new ConflictError(
-        `the lease is at resourceVersion ${fresh.metadata?.resourceVersion ?? '(none)'}, not ${resourceVersion}; update refused`,
-      );
+      throw new ConflictError(this.namespace, this.name, {
+        kind: 'Lease',
+        detail: `is at resourceVersion ${fresh.metadata?.resourceVersion ?? '(none)'}, not ${resourceVersion}`,
+      });
     }
     return fresh;
   }
@@ -208,14 +209,17 @@ export class KubernetesLeaseStore implements LeaseStore {
     try {
       return await boundedRequest({ what: 'lease request', timeoutMs: this.requestTimeoutMs, signal: options?.signal }, request);
     } catch (err) {
-      throw translate(err);
+      throw translate(err, this.namespace, this.name);
     }
   }
 }
 
-function translate(err: unknown): unknown {
+function translate(err: unknown, namespace: string, name: string): unknown {
   if (err instanceof ApiException) {
-    if (err.code === 409) return new ConflictError(statusMessage(err) ?? 'the lease was modified concurrently');
+    if (err.code === 409) {
+      const detail = statusMessage(err);
+      return new ConflictError(namespace, name, { kind: 'Lease', ...(detail === undefined ? {} : { detail }) });
+    }
     if (err.code === 404) return new NotFoundError(statusMessage(err) ?? 'the lease does not exist');
   }
   return err;

@@ -28,7 +28,8 @@ import {
   occupiesSlot,
   stateOf,
 } from './predicates.ts';
-import { ConflictError, SessionNotFoundError, type SessionRepository } from './session-repository.ts';
+import { ConflictError } from '../kube/errors.ts';
+import { SessionNotFoundError, type SessionRepository } from './session-repository.ts';
 import { TransitionRefusedError, transition, type SessionEvent, type TransitionId } from './state-machine.ts';
 import { parseTime } from './timestamps.ts';
 
