@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { FencedError } from '../runtime/loop.ts';
+import { FencedError } from './fencing.ts';
 import { FakeClock } from './clock.ts';
 import { LeaderTerm, TermEndedError, makeIdentity } from './term.ts';
 

@@ -16,7 +16,7 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { FencedError, type WriteGuard } from '../runtime/loop.ts';
+import { FencedError, type WriteGuard } from './fencing.ts';
 import type { Clock } from './clock.ts';
 
 export type TermEndReason = 'renewDeadline' | 'leaseTaken' | 'shutdown';

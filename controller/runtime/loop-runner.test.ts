@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { silentLogger } from '../observability/logger.ts';
 import { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, unfencedGuard, type LoopDefinition } from './loop.ts';
+import { FencedError } from '../leadership/fencing.ts';
+import { unfencedGuard, type LoopDefinition } from './loop.ts';
 import { pause, runLoop } from './loop-runner.ts';
 import { capturingLogger } from '../kube/capturing-logger.ts';
 

@@ -5,7 +5,8 @@
  */
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, type LoopContext, type LoopDefinition, type PassReport } from './loop.ts';
+import { FencedError } from '../leadership/fencing.ts';
+import type { LoopContext, LoopDefinition, PassReport } from './loop.ts';
 
 export interface LoopRunnerDeps {
   logger: Logger;

@@ -5,20 +5,13 @@
  * declares, and the runtime starts leader-only loops per leadership term with that term's
  * signal. Nothing leader-only may hold on to a signal from process start.
  */
+import type { WriteGuard } from '../leadership/fencing.ts';
 
-/** Thrown by a WriteGuard when a leader-only write must not happen any more. */
-export class FencedError extends Error {
-  constructor(message = 'leadership term is no longer valid; write refused') {
-    super(message);
-    this.name = 'FencedError';
-  }
-}
-
-/** Checked immediately before every leader-only write to the API server. */
-export interface WriteGuard {
-  /** Throws FencedError when the term has ended or is no longer safely valid. */
-  assertCanWrite(): void;
-}
+/**
+ * @deprecated Import FencedError and WriteGuard from `controller/leadership/fencing.ts`;
+ * re-exported only so code written against the old location keeps compiling.
+ */
+export { FencedError, type WriteGuard } from '../leadership/fencing.ts';
 
 /** Handed to a loop when it starts; valid for one leadership term (or process lifetime). */
 export interface LoopContext {

@@ -18,7 +18,8 @@
 import type { BreakglassSession, SessionState } from '../../crds/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, type LoopContext, type LoopDefinition, type PassReport } from '../runtime/loop.ts';
+import { FencedError } from '../leadership/fencing.ts';
+import type { LoopContext, LoopDefinition, PassReport } from '../runtime/loop.ts';
 import {
   isApprovalTimedOut,
   isExpired,
