@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import { FencedError } from './fencing.ts';
 import { ControllerMetrics } from '../observability/metrics.ts';
-import { FakeClock, type FakeClockView } from './clock.ts';
+import { FakeClock, type FakeClockView } from '../clock/clock.ts';
 import {
   LeaderElectionConfigError,
   LeaderElector,

@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { clockTimeout, systemClock, type Clock } from './clock.ts';
+import { clockTimeout, systemClock, type Clock } from '../clock/clock.ts';
 import { ConflictError } from '../kube/errors.ts';
 import type { LeaderElectionRecord, LeaseSnapshot, LeaseStore } from './lease-store.ts';
 import { LeaderTerm, type TermEndReason } from './term.ts';

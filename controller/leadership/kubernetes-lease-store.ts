@@ -22,7 +22,7 @@ import {
 import { ConflictError } from '../kube/errors.ts';
 import { boundedRequest } from '../kube/request-options.ts';
 import type { Logger } from '../observability/logger.ts';
-import { systemClock } from './clock.ts';
+import { systemClock } from '../clock/clock.ts';
 import {
   NotFoundError,
   snapshotOf,

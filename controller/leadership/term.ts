@@ -17,7 +17,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { FencedError, type WriteGuard } from './fencing.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock/clock.ts';
 
 export type TermEndReason = 'renewDeadline' | 'leaseTaken' | 'shutdown';
 

@@ -3,7 +3,7 @@ import { silentLogger } from '../observability/logger.ts';
 import { ControllerMetrics } from '../observability/metrics.ts';
 import { FencedError } from '../leadership/fencing.ts';
 import { unfencedGuard, type LoopDefinition } from './loop.ts';
-import { pause, runLoop } from './loop-runner.ts';
+import { runLoop } from './loop-runner.ts';
 import { capturingLogger } from '../kube/capturing-logger.ts';
 
 function loop(runPass: LoopDefinition['runPass'], intervalMs = 1): LoopDefinition {
@@ -16,16 +16,6 @@ async function metricValue(metrics: ControllerMetrics, result: string): Promise<
 }
 
 describe('loop runner', () => {
-  it('pause resolves early when the signal aborts, and at once when already aborted', async () => {
-    const controller = new AbortController();
-    const first = (p: Promise<void>) =>
-      Promise.race([p.then(() => 'paused'), new Promise((resolve) => setTimeout(() => resolve('timer'), 2000))]);
-    const paused = pause(60_000, controller.signal);
-    controller.abort();
-    expect(await first(paused)).to.equal('paused');
-    expect(await first(pause(60_000, controller.signal))).to.equal('paused');
-  });
-
   it('runs passes until the signal aborts, then stops and counts results', async () => {
     const controller = new AbortController();
     const metrics = new ControllerMetrics({ defaultMetrics: false });

@@ -5,26 +5,13 @@
  */
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
+import { pause } from '../clock/clock.ts';
 import { FencedError } from '../leadership/fencing.ts';
 import type { LoopContext, LoopDefinition, PassReport } from './loop.ts';
 
 export interface LoopRunnerDeps {
   logger: Logger;
   metrics?: ControllerMetrics;
-}
-
-/** Resolves after `ms`, or as soon as the signal aborts. Never rejects. */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The `result` label of `breakglass_loop_runs_total`. */
