@@ -6,7 +6,7 @@
  * removed flag breaks the build instead of a rollout.
  */
 import { DurationError, formatDuration, parseGoDuration } from '../crds/durations.ts';
-import { parseBindAddress } from './http/listen.ts';
+import { parseBindAddress } from './bind-address.ts';
 
 type OptionKind = 'boolean' | 'string' | 'duration' | 'address';
 
