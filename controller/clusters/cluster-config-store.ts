@@ -26,7 +26,6 @@ import {
   type ClusterConfigStatus,
 } from '../../crds/index.ts';
 
-
 export interface ClusterConfigEvent {
   type: 'Normal' | 'Warning';
   reason: string;
@@ -134,7 +133,9 @@ export class KubernetesClusterConfigStore implements ClusterConfigStore {
       )) as ClusterConfig;
     } catch (err) {
       if (statusCode(err) === 409) throw new ConflictError(namespace, name, { kind: 'ClusterConfig' });
-      if (statusCode(err) === 404) throw new ConflictError(namespace, name, { kind: 'ClusterConfig', detail: 'was deleted concurrently' });
+      if (statusCode(err) === 404) {
+        throw new ConflictError(namespace, name, { kind: 'ClusterConfig', detail: 'was deleted concurrently' });
+      }
       throw err;
     }
   }

@@ -1,12 +1,13 @@
 /**
  * LeaseStore over a coordination.k8s.io/v1 Lease (client-go resourcelock/leaselock.go).
  *
- * Updates are PUTs of the object read at the caller's resourceVersion (re-read when it is not the
- * last one this store saw), with that resourceVersion as the precondition (409 -> ConflictError). Every request is bounded by a timeout so an unreachable
- * API server cannot hold the elector past its renew deadline: client-node 1.4 has no timeout of
- * its own, so every call goes through kube/request-options.ts (a per-call middleware sets the
- * fetch AbortSignal, and the promise is raced against it in case something before the fetch
- * hangs). Times are written as V1MicroTime (a plain Date has millisecond precision, which
+ * Updates are PUTs of the object read at the caller's resourceVersion (re-read when it is not
+ * the last one this store saw), with that resourceVersion as the precondition (409 ->
+ * ConflictError). Every request is bounded by a timeout so an unreachable API server cannot
+ * hold the elector past its renew deadline: client-node 1.4 has no timeout of its own, so
+ * every call goes through kube/request-options.ts (a per-call middleware sets the fetch
+ * AbortSignal, and the promise is raced against it in case something before the fetch hangs).
+ * Times are written as V1MicroTime (a plain Date has millisecond precision, which
  * the API server rejects for MicroTime fields).
  */
 import {
