@@ -6,8 +6,8 @@
  * removed flag breaks the build instead of a rollout.
  */
 import { DurationError, formatDuration, parseGoDuration } from '../crds/durations.ts';
-import { parseBindAddress } from './http/listen.ts';
 import { loopStopWaitMs, minimumShutdownTimeoutMs, SERVER_CLOSE_RESERVE_MS } from './shutdown-budget.ts';
+import { parseBindAddress } from './bind-address.ts';
 
 type OptionKind = 'boolean' | 'string' | 'duration' | 'address';
 

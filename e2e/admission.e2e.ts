@@ -26,7 +26,7 @@ import type { AdmissionKind } from '../crds/validation/index.ts';
 import { ADMISSION_PATHS, createAdmissionApp } from '../controller/admission/admission-app.ts';
 import { startAdmissionServer, type AdmissionServer } from '../controller/admission/admission-server.ts';
 import { KubeObjectLookup } from '../controller/admission/kube-object-lookup.ts';
-import { createTestCa, issueServingCertificate } from '../controller/admission/test-certificates.ts';
+import { createTestCa, issueServingCertificate } from '../controller/admission/certificates.test-support.ts';
 import {
   sampleClusterConfig,
   sampleDenyPolicy,
@@ -34,7 +34,7 @@ import {
   sampleIdentityProvider,
   sampleSession,
   type SampleObject,
-} from '../controller/admission/test-samples.ts';
+} from '../controller/admission/samples.test-support.ts';
 import { silentLogger } from '../controller/observability/logger.ts';
 import { ControllerMetrics } from '../controller/observability/metrics.ts';
 import { testCluster } from './harness/cluster.ts';

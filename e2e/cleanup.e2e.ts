@@ -19,7 +19,7 @@ import { ControllerMetrics } from '../controller/observability/metrics.ts';
 import { unfencedGuard } from '../controller/runtime/loop.ts';
 import { cleanupLoop, runCleanupPass } from '../controller/sessions/cleanup-pass.ts';
 import { KubernetesSessionRepository } from '../controller/sessions/kubernetes-session-repository.ts';
-import { ConflictError } from '../controller/sessions/session-repository.ts';
+import { ConflictError } from '../controller/kube/errors.ts';
 import { formatTime } from '../controller/sessions/timestamps.ts';
 import { testCluster } from './harness/cluster.ts';
 

@@ -4,10 +4,11 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
-import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { testCluster } from './harness/cluster.ts';
 import { KubernetesLeaseStore } from '../controller/leadership/kubernetes-lease-store.ts';
-import { ConflictError, type LeaderElectionRecord, type LeaseSnapshot } from '../controller/leadership/lease-store.ts';
+import { ConflictError } from '../controller/kube/errors.ts';
+import type { LeaderElectionRecord, LeaseSnapshot } from '../controller/leadership/lease-store.ts';
 
 function record(holder: string, overrides: Partial<LeaderElectionRecord> = {}): LeaderElectionRecord {
   const now = new Date();
@@ -84,6 +85,43 @@ describe('KubernetesLeaseStore on a real API server', () => {
     await store.update(record('replica-a', { leaseTransitions: current.record.leaseTransitions }), current.resourceVersion);
     const lease = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'store-fields', namespace });
     expect(lease.metadata?.annotations?.owner).to.equal('platform-team');
+  });
+
+  it('an update at a resourceVersion it did not read itself (seen in the watch) keeps labels, annotations and ownerReferences', async () => {
+    const kc = testCluster().admin.kubeConfig;
+    const leases = kc.makeApiClient(CoordinationV1Api);
+    const store = new KubernetesLeaseStore(kc, { namespace, name: 'store-foreign', labels: { app: 'breakglass' } });
+    const seen: Array<LeaseSnapshot | null> = [];
+    const stop = new AbortController();
+    store.watch((s) => seen.push(s), stop.signal);
+    try {
+      await store.create(record('replica-a'));
+      // Someone else (a platform team's tooling) annotates the Lease and gives it an owner.
+      const owner = await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace, body: { metadata: { name: 'lease-owner' } } });
+      const read = await leases.readNamespacedLease({ name: 'store-foreign', namespace });
+      const ownerReference = { apiVersion: 'v1', kind: 'ConfigMap', name: 'lease-owner', uid: owner.metadata?.uid ?? '' };
+      read.metadata = { ...read.metadata, annotations: { owner: 'platform-team' }, ownerReferences: [ownerReference] };
+      const foreign = await leases.replaceNamespacedLease({ name: 'store-foreign', namespace, body: read });
+      const foreignVersion = foreign.metadata?.resourceVersion ?? '';
+      // The store learns the new version from its watch only, as the elector's fast path does.
+      await eventually(() => seen.some((s) => s?.resourceVersion === foreignVersion), 'the foreign write in the watch');
+
+      const renewed = await store.update(record('replica-a', { leaseTransitions: 0 }), foreignVersion);
+      expect(renewed.resourceVersion).to.not.equal(foreignVersion);
+      const lease = await leases.readNamespacedLease({ name: 'store-foreign', namespace });
+      expect(lease.spec?.holderIdentity).to.equal('replica-a');
+      expect(lease.metadata?.labels).to.deep.equal({ app: 'breakglass' });
+      expect(lease.metadata?.annotations).to.deep.equal({ owner: 'platform-team' });
+      expect(lease.metadata?.ownerReferences?.map((r) => ({ kind: r.kind, name: r.name, uid: r.uid }))).to.deep.equal([
+        { kind: 'ConfigMap', name: 'lease-owner', uid: ownerReference.uid },
+      ]);
+
+      // A version that is no longer current is refused without a write.
+      await expectConflict(store.update(record('replica-b'), foreignVersion));
+      expect((await leases.readNamespacedLease({ name: 'store-foreign', namespace })).spec?.holderIdentity).to.equal('replica-a');
+    } finally {
+      stop.abort();
+    }
   });
 
   it('watch reports the current state, every update and the deletion, and stops with its signal', async () => {

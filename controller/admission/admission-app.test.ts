@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import type { AdmissionInput, FieldError, ObjectLookup } from '../../crds/validation/index.ts';
 import { ControllerMetrics } from '../observability/metrics.ts';
 import { ADMISSION_PATHS, createAdmissionApp, type AdmissionValidator } from './admission-app.ts';
-import { sendRaw, type RawResponse } from './test-client.ts';
+import { sendRaw, type RawResponse } from './client.test-support.ts';
 
 const GROUP = 'breakglass.t-caas.telekom.com';
 const KINDS = Object.keys(ADMISSION_PATHS) as Array<keyof typeof ADMISSION_PATHS>;

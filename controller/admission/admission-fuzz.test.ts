@@ -12,8 +12,8 @@ import type { AdmissionInput, AdmissionKind, ObjectLookup } from '../../crds/val
 import type { BreakglassEscalation, IdentityProvider } from '../../crds/index.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { ADMISSION_PATHS, DEFAULT_ADMISSION_BODY_LIMIT, createAdmissionApp, type AdmissionValidator } from './admission-app.ts';
-import { sampleEscalation, sampleIdentityProvider, sampleOf } from './test-samples.ts';
-import { sendRaw } from './test-client.ts';
+import { sampleEscalation, sampleIdentityProvider, sampleOf } from './samples.test-support.ts';
+import { sendRaw } from './client.test-support.ts';
 
 const SEED = Number(process.env['ADMISSION_FUZZ_SEED'] ?? 20240611);
 const KINDS = Object.keys(ADMISSION_PATHS) as AdmissionKind[];

@@ -11,8 +11,8 @@ import type { AdmissionKind, ObjectLookup } from '../../crds/validation/index.ts
 import type { IdentityProvider } from '../../crds/index.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { ADMISSION_PATHS, createAdmissionApp } from './admission-app.ts';
-import { sampleClusterConfig, sampleEscalation, sampleIdentityProvider, sampleOf, sampleSession, type SampleObject } from './test-samples.ts';
-import { sendRaw } from './test-client.ts';
+import { sampleClusterConfig, sampleEscalation, sampleIdentityProvider, sampleOf, sampleSession, type SampleObject } from './samples.test-support.ts';
+import { sendRaw } from './client.test-support.ts';
 
 interface ReviewAnswer {
   uid: string;

@@ -8,8 +8,8 @@ import type { ObjectLookup } from '../../crds/validation/index.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { ADMISSION_PATHS, createAdmissionApp, type AdmissionValidator } from './admission-app.ts';
 import { startAdmissionServer, type AdmissionServer } from './admission-server.ts';
-import { createTestCa, issueServingCertificate, type TestCertificateAuthority, type TestServingCertificate } from './test-certificates.ts';
-import { sendRaw } from './test-client.ts';
+import { createTestCa, issueServingCertificate, type TestCertificateAuthority, type TestServingCertificate } from './certificates.test-support.ts';
+import { sendRaw } from './client.test-support.ts';
 
 const allowAll: AdmissionValidator = {
   validateAdmission: async () => ({ errors: [], warnings: [] }),

@@ -3,10 +3,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterConfig, ClusterConfigStatus } from '../../crds/index.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, unfencedGuard, type LoopContext, type WriteGuard } from '../runtime/loop.ts';
+import { FencedError, type WriteGuard } from '../leadership/fencing.ts';
+import { unfencedGuard, type LoopContext } from '../runtime/loop.ts';
 import { checkClusterConfig } from './cluster-config-check.ts';
 import { clusterConfigCheckerLoop, runClusterConfigCheck, type ClusterConfigCheckerDeps } from './cluster-config-checker.ts';
-import { ClusterConfigConflictError, type ClusterConfigEvent, type ClusterConfigStore } from './cluster-config-store.ts';
+import { ConflictError } from '../kube/errors.ts';
+import type { ClusterConfigEvent, ClusterConfigStore } from './cluster-config-store.ts';
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -55,7 +57,7 @@ class InMemoryClusterConfigStore implements ClusterConfigStore {
     const name = config.metadata?.name ?? '';
     const current = this.configs.get(name);
     if (current?.metadata?.resourceVersion !== resourceVersion) {
-      throw new ClusterConfigConflictError('hub', name, 'modified');
+      throw new ConflictError('hub', name, { kind: 'ClusterConfig' });
     }
     current.status = structuredClone(status);
     current.metadata = { ...current.metadata, resourceVersion: String(this.version++) };
@@ -282,6 +284,22 @@ describe('ClusterConfig checker loop', () => {
     const counts = await runClusterConfigCheck(deps, ctx(unfencedGuard, controller.signal));
     expect(counts).to.include({ updated: 0, errors: 0 });
     expect(store.writes).to.equal(0);
+  });
+
+  it('reports a pass in which a config failed as partial, a clean one as success', async () => {
+    const { store, deps } = setup();
+    store.secrets.set('hub/kc', { value: KUBECONFIG });
+    store.add('a', ref());
+    store.add('b', ref());
+    const loop = clusterConfigCheckerLoop(deps, 600_000);
+    const writeStatus = store.writeStatus.bind(store);
+    store.writeStatus = async (c, s, rv, signal) => {
+      if (c.metadata?.name === 'a') throw new Error('HTTP 500');
+      return writeStatus(c, s, rv, signal);
+    };
+    expect(await loop.runPass(ctx())).to.equal('partial');
+    store.writeStatus = writeStatus;
+    expect(await loop.runPass(ctx())).to.equal('success');
   });
 
   it('is a leader-only loop named cluster-config-checker', () => {

@@ -10,7 +10,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterConfig, ClusterConfigStatus, Condition } from '../../crds/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, type LoopContext, type LoopDefinition } from '../runtime/loop.ts';
+import { FencedError } from '../leadership/fencing.ts';
+import type { LoopContext, LoopDefinition, PassReport } from '../runtime/loop.ts';
 import { findCondition, setCondition } from '../sessions/conditions.ts';
 import {
   checkClusterConfig,
@@ -18,7 +19,8 @@ import {
   probeVersion,
   type ReadyOutcome,
 } from './cluster-config-check.ts';
-import { ClusterConfigConflictError, type ClusterConfigStore } from './cluster-config-store.ts';
+import { ConflictError } from '../kube/errors.ts';
+import type { ClusterConfigStore } from './cluster-config-store.ts';
 
 export const READY = 'Ready';
 
@@ -100,7 +102,7 @@ async function checkOne(
   try {
     await deps.store.writeStatus(config, status, config.metadata?.resourceVersion ?? '', ctx.signal);
   } catch (err) {
-    if (!(err instanceof ClusterConfigConflictError)) throw err;
+    if (!(err instanceof ConflictError)) throw err;
     counts.conflicts++;
     deps.logger.info({ cluster: name, err: err.message }, 'cluster config changed concurrently; checked again next pass');
     return;
@@ -149,8 +151,9 @@ export function clusterConfigCheckerLoop(deps: ClusterConfigCheckerDeps, interva
     name: 'cluster-config-checker',
     leaderOnly: true,
     intervalMs,
-    async runPass(ctx: LoopContext): Promise<void> {
-      await runClusterConfigCheck(deps, ctx);
+    async runPass(ctx: LoopContext): Promise<PassReport> {
+      // Failed configs are checked again next pass; `partial` lets operators see it happening.
+      return (await runClusterConfigCheck(deps, ctx)).errors > 0 ? 'partial' : 'success';
     },
   };
 }

@@ -15,6 +15,7 @@ import {
   type CoreV1Event,
   type KubeConfig,
 } from '@kubernetes/client-node';
+import { ConflictError } from '../kube/errors.ts';
 import { boundedRequest } from '../kube/request-options.ts';
 import {
   API_VERSION,
@@ -24,18 +25,6 @@ import {
   type ClusterConfig,
   type ClusterConfigStatus,
 } from '../../crds/index.ts';
-
-/** The ClusterConfig changed since it was read (HTTP 409, or 404 when it was deleted). */
-export class ClusterConfigConflictError extends Error {
-  constructor(
-    readonly namespace: string,
-    readonly configName: string,
-    reason: 'modified' | 'deleted',
-  ) {
-    super(`ClusterConfig ${namespace}/${configName} was ${reason} concurrently; status write refused`);
-    this.name = 'ClusterConfigConflictError';
-  }
-}
 
 export interface ClusterConfigEvent {
   type: 'Normal' | 'Warning';
@@ -49,7 +38,10 @@ export interface ClusterConfigStore {
   list(signal?: AbortSignal): Promise<ClusterConfig[]>;
   /** The decoded data of a Secret; undefined when it does not exist. */
   readSecret(namespace: string, name: string, signal?: AbortSignal): Promise<Record<string, string> | undefined>;
-  /** Replaces the status subresource at `resourceVersion`; ClusterConfigConflictError otherwise. */
+  /**
+   * Replaces the status subresource at `resourceVersion`. ConflictError when the config changed
+   * (409) or was deleted (404) since it was read: either way the precondition no longer holds.
+   */
   writeStatus(
     config: ClusterConfig,
     status: ClusterConfigStatus,
@@ -140,8 +132,10 @@ export class KubernetesClusterConfigStore implements ClusterConfigStore {
         ),
       )) as ClusterConfig;
     } catch (err) {
-      if (statusCode(err) === 409) throw new ClusterConfigConflictError(namespace, name, 'modified');
-      if (statusCode(err) === 404) throw new ClusterConfigConflictError(namespace, name, 'deleted');
+      if (statusCode(err) === 409) throw new ConflictError(namespace, name, { kind: 'ClusterConfig' });
+      if (statusCode(err) === 404) {
+        throw new ConflictError(namespace, name, { kind: 'ClusterConfig', detail: 'was deleted concurrently' });
+      }
       throw err;
     }
   }

@@ -16,7 +16,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.ts';
-import { pause } from '../runtime/loop-runner.ts';
+import { pause } from '../clock/clock.ts';
 
 export interface RestartingInformerOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { FakeClock } from './clock.ts';
+import { FakeClock } from '../clock/clock.ts';
 import { LeaderElectionConfigError, LeaderElector, type LeaderElectorConfig } from './elector.ts';
 import { InMemoryLeaseServer, UnreachableError } from './in-memory-lease-store.ts';
 

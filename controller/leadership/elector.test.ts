@@ -4,9 +4,9 @@
  */
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { FencedError } from '../runtime/loop.ts';
+import { FencedError } from './fencing.ts';
 import { ControllerMetrics } from '../observability/metrics.ts';
-import { FakeClock, type FakeClockView } from './clock.ts';
+import { FakeClock, type FakeClockView } from '../clock/clock.ts';
 import {
   LeaderElectionConfigError,
   LeaderElector,

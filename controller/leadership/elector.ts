@@ -11,8 +11,9 @@
  */
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { clockTimeout, systemClock, type Clock } from './clock.ts';
-import { ConflictError, type LeaderElectionRecord, type LeaseSnapshot, type LeaseStore } from './lease-store.ts';
+import { clockTimeout, systemClock, type Clock } from '../clock/clock.ts';
+import { ConflictError } from '../kube/errors.ts';
+import type { LeaderElectionRecord, LeaseSnapshot, LeaseStore } from './lease-store.ts';
 import { LeaderTerm, type TermEndReason } from './term.ts';
 
 /** client-go's JitterFactor: acquire retries sleep retryPeriod + rand * 1.2 * retryPeriod. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { InMemoryLeaseServer, UnreachableError } from './in-memory-lease-store.ts';
-import { ConflictError, type LeaderElectionRecord, type LeaseSnapshot } from './lease-store.ts';
+import { ConflictError } from '../kube/errors.ts';
+import type { LeaderElectionRecord, LeaseSnapshot } from './lease-store.ts';
 
 const record = (holder: string, transitions = 0): LeaderElectionRecord => ({
   holderIdentity: holder,

@@ -3,8 +3,8 @@
  * by several electors to simulate replicas in unit tests. Each replica talks through its own
  * client, on which network faults can be injected (partition, hang, one-off failures).
  */
+import { ConflictError } from '../kube/errors.ts';
 import {
-  ConflictError,
   NotFoundError,
   snapshotOf,
   type LeaderElectionRecord,
@@ -60,7 +60,7 @@ export class InMemoryLeaseServer {
 
   /** @internal */
   create(record: LeaderElectionRecord, client: string): LeaseSnapshot {
-    if (this.current) throw new ConflictError('leases.coordination.k8s.io already exists');
+    if (this.current) throw this.conflict('already exists');
     return this.commit(record, client, 'create');
   }
 
@@ -68,9 +68,14 @@ export class InMemoryLeaseServer {
   update(record: LeaderElectionRecord, resourceVersion: string, client: string): LeaseSnapshot {
     if (!this.current) throw new NotFoundError();
     if (this.current.resourceVersion !== resourceVersion) {
-      throw new ConflictError('the object has been modified; please apply your changes to the latest version and try again');
+      throw this.conflict('the object has been modified; please apply your changes to the latest version and try again');
     }
     return this.commit(record, client, 'update');
+  }
+
+  private conflict(detail: string): ConflictError {
+    const slash = this.description.indexOf('/');
+    return new ConflictError(this.description.slice(0, slash), this.description.slice(slash + 1), { kind: 'Lease', detail });
   }
 
   /** @internal */

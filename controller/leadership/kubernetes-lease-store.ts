@@ -1,12 +1,13 @@
 /**
  * LeaseStore over a coordination.k8s.io/v1 Lease (client-go resourcelock/leaselock.go).
  *
- * Updates are PUTs of the last object read, with its metadata.resourceVersion as the
- * precondition (409 -> ConflictError). Every request is bounded by a timeout so an unreachable
- * API server cannot hold the elector past its renew deadline: client-node 1.4 has no timeout of
- * its own, so every call goes through kube/request-options.ts (a per-call middleware sets the
- * fetch AbortSignal, and the promise is raced against it in case something before the fetch
- * hangs). Times are written as V1MicroTime (a plain Date has millisecond precision, which
+ * Updates are PUTs of the object read at the caller's resourceVersion (re-read when it is not
+ * the last one this store saw), with that resourceVersion as the precondition (409 ->
+ * ConflictError). Every request is bounded by a timeout so an unreachable API server cannot
+ * hold the elector past its renew deadline: client-node 1.4 has no timeout of its own, so
+ * every call goes through kube/request-options.ts (a per-call middleware sets the fetch
+ * AbortSignal, and the promise is raced against it in case something before the fetch hangs).
+ * Times are written as V1MicroTime (a plain Date has millisecond precision, which
  * the API server rejects for MicroTime fields).
  */
 import {
@@ -19,11 +20,11 @@ import {
   type V1Lease,
   type V1LeaseSpec,
 } from '@kubernetes/client-node';
+import { ConflictError } from '../kube/errors.ts';
 import { boundedRequest } from '../kube/request-options.ts';
 import type { Logger } from '../observability/logger.ts';
-import { systemClock } from './clock.ts';
+import { systemClock } from '../clock/clock.ts';
 import {
-  ConflictError,
   NotFoundError,
   snapshotOf,
   type LeaderElectionRecord,
@@ -97,17 +98,39 @@ export class KubernetesLeaseStore implements LeaseStore {
   }
 
   async update(record: LeaderElectionRecord, resourceVersion: string, options?: StoreRequestOptions): Promise<LeaseSnapshot> {
-    const base = this.lastLease?.metadata?.resourceVersion === resourceVersion ? this.lastLease : undefined;
+    const base = await this.leaseAt(resourceVersion, options);
+    // A PUT replaces the whole object: the body is the object read at `resourceVersion`, so
+    // labels, annotations and ownerReferences set by others survive.
     const body: V1Lease = {
+      ...base,
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { ...(base?.metadata ?? { name: this.name, namespace: this.namespace }), resourceVersion },
-      spec: { ...base?.spec, ...specOf(record) },
+      metadata: { ...base.metadata, name: this.name, namespace: this.namespace, resourceVersion },
+      spec: { ...base.spec, ...specOf(record) },
     };
     const lease = await this.call(options, (config) =>
       this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }, config),
     );
     return this.remember(lease);
+  }
+
+  /**
+   * The Lease as stored at `resourceVersion`: the last one read or written, or else a fresh read.
+   * The caller may know a version this store never read (the elector's fast path renews from a
+   * snapshot its watch delivered). When the fresh read shows another version, the update would
+   * be refused anyway: ConflictError, without a write.
+   */
+  private async leaseAt(resourceVersion: string, options?: StoreRequestOptions): Promise<V1Lease> {
+    if (this.lastLease?.metadata?.resourceVersion === resourceVersion) return this.lastLease;
+    const fresh = await this.call(options, (config) => this.api.readNamespacedLease({ name: this.name, namespace: this.namespace }, config));
+    this.lastLease = fresh;
+    if (fresh.metadata?.resourceVersion !== resourceVersion) {
+      throw new ConflictError(this.namespace, this.name, {
+        kind: 'Lease',
+        detail: `is at resourceVersion ${fresh.metadata?.resourceVersion ?? '(none)'}, not ${resourceVersion}`,
+      });
+    }
+    return fresh;
   }
 
   watch(onChange: (snapshot: LeaseSnapshot | null) => void, signal: AbortSignal): void {
@@ -187,14 +210,17 @@ export class KubernetesLeaseStore implements LeaseStore {
     try {
       return await boundedRequest({ what: 'lease request', timeoutMs: this.requestTimeoutMs, signal: options?.signal }, request);
     } catch (err) {
-      throw translate(err);
+      throw translate(err, this.namespace, this.name);
     }
   }
 }
 
-function translate(err: unknown): unknown {
+function translate(err: unknown, namespace: string, name: string): unknown {
   if (err instanceof ApiException) {
-    if (err.code === 409) return new ConflictError(statusMessage(err) ?? 'the lease was modified concurrently');
+    if (err.code === 409) {
+      const detail = statusMessage(err);
+      return new ConflictError(namespace, name, { kind: 'Lease', ...(detail === undefined ? {} : { detail }) });
+    }
     if (err.code === 404) return new NotFoundError(statusMessage(err) ?? 'the lease does not exist');
   }
   return err;

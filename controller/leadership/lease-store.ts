@@ -47,13 +47,11 @@ export interface LeaseStore {
   watch(onChange: (snapshot: LeaseSnapshot | null) => void, signal: AbortSignal): void;
 }
 
-/** 409: the lease changed since it was read (or already exists on create). */
-export class ConflictError extends Error {
-  constructor(message = 'the lease was modified concurrently') {
-    super(message);
-    this.name = 'ConflictError';
-  }
-}
+/**
+ * @deprecated Import ConflictError from `controller/kube/errors.ts`; re-exported (the same class)
+ * only so code written against the old location keeps compiling.
+ */
+export { ConflictError } from '../kube/errors.ts';
 
 /** 404: the lease does not exist. */
 export class NotFoundError extends Error {

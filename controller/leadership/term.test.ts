@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { FencedError } from '../runtime/loop.ts';
-import { FakeClock } from './clock.ts';
+import { FencedError } from './fencing.ts';
+import { FakeClock } from '../clock/clock.ts';
 import { LeaderTerm, TermEndedError, makeIdentity } from './term.ts';
 
 function newTerm(clock: FakeClock, onExpired?: () => void): LeaderTerm {

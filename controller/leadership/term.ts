@@ -16,8 +16,8 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { FencedError, type WriteGuard } from '../runtime/loop.ts';
-import type { Clock } from './clock.ts';
+import { FencedError, type WriteGuard } from './fencing.ts';
+import type { Clock } from '../clock/clock.ts';
 
 export type TermEndReason = 'renewDeadline' | 'leaseTaken' | 'shutdown';
 

@@ -33,7 +33,7 @@ export class ControllerMetrics {
     });
     this.loopRuns = new Counter({
       name: 'breakglass_loop_runs_total',
-      help: 'Passes of the background loops by result (success, error, cancelled).',
+      help: 'Passes of the background loops by result (success, partial, timeout, error, cancelled, fenced).',
       labelNames: ['loop', 'result'],
       registers,
     });

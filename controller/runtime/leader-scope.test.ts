@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { FakeClock } from '../leadership/clock.ts';
+import { FakeClock } from '../clock/clock.ts';
 import { LeaderTerm } from '../leadership/term.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { LeaderScope } from './leader-scope.ts';

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { silentLogger } from '../observability/logger.ts';
 import { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, unfencedGuard, type LoopContext, type LoopDefinition } from './loop.ts';
-import { pause, runLoop } from './loop-runner.ts';
+import { FencedError } from '../leadership/fencing.ts';
+import { unfencedGuard, type LoopDefinition } from './loop.ts';
+import { runLoop } from './loop-runner.ts';
+import { capturingLogger } from '../kube/capturing-logger.ts';
 
-function loop(runPass: (ctx: LoopContext) => Promise<void>, intervalMs = 1): LoopDefinition {
+function loop(runPass: LoopDefinition['runPass'], intervalMs = 1): LoopDefinition {
   return { name: 'test', leaderOnly: true, intervalMs, runPass };
 }
 
@@ -14,16 +16,6 @@ async function metricValue(metrics: ControllerMetrics, result: string): Promise<
 }
 
 describe('loop runner', () => {
-  it('pause resolves early when the signal aborts, and at once when already aborted', async () => {
-    const controller = new AbortController();
-    const first = (p: Promise<void>) =>
-      Promise.race([p.then(() => 'paused'), new Promise((resolve) => setTimeout(() => resolve('timer'), 2000))]);
-    const paused = pause(60_000, controller.signal);
-    controller.abort();
-    expect(await first(paused)).to.equal('paused');
-    expect(await first(pause(60_000, controller.signal))).to.equal('paused');
-  });
-
   it('runs passes until the signal aborts, then stops and counts results', async () => {
     const controller = new AbortController();
     const metrics = new ControllerMetrics({ defaultMetrics: false });
@@ -67,5 +59,31 @@ describe('loop runner', () => {
     expect(await metricValue(metrics, 'fenced')).to.equal(2);
     expect(await metricValue(metrics, 'error')).to.equal(0);
     expect((await metrics.fencedWrites.get()).values[0]?.value).to.equal(2);
+  });
+
+  it('counts what a pass reports: timeout and partial, and logs a timed-out pass at warn', async () => {
+    const controller = new AbortController();
+    const metrics = new ControllerMetrics({ defaultMetrics: false });
+    const { logger, records } = capturingLogger();
+    const reports = ['timeout', 'partial', 'success', undefined] as const;
+    let passes = 0;
+    await runLoop(
+      loop(async () => {
+        const report = reports[passes++];
+        if (passes === reports.length) controller.abort();
+        return report;
+      }),
+      { signal: controller.signal, guard: unfencedGuard },
+      { logger, metrics },
+    );
+    expect(await metricValue(metrics, 'timeout')).to.equal(1);
+    expect(await metricValue(metrics, 'partial')).to.equal(1);
+    expect(await metricValue(metrics, 'success')).to.equal(1);
+    // The last pass reported nothing, but its term ended meanwhile.
+    expect(await metricValue(metrics, 'cancelled')).to.equal(1);
+    expect(records.find((r) => r.msg === 'background loop pass timed out; unfinished work is left for the next pass')).to.include({
+      level: 'warn',
+      loop: 'test',
+    });
   });
 });

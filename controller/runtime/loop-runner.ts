@@ -5,35 +5,28 @@
  */
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, type LoopContext, type LoopDefinition } from './loop.ts';
+import { pause } from '../clock/clock.ts';
+import { FencedError } from '../leadership/fencing.ts';
+import type { LoopContext, LoopDefinition, PassReport } from './loop.ts';
 
 export interface LoopRunnerDeps {
   logger: Logger;
   metrics?: ControllerMetrics;
 }
 
-/** Resolves after `ms`, or as soon as the signal aborts. Never rejects. */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-type PassResult = 'success' | 'error' | 'cancelled' | 'fenced';
+/** The `result` label of `breakglass_loop_runs_total`. */
+type PassResult = PassReport | 'error' | 'cancelled' | 'fenced';
 
 async function runOnePass(loop: LoopDefinition, ctx: LoopContext, deps: LoopRunnerDeps): Promise<PassResult> {
   const stopTimer = deps.metrics?.loopDuration.startTimer({ loop: loop.name });
   let result: PassResult;
   try {
-    await loop.runPass(ctx);
-    result = ctx.signal.aborted ? 'cancelled' : 'success';
+    const report = await loop.runPass(ctx);
+    // A pass cut short by the end of its term is `cancelled`, whatever it reports.
+    result = ctx.signal.aborted ? 'cancelled' : (report ?? 'success');
+    if (result === 'timeout') {
+      deps.logger.warn({ loop: loop.name }, 'background loop pass timed out; unfinished work is left for the next pass');
+    }
   } catch (err) {
     if (err instanceof FencedError) {
       result = 'fenced';

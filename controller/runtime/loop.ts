@@ -5,20 +5,13 @@
  * declares, and the runtime starts leader-only loops per leadership term with that term's
  * signal. Nothing leader-only may hold on to a signal from process start.
  */
+import type { WriteGuard } from '../leadership/fencing.ts';
 
-/** Thrown by a WriteGuard when a leader-only write must not happen any more. */
-export class FencedError extends Error {
-  constructor(message = 'leadership term is no longer valid; write refused') {
-    super(message);
-    this.name = 'FencedError';
-  }
-}
-
-/** Checked immediately before every leader-only write to the API server. */
-export interface WriteGuard {
-  /** Throws FencedError when the term has ended or is no longer safely valid. */
-  assertCanWrite(): void;
-}
+/**
+ * @deprecated Import FencedError and WriteGuard from `controller/leadership/fencing.ts`;
+ * re-exported only so code written against the old location keeps compiling.
+ */
+export { FencedError, type WriteGuard } from '../leadership/fencing.ts';
 
 /** Handed to a loop when it starts; valid for one leadership term (or process lifetime). */
 export interface LoopContext {
@@ -35,9 +28,19 @@ export interface LoopDefinition {
   readonly leaderOnly: boolean;
   /** Time between the end of one pass and the start of the next. */
   readonly intervalMs: number;
-  /** One pass. Must stop promptly when `ctx.signal` aborts. */
-  runPass(ctx: LoopContext): Promise<void>;
+  /**
+   * One pass. Must stop promptly when `ctx.signal` aborts. May report how it ended (nothing
+   * reported counts as `success`), so operators can alert on passes that leave work undone.
+   */
+  runPass(ctx: LoopContext): Promise<PassReport | void>;
 }
+
+/**
+ * How a pass that returned normally ended, as recorded in `breakglass_loop_runs_total{result}`:
+ * `success` did all its work; `partial` finished but some items failed (retried next pass);
+ * `timeout` was stopped by its own time bound before it finished.
+ */
+export type PassReport = 'success' | 'partial' | 'timeout';
 
 /** A guard for work that is not leader-gated (single-instance mode): never fences. */
 export const unfencedGuard: WriteGuard = { assertCanWrite() {} };

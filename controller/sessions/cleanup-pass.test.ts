@@ -2,10 +2,13 @@ import { expect } from 'chai';
 import type { BreakglassSession, BreakglassSessionStatus } from '../../crds/index.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, unfencedGuard, type LoopContext, type WriteGuard } from '../runtime/loop.ts';
+import { FencedError, type WriteGuard } from '../leadership/fencing.ts';
+import { unfencedGuard, type LoopContext } from '../runtime/loop.ts';
 import { capturingLogger } from '../kube/capturing-logger.ts';
 import { cleanupLoop, runCleanupPass, type CleanupDeps } from './cleanup-pass.ts';
 import { InMemorySessionRepository } from './in-memory-session-repository.ts';
+import { transition } from './state-machine.ts';
+import { runLoop } from '../runtime/loop-runner.ts';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const MIN = 60_000;
@@ -169,6 +172,77 @@ describe('cleanup pass', () => {
       // The timed-out one ends by timeout (step 2), not as a duplicate.
       expect(repo.get('ns', 'old')?.status).to.include({ state: 'ApprovalTimeout' });
       expect(stateOf(repo, 'a')).to.equal('Approved');
+    });
+
+    /**
+     * Runs `change` once, right after every member of the group has been read live once: the
+     * moment between choosing the survivor and ending the duplicates.
+     */
+    function afterGroupRead(repo: InMemorySessionRepository, members: string[], change: () => void): void {
+      const read = new Set<string>();
+      let done = false;
+      const getLive = repo.getLive.bind(repo);
+      repo.getLive = async (namespace, name, signal) => {
+        const live = await getLive(namespace, name, signal);
+        read.add(name);
+        if (!done && members.every((m) => read.has(m))) {
+          done = true;
+          change();
+        }
+        return live;
+      };
+    }
+
+    it('does not end a duplicate when the survivor was dropped after it was chosen', async () => {
+      const { repo, deps, clock } = fixture();
+      const { logger, records } = capturingLogger();
+      const same = { user: 'dup@example.com' };
+      const approved: BreakglassSessionStatus = { state: 'Approved', approvedAt: iso(-MIN), expiresAt: iso(HOUR) };
+      add(repo, 'survivor', approved, same, { creationTimestamp: iso(-HOUR) });
+      add(repo, 'duplicate', approved, same, { creationTimestamp: iso(-MIN) });
+      // The user drops the survivor (T10) through the API while the pass is between its steps.
+      afterGroupRead(repo, ['survivor', 'duplicate'], () =>
+        repo.modify('ns', 'survivor', (s) => {
+          s.status = transition(s, { type: 'drop' }, new Date(clock.now)).status;
+        }),
+      );
+      const counts = await runCleanupPass({ ...deps, logger }, ctx());
+      expect(repo.get('ns', 'survivor')?.status).to.include({ state: 'Expired', reasonEnded: 'dropped' });
+      // The user keeps the session they did not drop.
+      expect(stateOf(repo, 'duplicate')).to.equal('Approved');
+      expect(counts).to.include({ duplicatesTerminated: 0, failed: 0 });
+      expect(counts.skipped).to.equal(1);
+      expect(records.find((r) => r.msg === 'duplicate survivor changed; group left for the next pass')).to.include({
+        survivor: 'ns/survivor',
+      });
+    });
+
+    it('does not end a duplicate when the survivor was deleted after it was chosen', async () => {
+      const { repo, deps } = fixture();
+      const same = { user: 'dup@example.com' };
+      add(repo, 'survivor', { state: 'Approved', approvedAt: iso(-MIN), expiresAt: iso(HOUR) }, same);
+      add(repo, 'duplicate', { state: 'Pending', timeoutAt: iso(HOUR) }, same);
+      afterGroupRead(repo, ['survivor', 'duplicate'], () => repo.remove('ns', 'survivor'));
+      const counts = await runCleanupPass(deps, ctx());
+      expect(stateOf(repo, 'duplicate')).to.equal('Pending');
+      expect(counts.duplicatesTerminated).to.equal(0);
+    });
+
+    it('still ends duplicates when the survivor only recorded activity (same state, new resourceVersion)', async () => {
+      const { repo, deps } = fixture();
+      const same = { user: 'dup@example.com' };
+      const approved: BreakglassSessionStatus = { state: 'Approved', approvedAt: iso(-MIN), expiresAt: iso(HOUR) };
+      add(repo, 'survivor', approved, same, { creationTimestamp: iso(-HOUR) });
+      add(repo, 'duplicate', approved, same, { creationTimestamp: iso(-MIN) });
+      afterGroupRead(repo, ['survivor', 'duplicate'], () =>
+        repo.modify('ns', 'survivor', (s) => {
+          s.status = { ...s.status, lastActivity: iso(0), activityCount: 1 };
+        }),
+      );
+      const counts = await runCleanupPass(deps, ctx());
+      expect(counts.duplicatesTerminated).to.equal(1);
+      expect(stateOf(repo, 'survivor')).to.equal('Approved');
+      expect(repo.get('ns', 'duplicate')?.status).to.include({ state: 'Expired', reasonEnded: 'duplicateCleanup' });
     });
   });
 
@@ -355,6 +429,45 @@ describe('cleanup pass', () => {
   });
 
   describe('cleanupLoop', () => {
+    /** Runs the loop under the real runner until its first pass was counted; returns the results. */
+    async function firstPassResults(deps: CleanupDeps): Promise<Record<string, number>> {
+      const metrics = new ControllerMetrics({ defaultMetrics: false });
+      const controller = new AbortController();
+      const counted = async () => (await metrics.loopRuns.get()).values.reduce((sum, v) => sum + v.value, 0);
+      const running = runLoop(cleanupLoop(deps, HOUR), ctx(unfencedGuard, controller.signal), { logger: silentLogger(), metrics });
+      const deadline = Date.now() + 10_000;
+      while ((await counted()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      controller.abort();
+      await running;
+      const out: Record<string, number> = {};
+      for (const v of (await metrics.loopRuns.get()).values) out[String(v.labels.result)] = v.value;
+      return out;
+    }
+
+    it('a pass stopped by its timeout is counted as timeout in breakglass_loop_runs_total, not success', async () => {
+      const { repo, deps } = fixture();
+      add(repo, 'over', { state: 'Approved', expiresAt: iso(-1000) });
+      // The API server stops answering: the request only ends when the pass timeout aborts it.
+      repo.getLive = (_namespace, _name, signal) =>
+        new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      expect(await firstPassResults({ ...deps, passTimeoutMs: 50 })).to.deep.equal({ timeout: 1 });
+    });
+
+    it('a pass that finished with failed sessions is counted as partial; a clean one as success', async () => {
+      const failing = fixture();
+      add(failing.repo, 'a', { state: 'Approved', expiresAt: iso(-1000) });
+      add(failing.repo, 'b', { state: 'Approved', expiresAt: iso(-1000) }, { user: 'b' });
+      failing.repo.beforeWrite = (_ns, name) => {
+        if (name === 'a') throw new Error('HTTP 500');
+      };
+      expect(await firstPassResults(failing.deps)).to.deep.equal({ partial: 1 });
+      expect(stateOf(failing.repo, 'b')).to.equal('Expired');
+
+      const clean = fixture();
+      add(clean.repo, 'a', { state: 'Approved', expiresAt: iso(-1000) });
+      expect(await firstPassResults(clean.deps)).to.deep.equal({ success: 1 });
+    });
+
     it('is a leader-only loop named cleanup', () => {
       const { deps } = fixture();
       expect(cleanupLoop(deps, 5 * MIN)).to.include({ name: 'cleanup', leaderOnly: true, intervalMs: 5 * MIN });

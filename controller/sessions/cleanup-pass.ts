@@ -18,7 +18,8 @@
 import type { BreakglassSession, SessionState } from '../../crds/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { FencedError, type LoopContext, type LoopDefinition } from '../runtime/loop.ts';
+import { FencedError } from '../leadership/fencing.ts';
+import type { LoopContext, LoopDefinition, PassReport } from '../runtime/loop.ts';
 import {
   isApprovalTimedOut,
   isExpired,
@@ -28,7 +29,8 @@ import {
   occupiesSlot,
   stateOf,
 } from './predicates.ts';
-import { ConflictError, SessionNotFoundError, type SessionRepository } from './session-repository.ts';
+import { ConflictError } from '../kube/errors.ts';
+import { SessionNotFoundError, type SessionRepository } from './session-repository.ts';
 import { TransitionRefusedError, transition, type SessionEvent, type TransitionId } from './state-machine.ts';
 import { parseTime } from './timestamps.ts';
 
@@ -65,6 +67,8 @@ export interface CleanupCounts {
   failed: number;
   /** The pass stopped early (signal aborted or pass timeout). */
   stoppedEarly: boolean;
+  /** The pass timeout (not the end of the term) stopped it; the rest waits for the next pass. */
+  timedOut: boolean;
 }
 
 /** One pass over the cache; shared state of the steps. */
@@ -80,6 +84,7 @@ class CleanupPass {
     skipped: 0,
     failed: 0,
     stoppedEarly: false,
+    timedOut: false,
   };
 
   constructor(
@@ -208,13 +213,39 @@ class CleanupPass {
       { survivor: key(survivor), duplicates: duplicates.map(key) },
       'Duplicate active sessions detected — terminating duplicates',
     );
-    for (const duplicate of duplicates) {
+    for (const [index, duplicate] of duplicates.entries()) {
       if (this.stopped()) return;
+      // Ending a duplicate is only right while the survivor still gives its user access: if the
+      // user dropped it (or it ended or vanished) since it was chosen, the duplicate may now be
+      // the user's only session. So the survivor is re-read live before every duplicate's write.
+      if (!(await this.survivorStillActive(survivor))) {
+        this.counts.skipped += duplicates.length - index;
+        this.deps.logger.info(
+          { survivor: key(survivor), duplicates: duplicates.slice(index).map(key) },
+          'duplicate survivor changed; group left for the next pass',
+        );
+        return;
+      }
       const event: SessionEvent = { type: 'terminateDuplicate', survivor: nameOf(survivor) };
       await this.isolate(key(duplicate), async () => {
         if (await this.writeTransition(duplicate, event)) this.counts.duplicatesTerminated++;
       });
     }
+  }
+
+  /**
+   * True when a fresh read shows `survivor` (as read when it was chosen) still the same object in
+   * the same state and still occupying its slot. A new resourceVersion alone (recorded activity)
+   * does not count as a change: it leaves the survivor's access, and so the choice, as it was.
+   */
+  private async survivorStillActive(survivor: BreakglassSession): Promise<boolean> {
+    const fresh = await this.repo.getLive(namespaceOf(survivor), nameOf(survivor), this.signal);
+    return (
+      fresh !== undefined &&
+      fresh.metadata?.uid === survivor.metadata?.uid &&
+      stateOf(fresh) === stateOf(survivor) &&
+      occupiesSlot(fresh, this.now())
+    );
   }
 
   /** Step 5: Approved with activity older than idleTimeout -> T14. */
@@ -377,9 +408,11 @@ function key(session: BreakglassSession): string {
  * any other error is confined to its session (counted in `failed`).
  */
 export async function runCleanupPass(deps: CleanupDeps, ctx: LoopContext): Promise<CleanupCounts> {
-  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(deps.passTimeoutMs ?? DEFAULT_PASS_TIMEOUT_MS)]);
+  const timeout = AbortSignal.timeout(deps.passTimeoutMs ?? DEFAULT_PASS_TIMEOUT_MS);
+  const signal = AbortSignal.any([ctx.signal, timeout]);
   deps.logger.info('Running breakglass session cleanup task');
   const counts = await new CleanupPass(deps, ctx, signal).run();
+  counts.timedOut = counts.stoppedEarly && timeout.aborted && !ctx.signal.aborted;
   deps.logger.info({ ...counts }, 'Finished breakglass session cleanup task');
   return counts;
 }
@@ -390,16 +423,22 @@ export function cleanupLoop(deps: CleanupDeps, intervalMs: number): LoopDefiniti
     name: 'cleanup',
     leaderOnly: true,
     intervalMs,
-    async runPass(ctx: LoopContext): Promise<void> {
+    async runPass(ctx: LoopContext): Promise<PassReport | void> {
       // A pass over an incomplete cache would miss sessions; skipping it instead would lose the
       // first pass after a cold start for a whole interval. So the pass waits for the sync.
       if (!deps.repository.hasSynced()) {
         deps.logger.info('session cache not synced yet; cleanup pass waits for it');
         if (!(await syncedOrAborted(deps.repository, ctx.signal))) return;
       }
-      await runCleanupPass(deps, ctx);
+      return passReport(await runCleanupPass(deps, ctx));
     },
   };
+}
+
+/** What a pass's counts mean for `breakglass_loop_runs_total{result}`. */
+export function passReport(counts: CleanupCounts): PassReport {
+  if (counts.timedOut) return 'timeout';
+  return counts.failed > 0 ? 'partial' : 'success';
 }
 
 /** Resolves true once the repository's cache has synced, false as soon as `signal` aborts. */

@@ -6,12 +6,8 @@
  */
 import type { BreakglassSession, BreakglassSessionStatus, SessionState } from '../../crds/index.ts';
 import { stateOf } from './predicates.ts';
-import {
-  ConflictError,
-  SessionNotFoundError,
-  type DeletePrecondition,
-  type SessionRepository,
-} from './session-repository.ts';
+import { ConflictError } from '../kube/errors.ts';
+import { SessionNotFoundError, type DeletePrecondition, type SessionRepository } from './session-repository.ts';
 
 export class InMemorySessionRepository implements SessionRepository {
   private readonly live = new Map<string, BreakglassSession>();

@@ -31,12 +31,8 @@ import type { Logger } from '../observability/logger.ts';
 import { stateOf } from './predicates.ts';
 import { boundedRequest } from '../kube/request-options.ts';
 import { RestartingInformer, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
-import {
-  ConflictError,
-  SessionNotFoundError,
-  type DeletePrecondition,
-  type SessionRepository,
-} from './session-repository.ts';
+import { ConflictError } from '../kube/errors.ts';
+import { SessionNotFoundError, type DeletePrecondition, type SessionRepository } from './session-repository.ts';
 
 const PLURAL = plurals.BreakglassSession;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;

@@ -7,17 +7,11 @@
  */
 import type { BreakglassSession, BreakglassSessionStatus, SessionState } from '../../crds/index.ts';
 
-/** The object changed since it was read (HTTP 409); the write did not happen. */
-export class ConflictError extends Error {
-  constructor(
-    readonly namespace: string,
-    readonly sessionName: string,
-    message = `session ${namespace}/${sessionName} was modified concurrently; write refused`,
-  ) {
-    super(message);
-    this.name = 'ConflictError';
-  }
-}
+/**
+ * @deprecated Import ConflictError from `controller/kube/errors.ts`; re-exported (the same class)
+ * only so code written against the old location keeps compiling.
+ */
+export { ConflictError } from '../kube/errors.ts';
 
 /** The object no longer exists (HTTP 404); the write did not happen. */
 export class SessionNotFoundError extends Error {

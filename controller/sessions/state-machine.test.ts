@@ -302,6 +302,18 @@ describe('session state machine', () => {
       });
     });
 
+    it('T14 stamps the Idle condition with the time of the expiry, not the creation time of the request', () => {
+      // The whole life of a session: requested at T0 (T1 sets Idle=True), approved, idle-expired.
+      const requested = transition(session(), { type: 'request', username: 'alice' }, at(0));
+      const approvedResult = transition(session(requested.status), { type: 'approve', approver: 'bob' }, at(MIN));
+      const active = session({ ...approvedResult.status, lastActivity: iso(2 * MIN) }, { idleTimeout: '15m' });
+      const result = transition(active, { type: 'idleExpire' }, at(30 * MIN));
+      expect(result.condition).to.include({ type: 'Idle', reason: 'IdleTimeout', lastTransitionTime: iso(30 * MIN) });
+      expect(result.status.conditions?.find((c) => c.type === 'Idle')?.lastTransitionTime).to.equal(iso(30 * MIN));
+      // The other conditions keep the times of their own transitions.
+      expect(result.status.conditions?.find((c) => c.type === 'Approved')?.lastTransitionTime).to.equal(iso(MIN));
+    });
+
     it('T14 is refused without recorded activity', () => {
       const s = session(approved(), { idleTimeout: '15m' });
       expect(refused(s, { type: 'idleExpire' }, at(50 * MIN)).kind).to.equal('PreconditionFailed');
@@ -361,13 +373,13 @@ describe('session state machine', () => {
   });
 
   describe('condition bookkeeping', () => {
-    it('keeps lastTransitionTime when a condition keeps its status', () => {
+    it('a transition stamps its condition with its own time, even when that condition was already True', () => {
       const s = session({
         ...approved(),
         conditions: [{ type: 'Expired', status: 'True', reason: 'Old', message: 'old', lastTransitionTime: iso(-HOUR) }],
       });
       const result = transition(s, { type: 'expire' }, at(2 * HOUR));
-      expect(result.condition).to.include({ reason: 'ExpiredByTime', lastTransitionTime: iso(-HOUR) });
+      expect(result.condition).to.include({ reason: 'ExpiredByTime', lastTransitionTime: iso(2 * HOUR) });
       expect(result.status.conditions).to.have.length(1);
     });
 

@@ -450,7 +450,8 @@ export function transition(session: BreakglassSession, event: SessionEvent, now:
   if (chosen.reasonEnded !== undefined) status.reasonEnded = chosen.reasonEnded;
   const generation = session.metadata?.generation;
   if (generation !== undefined) status.observedGeneration = generation;
-  status.conditions = setCondition(previous.conditions, writes.condition, new Date(nowMs), generation);
+  // Every rule changes the state, so its condition records a transition that happens now.
+  status.conditions = setCondition(previous.conditions, writes.condition, new Date(nowMs), generation, { transition: true });
   const condition = status.conditions.find((c) => c.type === writes.condition.type) as Condition;
   return { id: chosen.id, from, to: chosen.to, status, condition };
 }

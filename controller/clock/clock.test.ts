@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { FakeClock, TimeoutError, clockTimeout, systemClock } from './clock.ts';
+import { performance } from 'node:perf_hooks';
+import { FakeClock, TimeoutError, clockTimeout, pause, systemClock } from './clock.ts';
 
 describe('FakeClock', () => {
   it('resolves sleepers in order of their due time as time advances', async () => {
@@ -98,5 +99,23 @@ describe('systemClock', () => {
     controller.abort();
     await sleeping; // would time the test out if the abort were ignored
     expect(systemClock.now()).to.be.at.least(a);
+  });
+});
+
+describe('pause', () => {
+  it('resolves early when the signal aborts, and at once when already aborted', async () => {
+    const controller = new AbortController();
+    const first = (p: Promise<void>) =>
+      Promise.race([p.then(() => 'paused'), new Promise((resolve) => setTimeout(() => resolve('timer'), 2000))]);
+    const paused = pause(60_000, controller.signal);
+    controller.abort();
+    expect(await first(paused)).to.equal('paused');
+    expect(await first(pause(60_000, controller.signal))).to.equal('paused');
+  });
+
+  it('resolves after its time when nothing aborts it', async () => {
+    const started = performance.now();
+    await pause(30, new AbortController().signal);
+    expect(performance.now() - started).to.be.at.least(25);
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseBindAddress } from './listen.ts';
+import { parseBindAddress } from './bind-address.ts';
 
 describe('parseBindAddress', () => {
   it('reads host:port, :port and [ipv6]:port', () => {

@@ -1,6 +1,8 @@
 /**
- * Time as the elector sees it. Expiry is judged on a monotonic clock (never on wall time, which
- * can jump or differ between nodes); wall time is only written into the Lease for humans.
+ * Time for the whole controller: the elector judges expiry on a monotonic clock (never on wall
+ * time, which can jump or differ between nodes; wall time is only written into the Lease for
+ * humans), and loops and informers sleep with `pause`. Below every other room (it imports
+ * nothing of ours), so kube access and leadership can both use it.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -29,6 +31,11 @@ export const systemClock: Clock = {
     });
   },
 };
+
+/** Resolves after `ms`, or as soon as the signal aborts. Never rejects. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return systemClock.sleep(ms, signal);
+}
 
 /** The error a clockTimeout signal aborts with. */
 export class TimeoutError extends Error {
