@@ -32,7 +32,11 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
   const kc = kubeConfig ?? loadKubeConfig();
   const metrics = new ControllerMetrics();
   const identity = makeIdentity(options.podName || undefined);
-  const sessions = new KubernetesSessionRepository(kc, { logger: logger.child({ component: 'sessions' }) });
+  const sessions = new KubernetesSessionRepository(kc, {
+    logger: logger.child({ component: 'sessions' }),
+    metrics,
+    informer: { maxCacheAgeMs: options.cacheMaxAge },
+  });
   const loops = backgroundLoops({ options, kubeConfig: kc, logger, metrics, sessions, identity });
 
   const servers: ServerDefinition[] = [];
@@ -86,7 +90,14 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
     metrics,
     electorFactory: options.enableLeaderElection ? build : null,
     loops,
-    components: [{ name: 'sessions', start: (signal) => sessions.start(signal), hasSynced: () => sessions.hasSynced() }],
+    components: [
+      {
+        name: 'sessions',
+        start: (signal) => sessions.start(signal),
+        hasSynced: () => sessions.hasSynced(),
+        notReadyReason: () => sessions.notReadyReason(),
+      },
+    ],
     servers,
     probeAddress: options.healthProbeBindAddress,
     shutdownTimeoutMs: options.shutdownTimeout,
