@@ -219,6 +219,31 @@ describe('RestartingInformer freshness and bounds', () => {
     }
   });
 
+  it('a periodic refresh relists, keeps one watch open and serves reads throughout', async () => {
+    const server = new WatchServer();
+    const kubeConfig = await server.start();
+    const { logger, records } = capturingLogger();
+    let lists = 0;
+    const informer = new RestartingInformer({
+      kubeConfig, path: '/api/v1/pods', logger, refreshIntervalMs: 150,
+      list: async () => (lists++, list(lists > 2 ? [pod('a', '1'), pod('b', '2')] : [pod('a', '1')])()),
+    });
+    try {
+      informer.start(stop.signal);
+      await informer.whenSynced();
+      const seen: number[] = [];
+      await eventually(() => (seen.push(informer.list().length), lists >= 4), 'three refreshes', 5000);
+      expect(Math.min(...seen), 'reads never see an empty cache').to.be.at.least(1);
+      expect(informer.get('b', 'ns')).to.not.equal(undefined);
+      // The replaced informers' watches are closed: one open watch at a time (plus, briefly, the successor's).
+      await eventually(() => server.open.size === 1, 'a single open watch');
+      expect(records.filter((r) => r.level === 'warn')).to.deep.equal([]);
+    } finally {
+      stop.abort();
+      await server.stop();
+    }
+  });
+
   it('keeps objects without managedFields and the last-applied annotation, from lists and from watch events', async () => {
     const server = new WatchServer();
     const kubeConfig = await server.start();

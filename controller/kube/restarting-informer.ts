@@ -249,17 +249,18 @@ export class RestartingInformer<T extends KubernetesObject> {
     stop(previous);
     this.synced = true;
     this.alive();
-    try {
-      return await Promise.race([
-        failed.then((err): Outcome => ({ kind: 'failed', err, synced: true })),
-        this.silence(requests),
-        pause(this.options.refreshIntervalMs ?? 600_000, requests).then((): Outcome => (signal.aborted ? { kind: 'stopped' } : { kind: 'refresh' })),
-      ]);
-    } finally {
-      // Stops the watch; the cache keeps serving reads until a successor replaces it.
-      informer.stop().catch(() => {});
-      abort.abort();
-    }
+    const watching = new AbortController();
+    const until = AbortSignal.any([requests, watching.signal]);
+    const outcome = await Promise.race([
+      failed.then((err): Outcome => ({ kind: 'failed', err, synced: true })),
+      this.silence(until),
+      pause(this.options.refreshIntervalMs ?? 600_000, until).then((): Outcome => (signal.aborted ? { kind: 'stopped' } : { kind: 'refresh' })),
+    ]);
+    watching.abort();
+    // A refreshed informer keeps watching (and serving fresh reads) until its successor has
+    // synced; a failed or silent one stops now and serves its last state until then.
+    if (outcome.kind !== 'refresh') stop(running);
+    return outcome;
   }
 
   /** Resolves as a failure when the cache shows no sign of life for silenceLimitMs. */
