@@ -30,4 +30,8 @@ COPY --from=build /app/build ./build
 USER 65532:65532
 # API + UI + authorization webhook, metrics, probes, admission webhooks.
 EXPOSE 8080 8081 8082 9443
-ENTRYPOINT ["node", "build/controller/main.js"]
+# A young generation of 1 MiB per semi-space instead of V8's default 16 MiB: the controller's
+# garbage is short-lived (decoded API responses), and the larger young generation only held
+# resident memory (npm run bench:scale, 10,000 sessions: steady RSS 141 -> 115 MiB). The bench
+# runs the node flags of this line, so keep them on it.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "build/controller/main.js"]

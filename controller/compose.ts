@@ -36,10 +36,18 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
   const kc = kubeConfig ?? loadKubeConfig();
   const metrics = new ControllerMetrics();
   const identity = makeIdentity(options.podName || undefined);
-  const sessions = new KubernetesSessionRepository(kc, { logger: logger.child({ component: 'sessions' }) });
+  const sessions = new KubernetesSessionRepository(kc, {
+    logger: logger.child({ component: 'sessions' }),
+    metrics,
+    informer: { maxCacheAgeMs: options.cacheMaxAge },
+  });
   const loops = backgroundLoops({ options, kubeConfig: kc, logger, metrics, sessions, identity });
   // Every replica verifies tokens, so every replica watches the IdentityProviders.
-  const identityServices = createIdentityServices(kc, { logger, registry: metrics.registry });
+  const identityServices = createIdentityServices(kc, {
+    logger,
+    registry: metrics.registry,
+    informer: { metrics, maxCacheAgeMs: options.cacheMaxAge },
+  });
 
   const servers: ServerDefinition[] = [];
   if (options.enableApi || options.enableFrontend) {
@@ -102,7 +110,12 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
     electorFactory: options.enableLeaderElection ? build : null,
     loops,
     components: [
-      { name: 'sessions', start: (signal) => sessions.start(signal), hasSynced: () => sessions.hasSynced() },
+      {
+        name: 'sessions',
+        start: (signal) => sessions.start(signal),
+        hasSynced: () => sessions.hasSynced(),
+        notReadyReason: () => sessions.notReadyReason(),
+      },
       identityServices.component,
     ],
     servers,

@@ -106,6 +106,11 @@ export const optionDefinitions = {
     'File name of the webhook serving certificate.'),
   webhookCertKey: str('webhook-cert-key', 'WEBHOOK_CERT_KEY', 'tls.key',
     'File name of the webhook serving key.'),
+  cacheMaxAge: duration('cache-max-age', 'CACHE_MAX_AGE', '3m',
+    'Readiness fails while an informer cache has had no event, watch start or list for longer than this; '
+    + 'a cache silent for half of it is replaced by a fresh list + watch, and watches are renewed every third of it. '
+    + 'Range 5s to 1h.',
+    { minMs: 5000, maxMs: 3_600_000 }),
   shutdownTimeout: duration('shutdown-timeout', 'SHUTDOWN_TIMEOUT', '15s',
     'Upper bound for a graceful shutdown before the process exits anyway; with leader election at least the release timeout + 2s.'),
   logLevel: str('log-level', 'LOG_LEVEL', 'info',

@@ -7,7 +7,7 @@
 import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, VERSION, plurals } from '../../crds/index.ts';
 import type { IdentityProvider } from '../../crds/identity-provider.ts';
-import { RestartingInformer, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
+import { RestartingInformer, type ListPage, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
 import type { Logger } from '../observability/logger.ts';
 import { parseIdentityProvider, primaryOf, resolveIssuer, type IdentityProviderConfig } from './identity-provider-config.ts';
 
@@ -30,7 +30,10 @@ export interface IdentityProviderDirectory extends IdentityProviderSource {
 
 export interface IdentityProviderRegistryOptions {
   logger: Logger;
-  informer?: Pick<RestartingInformerOptions<KubernetesObject>, 'initialBackoffMs' | 'maxBackoffMs' | 'refreshIntervalMs'>;
+  informer?: Pick<
+    RestartingInformerOptions<KubernetesObject>,
+    'initialBackoffMs' | 'maxBackoffMs' | 'refreshIntervalMs' | 'maxCacheAgeMs' | 'metrics'
+  >;
 }
 
 interface Parsed {
@@ -50,10 +53,12 @@ export class IdentityProviderRegistry implements IdentityProviderDirectory {
     this.informer = new RestartingInformer<KubernetesObject>({
       kubeConfig,
       path: IDENTITY_PROVIDERS_WATCH_PATH,
-      list: () =>
-        api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider }) as Promise<
-          KubernetesListObject<KubernetesObject>
-        >,
+      name: 'identity-providers',
+      list: ({ limit, continue: token, config }: ListPage) =>
+        api.listClusterCustomObject(
+          { group: GROUP, version: VERSION, plural: plurals.IdentityProvider, limit, _continue: token },
+          config,
+        ) as Promise<KubernetesListObject<KubernetesObject>>,
       logger: options.logger,
       ...options.informer,
     });
@@ -66,6 +71,11 @@ export class IdentityProviderRegistry implements IdentityProviderDirectory {
 
   hasSynced(): boolean {
     return this.informer.hasSynced();
+  }
+
+  /** Why /readyz should fail for this cache, if it should. */
+  notReadyReason(): string | undefined {
+    return this.informer.notReadyReason();
   }
 
   whenSynced(): Promise<void> {

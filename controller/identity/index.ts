@@ -6,7 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../observability/logger.ts';
 import { IdentityMetrics } from './identity-metrics.ts';
-import { IdentityProviderRegistry } from './identity-provider-registry.ts';
+import { IdentityProviderRegistry, type IdentityProviderRegistryOptions } from './identity-provider-registry.ts';
 import { JwksTokenVerifier, type JwksTokenVerifierOptions } from './jwks-token-verifier.ts';
 
 export * from './identity.ts';
@@ -26,15 +26,19 @@ export interface IdentityServices {
   identityProviders: IdentityProviderRegistry;
   tokenVerifier: JwksTokenVerifier;
   /** For ControllerProcess `components`: starts the watch; /readyz waits for hasSynced. */
-  component: { name: string; start: (signal: AbortSignal) => void; hasSynced: () => boolean };
+  component: { name: string; start: (signal: AbortSignal) => void; hasSynced: () => boolean; notReadyReason: () => string | undefined };
 }
 
 export function createIdentityServices(
   kubeConfig: KubeConfig,
-  options: { logger: Logger; registry: Registry; verifier?: Omit<JwksTokenVerifierOptions, 'identityProviders' | 'logger' | 'metrics'> },
+  options: {
+    logger: Logger;
+    registry: Registry;
+    informer?: IdentityProviderRegistryOptions['informer'];
+    verifier?: Omit<JwksTokenVerifierOptions, 'identityProviders' | 'logger' | 'metrics'> },
 ): IdentityServices {
   const logger = options.logger.child({ component: 'identity' });
-  const identityProviders = new IdentityProviderRegistry(kubeConfig, { logger });
+  const identityProviders = new IdentityProviderRegistry(kubeConfig, { logger, informer: options.informer });
   const tokenVerifier = new JwksTokenVerifier({
     ...options.verifier,
     identityProviders,
@@ -48,6 +52,7 @@ export function createIdentityServices(
       name: 'identity-providers',
       start: (signal) => identityProviders.start(signal),
       hasSynced: () => identityProviders.hasSynced(),
+      notReadyReason: () => identityProviders.notReadyReason(),
     },
   };
 }

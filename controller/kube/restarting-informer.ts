@@ -1,30 +1,81 @@
 /**
- * A watch cache that keeps itself alive.
+ * A watch cache that keeps itself alive and knows how old it is.
  *
  * @kubernetes/client-node 1.4 informers relist on 410 Gone, but stop silently on any other error
- * (anchors decision 17), and a watch can stall without an error. This wrapper runs one informer
- * at a time and replaces it with a fresh one (full list + watch): after an error, with
- * exponential backoff (1 s doubling to 30 s), and periodically, which bounds how long a stalled
- * watch can go unnoticed. Reads are served from the last informer that completed its list, so a
- * replacement never leaves readers with an empty cache.
+ * (anchors decision 17), wait without limit for a list or a watch that is never answered, and a
+ * watch can stall without an error. This wrapper runs one informer at a time and replaces it
+ * with a fresh one (full list + watch): after an error, with exponential backoff (1 s doubling
+ * to 30 s); when the cache has shown no sign of life for `silenceLimitMs` (a stuck informer);
+ * and periodically. Every list page is bounded by `listTimeoutMs`, every watch start by
+ * `watchStartTimeoutMs` (kube/bounded-watch.ts).
+ *
+ * Freshness: the cache's age is the time since its last sign of life: a successful list, an
+ * established watch or a watch event (bookmarks included; the server is asked for them and to
+ * end each watch after `watchWindowSeconds`, so a healthy but quiet cache still renews its age).
+ * `hasSynced()` is true only while the age is within `maxCacheAgeMs`: a frozen cache stops
+ * being "synced", which fails /readyz and makes the cleanup loop wait. The age is exported as
+ * `breakglass_informer_cache_age_seconds{informer}` when `metrics` is given.
+ *
+ * Memory: objects go through `transform` (default: drop managedFields and the last-applied
+ * annotation) before the cache keeps them; lists are read in pages, so a relist holds one
+ * page of raw objects at a time besides the cache being replaced. Reads are served from the
+ * last informer that completed its list, so a replacement never leaves readers with an empty
+ * cache; the replaced one is released as soon as its successor has synced.
  */
 import {
   ListWatch,
-  Watch,
+  type ConfigurationOptions,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.ts';
+import type { ControllerMetrics } from '../observability/metrics.ts';
 import { pause } from '../clock/clock.ts';
+import { BoundedWatch } from './bounded-watch.ts';
+import { stripForCache } from './cache-transform.ts';
+import { boundedRequest } from './request-options.ts';
+
+/** One page of a list call; pass `config` on to the client-node call so the timeout aborts it. */
+export interface ListPage {
+  limit: number;
+  /** The continue token of the previous page; undefined for the first page. */
+  continue: string | undefined;
+  config: ConfigurationOptions;
+}
+
+export const DEFAULT_MAX_CACHE_AGE_MS = 180_000;
+const DEFAULT_PAGE_SIZE = 500;
 
 export interface RestartingInformerOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
   /** Watch path, e.g. /apis/<group>/<version>/<plural> for all namespaces. */
   path: string;
-  /** The list call matching `path`. */
-  list: () => Promise<KubernetesListObject<T>>;
+  /**
+   * The list call matching `path`, one page at a time (pass limit, continue and config to
+   * client-node). A list function that ignores the page returns everything at once, which
+   * works but holds the whole raw list in memory.
+   */
+  list: (page: ListPage) => Promise<KubernetesListObject<T>>;
   logger: Logger;
+  /** The `informer` label of the cache-age metric and of log lines. @default path */
+  name?: string;
+  /** Registers the cache-age gauge for this informer. */
+  metrics?: ControllerMetrics;
+  /** hasSynced() turns false when the cache is older than this. @default 180000 (3 min) */
+  maxCacheAgeMs?: number;
+  /** A cache silent this long is replaced by a fresh list + watch. @default maxCacheAgeMs / 2 */
+  silenceLimitMs?: number;
+  /** The server ends each watch after this long (bookmarks come too). @default maxCacheAgeMs / 3 */
+  watchWindowSeconds?: number;
+  /** Upper bound of one list page. @default silenceLimitMs */
+  listTimeoutMs?: number;
+  /** Upper bound until a watch's response headers arrive. @default min(10 s, silenceLimitMs / 2) */
+  watchStartTimeoutMs?: number;
+  /** Objects per list page. @default 500 */
+  pageSize?: number;
+  /** Applied to every object before the cache keeps it. @default stripForCache */
+  transform?: (object: T) => T;
   /** @default 1000 */
   initialBackoffMs?: number;
   /** @default 30000 */
@@ -33,76 +84,104 @@ export interface RestartingInformerOptions<T extends KubernetesObject> {
   refreshIntervalMs?: number;
 }
 
-/**
- * client-node's Watch rejects, instead of reporting through `done`, when the request cannot even
- * be made (e.g. credentials that cannot be applied). The informer calls it again on its own after
- * every normal end of a watch, without awaiting it, so such a rejection would be unhandled and
- * crash the process; here it becomes an ordinary watch error, which the informer reports.
- */
-class GuardedWatch extends Watch {
-  override async watch(...args: Parameters<Watch['watch']>): Promise<AbortController> {
-    try {
-      return await super.watch(...args);
-    } catch (err) {
-      args[3](err);
-      return new AbortController();
-    }
-  }
+type Outcome = { kind: 'failed'; err: unknown; synced: boolean } | { kind: 'refresh' } | { kind: 'stopped' };
+
+/** A ListWatch and the signal that ends all its requests. */
+interface Running<T extends KubernetesObject> {
+  informer: ListWatch<T>;
+  abort: AbortController;
 }
 
-
 export class RestartingInformer<T extends KubernetesObject> {
-  private current: ListWatch<T> | undefined;
+  private current: Running<T> | undefined;
   private synced = false;
   private running = false;
+  /** performance.now() of the last sign of life (list, watch start, event); set by start(). */
+  private lastAliveAt = performance.now();
   private readonly syncWaiters: (() => void)[] = [];
+  readonly name: string;
+  readonly maxCacheAgeMs: number;
+  private readonly silenceLimitMs: number;
+  private readonly listTimeoutMs: number;
+  private readonly watchStartTimeoutMs: number;
+  private readonly watchWindowSeconds: number;
 
-  constructor(private readonly options: RestartingInformerOptions<T>) {}
+  constructor(private readonly options: RestartingInformerOptions<T>) {
+    this.name = options.name ?? options.path;
+    this.maxCacheAgeMs = options.maxCacheAgeMs ?? DEFAULT_MAX_CACHE_AGE_MS;
+    this.silenceLimitMs = options.silenceLimitMs ?? this.maxCacheAgeMs / 2;
+    this.listTimeoutMs = options.listTimeoutMs ?? this.silenceLimitMs;
+    this.watchStartTimeoutMs = options.watchStartTimeoutMs ?? Math.min(10_000, this.silenceLimitMs / 2);
+    this.watchWindowSeconds = options.watchWindowSeconds ?? Math.max(1, Math.round(this.maxCacheAgeMs / 3000));
+    options.metrics?.trackCacheAge(this.name, () => this.cacheAgeMs() / 1000);
+  }
 
   /** Starts list + watch in the background until `signal` aborts. Calling it twice is an error. */
   start(signal: AbortSignal): void {
     if (this.running) throw new Error(`informer for ${this.options.path} already started`);
     this.running = true;
+    this.lastAliveAt = performance.now();
     // run() handles its own errors; this catch only makes sure nothing can become an unhandled
     // rejection (which would crash the process) if that ever fails.
     void this.run(signal)
-      .catch((err: unknown) => this.options.logger.error({ path: this.options.path, err: describe(err) }, 'informer stopped unexpectedly'))
+      .catch((err: unknown) => this.options.logger.error({ informer: this.name, err: describe(err) }, 'informer stopped unexpectedly'))
       .finally(() => {
         this.running = false;
       });
   }
 
-  /** True once a complete list has been loaded (it stays true while a replacement syncs). */
-  hasSynced(): boolean {
-    return this.synced;
+  /** Milliseconds since the last sign of life; before the first sync, since start(). */
+  cacheAgeMs(): number {
+    return performance.now() - this.lastAliveAt;
   }
 
-  /** Resolves once the cache has synced. */
+  /** True while a complete list is loaded and the cache is not older than maxCacheAgeMs. */
+  hasSynced(): boolean {
+    return this.synced && this.cacheAgeMs() <= this.maxCacheAgeMs;
+  }
+
+  /** Why the cache cannot be trusted now, or undefined when it can (for /readyz). */
+  notReadyReason(): string | undefined {
+    if (!this.synced) return 'cache not synced';
+    const age = this.cacheAgeMs();
+    if (age <= this.maxCacheAgeMs) return undefined;
+    return `cache is stale: no event, watch or list for ${Math.round(age / 1000)}s (limit ${Math.round(this.maxCacheAgeMs / 1000)}s)`;
+  }
+
+  /** Resolves once hasSynced() is true. */
   whenSynced(): Promise<void> {
-    if (this.synced) return Promise.resolve();
+    if (this.hasSynced()) return Promise.resolve();
     return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
   list(namespace?: string): readonly T[] {
-    return this.current?.list(namespace) ?? [];
+    return this.current?.informer.list(namespace) ?? [];
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.current?.get(name, namespace);
+    return this.current?.informer.get(name, namespace);
+  }
+
+  private alive(): void {
+    this.lastAliveAt = performance.now();
+    if (this.synced) this.releaseWaiters();
+  }
+
+  private releaseWaiters(): void {
+    for (const resolve of this.syncWaiters.splice(0)) resolve();
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    const { logger, path } = this.options;
+    const { logger } = this.options;
     const initialBackoff = this.options.initialBackoffMs ?? 1000;
     const maxBackoff = this.options.maxBackoffMs ?? 30_000;
     let backoff = initialBackoff;
     while (!signal.aborted) {
-      let outcome: Awaited<ReturnType<RestartingInformer<T>['runOnce']>>;
+      let outcome: Outcome;
       try {
         outcome = await this.runOnce(signal);
       } catch (err) {
-        // Anything client-node throws instead of reporting (see GuardedWatch) is treated like a
-        // failed list/watch.
+        // Anything client-node throws instead of reporting is treated like a failed list/watch.
         outcome = { kind: 'failed', err, synced: false };
       }
       if (outcome.kind === 'stopped' || signal.aborted) break;
@@ -113,23 +192,37 @@ export class RestartingInformer<T extends KubernetesObject> {
       if (outcome.synced) backoff = initialBackoff;
       // The cache of a failed informer keeps serving (stale) reads until a new one synced.
       logger.warn(
-        { path, err: describe(outcome.err), retryInMs: backoff },
+        { informer: this.name, path: this.options.path, err: describe(outcome.err), retryInMs: backoff },
         outcome.synced ? 'informer watch failed; restarting' : 'informer list/watch failed; retrying',
       );
       await pause(backoff, signal);
       backoff = Math.min(backoff * 2, maxBackoff);
     }
-    await stopQuietly(this.current);
+    stop(this.current);
+    this.current = undefined;
   }
 
   /**
-   * One informer: list + watch until it fails, the refresh interval passes or `signal` aborts.
-   * `synced` tells whether it got as far as serving reads (then the backoff starts over).
+   * One informer: list + watch until it fails, falls silent, the refresh interval passes or
+   * `signal` aborts. `synced` tells whether it got as far as serving reads (then the backoff
+   * starts over).
    */
-  private async runOnce(
-    signal: AbortSignal,
-  ): Promise<{ kind: 'failed'; err: unknown; synced: boolean } | { kind: 'refresh' } | { kind: 'stopped' }> {
-    const informer = new ListWatch<T>(this.options.path, new GuardedWatch(this.options.kubeConfig), this.options.list, false);
+  private async runOnce(signal: AbortSignal): Promise<Outcome> {
+    const abort = new AbortController();
+    const requests = AbortSignal.any([signal, abort.signal]);
+    const transform = this.options.transform ?? stripForCache;
+    const watch = new BoundedWatch<T>({
+      kubeConfig: this.options.kubeConfig,
+      signal: requests,
+      startTimeoutMs: this.watchStartTimeoutMs,
+      windowSeconds: this.watchWindowSeconds,
+      onAlive: () => {
+        if (this.current?.informer === informer) this.alive();
+      },
+      transform,
+    });
+    const informer: ListWatch<T> = new ListWatch<T>(this.options.path, watch, () => this.listAll(requests, transform), false);
+    const running: Running<T> = { informer, abort };
     let firstError: unknown;
     let onError: (err: unknown) => void = () => {};
     const failed = new Promise<unknown>((resolve) => (onError = resolve));
@@ -137,40 +230,78 @@ export class RestartingInformer<T extends KubernetesObject> {
       firstError ??= err ?? new Error('watch ended with an error');
       onError(firstError);
     });
+    // start() returns once the list is in and the watch established, or failed; both are
+    // bounded (list pages and watch start), and an abort of `signal` ends either at once.
     try {
-      await informer.start();
+      await Promise.race([informer.start(), failed]);
     } catch (err) {
-      await stopQuietly(informer);
+      stop(running);
       throw err;
     }
     if (firstError !== undefined || signal.aborted) {
-      await stopQuietly(informer);
+      stop(running);
       return signal.aborted ? { kind: 'stopped' } : { kind: 'failed', err: firstError, synced: false };
     }
     const previous = this.current;
-    this.current = informer;
-    this.markSynced();
-    if (previous !== undefined) await stopQuietly(previous);
-    const refreshInterval = this.options.refreshIntervalMs ?? 600_000;
-    return Promise.race([
-      failed.then((err) => ({ kind: 'failed' as const, err, synced: true })),
-      pause(refreshInterval, signal).then(() => (signal.aborted ? { kind: 'stopped' as const } : { kind: 'refresh' as const })),
+    this.current = running;
+    // The replaced cache goes now, not at the end of this run: two full copies only while
+    // the new list was read.
+    stop(previous);
+    this.synced = true;
+    this.alive();
+    const watching = new AbortController();
+    const until = AbortSignal.any([requests, watching.signal]);
+    const outcome = await Promise.race([
+      failed.then((err): Outcome => ({ kind: 'failed', err, synced: true })),
+      this.silence(until),
+      pause(this.options.refreshIntervalMs ?? 600_000, until).then((): Outcome => (signal.aborted ? { kind: 'stopped' } : { kind: 'refresh' })),
     ]);
+    watching.abort();
+    // A refreshed informer keeps watching (and serving fresh reads) until its successor has
+    // synced; a failed or silent one stops now and serves its last state until then.
+    if (outcome.kind !== 'refresh') stop(running);
+    return outcome;
   }
 
-  private markSynced(): void {
-    if (this.synced) return;
-    this.synced = true;
-    for (const resolve of this.syncWaiters.splice(0)) resolve();
+  /** Resolves as a failure when the cache shows no sign of life for silenceLimitMs. */
+  private async silence(signal: AbortSignal): Promise<Outcome> {
+    const checkEvery = Math.max(50, Math.min(1000, this.silenceLimitMs / 4));
+    while (!signal.aborted) {
+      await pause(checkEvery, signal);
+      const age = this.cacheAgeMs();
+      if (age > this.silenceLimitMs) {
+        return { kind: 'failed', err: new Error(`no event, watch or list for ${Math.round(age)} ms`), synced: true };
+      }
+    }
+    return { kind: 'stopped' };
+  }
+
+  /** The whole list, page by page, each page bounded; objects transformed as they arrive. */
+  private async listAll(signal: AbortSignal, transform: (object: T) => T): Promise<KubernetesListObject<T>> {
+    const limit = this.options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const items: T[] = [];
+    let resourceVersion: string | undefined;
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await boundedRequest(
+        { what: `LIST ${this.options.path} page ${++pages}`, timeoutMs: this.listTimeoutMs, signal },
+        (config) => this.options.list({ limit, continue: token, config }),
+      );
+      for (const item of page.items) items.push(transform(item));
+      // All pages are one snapshot; the first page's resourceVersion is the one to watch from.
+      resourceVersion ??= page.metadata?.resourceVersion;
+      token = page.metadata?._continue || undefined;
+    } while (token !== undefined);
+    return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion }, items };
   }
 }
 
-async function stopQuietly(informer: { stop(): Promise<void> } | undefined): Promise<void> {
-  try {
-    await informer?.stop();
-  } catch {
-    // Stopping only aborts the request; there is nothing left to clean up if that fails.
-  }
+function stop<T extends KubernetesObject>(running: Running<T> | undefined): void {
+  if (running === undefined) return;
+  // ListWatch.stop() only aborts a watch it already holds; the abort ends the rest.
+  running.informer.stop().catch(() => {});
+  running.abort.abort();
 }
 
 function describe(err: unknown): string {

@@ -14,6 +14,9 @@ export class ControllerMetrics {
   readonly clusterConfigsFailed: Counter<'cluster'>;
   readonly admissionRequests: Counter<'kind' | 'allowed'>;
   readonly fencedWrites: Counter<'loop'>;
+  readonly informerCacheAge: Gauge<'informer'>;
+  /** Cache-age sources by informer name, read at scrape time. */
+  private readonly cacheAges = new Map<string, () => number>();
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -74,5 +77,20 @@ export class ControllerMetrics {
       labelNames: ['loop'],
       registers,
     });
+    const cacheAges = this.cacheAges;
+    this.informerCacheAge = new Gauge({
+      name: 'breakglass_informer_cache_age_seconds',
+      help: 'Seconds since the informer cache last showed a sign of life (list, watch start or event; before the first sync, since start). /readyz fails above --cache-max-age.',
+      labelNames: ['informer'],
+      registers,
+      collect() {
+        for (const [informer, age] of cacheAges) this.set({ informer }, age());
+      },
+    });
+  }
+
+  /** Exports `age()` (seconds) as breakglass_informer_cache_age_seconds{informer=name}. */
+  trackCacheAge(name: string, age: () => number): void {
+    this.cacheAges.set(name, age);
   }
 }

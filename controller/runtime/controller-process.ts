@@ -22,8 +22,10 @@ import { runLoops } from './loop-runner.ts';
 export interface ReplicaComponent {
   readonly name: string;
   start(signal: AbortSignal): void | Promise<void>;
-  /** Readiness: false until the component's cache is synced. */
+  /** Readiness: false until the component's cache is synced, and while it is stale. */
   hasSynced?(): boolean;
+  /** Readiness detail when not synced ("cache is stale: ..."); default "cache not synced". */
+  notReadyReason?(): string | undefined;
 }
 
 /** A server this replica exposes; started after the replica components. */
@@ -90,7 +92,7 @@ export class ControllerProcess {
       { name: 'shutdown', check: () => (this.shuttingDown ? 'shutting down' : undefined) },
       ...this.deps.components
         .filter((c) => c.hasSynced)
-        .map((c) => ({ name: `informer-sync:${c.name}`, check: () => (c.hasSynced?.() ? undefined : 'cache not synced') })),
+        .map((c) => ({ name: `informer-sync:${c.name}`, check: () => (c.hasSynced?.() ? undefined : (c.notReadyReason?.() ?? 'cache not synced')) })),
     ];
   }
 

@@ -30,8 +30,9 @@ import {
 import type { Logger } from '../observability/logger.ts';
 import { stateOf } from './predicates.ts';
 import { boundedRequest } from '../kube/request-options.ts';
-import { RestartingInformer, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
+import { RestartingInformer, type ListPage, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
 import { ConflictError } from '../kube/errors.ts';
+import type { ControllerMetrics } from '../observability/metrics.ts';
 import { SessionNotFoundError, type DeletePrecondition, type SessionRepository } from './session-repository.ts';
 
 const PLURAL = plurals.BreakglassSession;
@@ -42,8 +43,10 @@ export interface KubernetesSessionRepositoryOptions {
   logger: Logger;
   /** Cache only this namespace. @default all namespaces */
   namespace?: string;
-  /** Informer tuning (backoff, refresh interval). */
-  informer?: Pick<RestartingInformerOptions<KubernetesObject>, 'initialBackoffMs' | 'maxBackoffMs' | 'refreshIntervalMs'>;
+  /** Informer tuning (freshness bound, timeouts, backoff, refresh interval, page size). */
+  informer?: Omit<RestartingInformerOptions<KubernetesObject>, 'kubeConfig' | 'path' | 'list' | 'logger' | 'name' | 'metrics'>;
+  /** Exports the cache age of the sessions informer. */
+  metrics?: ControllerMetrics;
   /** Upper bound of every live read, status write and delete. @default 10000 */
   requestTimeoutMs?: number;
 }
@@ -63,15 +66,19 @@ export class KubernetesSessionRepository implements SessionRepository {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const namespace = options.namespace;
-    const list =
-      namespace === undefined
-        ? () => this.api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL })
-        : () => this.api.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace });
+    // The informer bounds each page with `config` (timeout and its own abort signal).
+    const list = ({ limit, continue: token, config }: ListPage): Promise<KubernetesListObject<KubernetesObject>> =>
+      (namespace === undefined
+        ? this.api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL, limit, _continue: token }, config)
+        : this.api.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, limit, _continue: token }, config)
+      ) as Promise<KubernetesListObject<KubernetesObject>>;
     this.informer = new RestartingInformer<KubernetesObject>({
       kubeConfig,
       path: namespace === undefined ? SESSIONS_WATCH_PATH : `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
-      list: list as () => Promise<KubernetesListObject<KubernetesObject>>,
+      list,
       logger: options.logger,
+      name: 'sessions',
+      metrics: options.metrics,
       ...options.informer,
     });
   }
@@ -81,8 +88,14 @@ export class KubernetesSessionRepository implements SessionRepository {
     this.informer.start(signal);
   }
 
+  /** True while the cache is complete and fresh (see RestartingInformer.hasSynced). */
   hasSynced(): boolean {
     return this.informer.hasSynced();
+  }
+
+  /** Why the cache cannot be trusted now (not synced, stale), or undefined. */
+  notReadyReason(): string | undefined {
+    return this.informer.notReadyReason();
   }
 
   /** Resolves once the cache holds a complete list. */
