@@ -121,6 +121,9 @@ interface CompiledPolicy {
   readonly tenants: ValueSet | undefined;
   readonly sessions: ValueSet | undefined;
   readonly rules: readonly CompiledRule[];
+  /** Union of the rules' verbs and resources: most requests skip a policy's rules on these two lookups. */
+  readonly ruleVerbs: ValueSet;
+  readonly ruleResources: ValueSet;
   readonly impersonationRules: readonly CompiledImpersonationRule[];
   readonly podSecurity: CompiledPodSecurityRules | undefined;
 }
@@ -138,6 +141,8 @@ function compilePolicy(policy: DenyPolicy): CompiledPolicy {
     tenants: optionalSet(spec.appliesTo?.tenants),
     sessions: optionalSet(spec.appliesTo?.sessions),
     rules: (spec.rules ?? []).map(compileRule),
+    ruleVerbs: valueSet((spec.rules ?? []).flatMap((r) => r.verbs)),
+    ruleResources: valueSet((spec.rules ?? []).flatMap((r) => r.resources)),
     impersonationRules: (spec.impersonationRules ?? []).map(compileImpersonationRule),
     podSecurity: spec.podSecurityRules === undefined ? undefined : compilePodSecurityRules(spec.podSecurityRules),
   };
@@ -151,6 +156,7 @@ interface ScopedPolicies {
   readonly perSession: readonly CompiledPolicy[];
 }
 
+const NO_RULES: readonly CompiledRule[] = [];
 const MAX_SCOPE_CACHE_ENTRIES = 1024;
 
 /** Every rule matching except its namespace filter. */
@@ -207,15 +213,18 @@ export class DenyPolicyIndex {
   async evaluate(input: DenyEvaluationInput): Promise<DenyOutcome> {
     const scoped = this.scoped(input.action.cluster, input.action.tenant);
     const warnings: PodSecurityWarning[] = [];
+    if (scoped.global.length === 0 && scoped.perSession.length === 0) return { denied: false, warnings };
     for (const policy of scoped.global) {
-      const denied = await this.evaluatePolicy(policy, input, 'global', warnings);
+      const result = this.evaluatePolicy(policy, input, 'global', warnings);
+      const denied = result instanceof Promise ? await result : result;
       if (denied !== undefined) return denied;
     }
     if (scoped.perSession.length > 0) {
       for (const session of input.sessions) {
         for (const policy of scoped.perSession) {
           if (!(policy.sessions as ValueSet).values.has(session)) continue;
-          const denied = await this.evaluatePolicy(policy, input, 'session', warnings);
+          const result = this.evaluatePolicy(policy, input, 'session', warnings);
+          const denied = result instanceof Promise ? await result : result;
           if (denied !== undefined) return denied;
         }
       }
@@ -265,38 +274,77 @@ export class DenyPolicyIndex {
     return entry;
   }
 
-  private async evaluatePolicy(
+  /**
+   * One policy: synchronous unless a rule needs the namespace's labels or pod security needs the
+   * pod, so that the common case costs no promise per policy.
+   */
+  private evaluatePolicy(
     policy: CompiledPolicy,
     input: DenyEvaluationInput,
     pass: 'global' | 'session',
     warnings: PodSecurityWarning[],
-  ): Promise<DenyOutcome | undefined> {
+  ): DenyOutcome | undefined | Promise<DenyOutcome | undefined> {
     const action = input.action;
-    for (const rule of policy.rules) {
+    const rules = inSet(policy.ruleVerbs, action.verb) && inSet(policy.ruleResources, action.resource) ? policy.rules : NO_RULES;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as CompiledRule;
       if (!ruleMatchesRequest(rule, action)) continue;
+      const filter = rule.namespaces;
+      if (filter.empty || (action.namespace !== '' && filter.matchesName(action.namespace))) {
+        return { denied: true, cause: 'rule', policy: policy.name, pass, detail: '', warnings };
+      }
+      if (action.namespace !== '' && filter.hasSelectors) return this.evaluateFromRule(policy, i, input, pass, warnings);
+    }
+    return this.evaluatePodSecurityOf(policy, input, pass, warnings);
+  }
+
+  /** The rest of a policy from rule `from` on, once labels may be needed. */
+  private async evaluateFromRule(
+    policy: CompiledPolicy,
+    from: number,
+    input: DenyEvaluationInput,
+    pass: 'global' | 'session',
+    warnings: PodSecurityWarning[],
+  ): Promise<DenyOutcome | undefined> {
+    const rules = policy.rules;
+    for (let i = from; i < rules.length; i++) {
+      const rule = rules[i] as CompiledRule;
+      if (!ruleMatchesRequest(rule, input.action)) continue;
       const match = await namespaceMatch(rule.namespaces, input);
       if (match === 'no-match') continue;
       const cause = match === 'match' ? 'rule' : 'labels';
       return { denied: true, cause, policy: policy.name, pass, detail: '', warnings };
     }
+    return this.evaluatePodSecurityOf(policy, input, pass, warnings);
+  }
+
+  private evaluatePodSecurityOf(
+    policy: CompiledPolicy,
+    input: DenyEvaluationInput,
+    pass: 'global' | 'session',
+    warnings: PodSecurityWarning[],
+  ): Promise<DenyOutcome | undefined> | undefined {
+    const action = input.action;
     const podSecurity = policy.podSecurity;
     if (podSecurity === undefined || !podSecurityApplies(podSecurity, action.resource, action.subresource, action.name)) {
       return undefined;
     }
-    const result: PodSecurityResult = await evaluatePodSecurity(podSecurity, {
-      namespace: action.namespace,
-      podName: action.name,
-      pod: await input.pod(),
-      namespaceLabels: input.namespaceLabels,
-      override: input.podSecurityOverride,
-    });
-    if (result.action === 'deny') {
-      return { denied: true, cause: 'pod-security', policy: policy.name, pass, detail: result.reason, warnings };
-    }
-    if (result.action === 'warn') {
-      warnings.push({ policy: policy.name, score: result.score, factors: result.factors, reason: result.reason });
-    }
-    return undefined;
+    return (async () => {
+      const result: PodSecurityResult = await evaluatePodSecurity(podSecurity, {
+        namespace: action.namespace,
+        podName: action.name,
+        pod: await input.pod(),
+        namespaceLabels: input.namespaceLabels,
+        override: input.podSecurityOverride,
+      });
+      if (result.action === 'deny') {
+        return { denied: true, cause: 'pod-security', policy: policy.name, pass, detail: result.reason, warnings } as const;
+      }
+      if (result.action === 'warn') {
+        warnings.push({ policy: policy.name, score: result.score, factors: result.factors, reason: result.reason });
+      }
+      return undefined;
+    })();
   }
 }
 
