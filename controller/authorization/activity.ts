@@ -112,6 +112,11 @@ export class ActivityRecorder {
     await Promise.all([...this.writes]);
   }
 
+  /** Sessions currently tracked. */
+  trackedCount(): number {
+    return this.tracked.size;
+  }
+
   /** Decisions counted but not yet written. */
   pendingCount(): number {
     let total = 0;
@@ -148,12 +153,9 @@ export class ActivityRecorder {
     void write.then(() => this.writes.delete(write));
   }
 
+  /** Forgets the oldest tracked session (its unwritten count is lost; a running write finishes). */
   private evictOne(): void {
-    for (const [key, entry] of this.tracked) {
-      if (!entry.writing) {
-        this.tracked.delete(key);
-        return;
-      }
-    }
+    const oldest = this.tracked.keys().next();
+    if (oldest.done !== true) this.tracked.delete(oldest.value);
   }
 }
