@@ -74,18 +74,16 @@ const escapeRegExp = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/-]/g, '
  * cross "/", `[...]` / `[^...]` classes, `\` escapes. A malformed pattern matches nothing.
  */
 export function globMatches(pattern: string, value: string): boolean {
-  return pattern === value || compileGlob(pattern)(value);
+  return compileGlob(pattern)(value);
 }
-
-const NEVER = (): boolean => false;
 
 /**
  * globMatches with the pattern translated once, for hot paths that match the same pattern many
  * times (the authorization webhook precompiles DenyPolicy globs with it).
  */
 export function compileGlob(pattern: string): (value: string) => boolean {
-  if (globError(pattern) !== undefined) return NEVER;
-  if (!/[*?[\\]/.test(pattern)) return (value) => value === pattern;
+  // A malformed pattern, like one without wildcards, matches only itself (as globMatches does).
+  if (globError(pattern) !== undefined || !/[*?[\\]/.test(pattern)) return (value) => value === pattern;
   let source = '';
   let i = 0;
   const classChar = (): string => {
@@ -126,7 +124,7 @@ export function compileGlob(pattern: string): (value: string) => boolean {
     }
   }
   const regexp = new RegExp(`^${source}$`, 's');
-  return (value) => regexp.test(value);
+  return (value) => value === pattern || regexp.test(value);
 }
 
 export function checkGlob(findings: Findings, field: string, pattern: string): void {
