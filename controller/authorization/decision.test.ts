@@ -264,6 +264,13 @@ describe('authorization decision pipeline', () => {
     expect(outcome.reason).to.not.include('http');
   });
 
+  it('dry-runs at most maxHintEscalations escalations', async () => {
+    const w = world();
+    w.requestable = Array.from({ length: 30 }, (_, i) => ({ name: `e${i}`, escalatedGroup: `g${i}` }));
+    await pipeline(w, { maxHintEscalations: 4 }).authorize('prod', getPods());
+    expect(w.grantCalls.map((g) => g[0])).to.deep.equal(['g0', 'g1', 'g2', 'g3']);
+  });
+
   it('says so when no requestable escalation would allow it, instead of linking to a useless request', async () => {
     const w = world();
     w.requestable = [{ name: 'viewers', escalatedGroup: 'viewers' }];

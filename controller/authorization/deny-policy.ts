@@ -326,7 +326,7 @@ export class DenyPolicyIndex {
   ): Promise<DenyOutcome | undefined> | undefined {
     const action = input.action;
     const podSecurity = policy.podSecurity;
-    if (podSecurity === undefined || !podSecurityApplies(podSecurity, action.resource, action.subresource, action.name)) {
+    if (podSecurity === undefined || !podSecurityApplies(podSecurity, action)) {
       return undefined;
     }
     return (async () => {

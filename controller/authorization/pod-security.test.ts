@@ -89,15 +89,17 @@ describe('pod security scoring', () => {
 
   it('applies to exec, attach and portforward on a named pod by default, or the listed subresources', () => {
     const defaults = compilePodSecurityRules({});
-    expect(['exec', 'attach', 'portforward', 'log'].map((s) => podSecurityApplies(defaults, 'pods', s, 'x'))).to.deep.equal([
+    const on = (resource: string, subresource: string, name: string, apiGroup = '') => ({ apiGroup, resource, subresource, name });
+    expect(['exec', 'attach', 'portforward', 'log'].map((s) => podSecurityApplies(defaults, on('pods', s, 'x')))).to.deep.equal([
       true,
       true,
       true,
       false,
     ]);
-    expect(podSecurityApplies(defaults, 'pods', 'exec', '')).to.equal(false);
-    expect(podSecurityApplies(defaults, 'deployments', 'exec', 'x')).to.equal(false);
-    expect(podSecurityApplies(compilePodSecurityRules({ appliesTo: { subresources: ['log'] } }), 'pods', 'log', 'x')).to.equal(true);
+    expect(podSecurityApplies(defaults, on('pods', 'exec', ''))).to.equal(false);
+    expect(podSecurityApplies(defaults, on('deployments', 'exec', 'x'))).to.equal(false);
+    expect(podSecurityApplies(defaults, on('pods', 'exec', 'x', 'example.com')), 'a CRD named pods').to.equal(false);
+    expect(podSecurityApplies(compilePodSecurityRules({ appliesTo: { subresources: ['log'] } }), on('pods', 'log', 'x'))).to.equal(true);
   });
 });
 

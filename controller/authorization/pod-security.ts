@@ -162,9 +162,12 @@ export function compilePodSecurityRules(rules: PodSecurityRules): CompiledPodSec
   };
 }
 
-/** Whether the rules look at this request at all (pods, a listed subresource, a pod name). */
-export function podSecurityApplies(rules: CompiledPodSecurityRules, resource: string, subresource: string, name: string): boolean {
-  return resource === 'pods' && name !== '' && rules.subresources.has(subresource);
+/** Whether the rules look at this request at all (core pods, a listed subresource, a pod name). */
+export function podSecurityApplies(
+  rules: CompiledPodSecurityRules,
+  request: { readonly apiGroup: string; readonly resource: string; readonly subresource: string; readonly name: string },
+): boolean {
+  return request.apiGroup === '' && request.resource === 'pods' && request.name !== '' && rules.subresources.has(request.subresource);
 }
 
 /** `entry` names `factor` itself or a prefix of it: "privilegedContainer" covers "privilegedContainer:app". */
