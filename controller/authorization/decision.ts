@@ -172,7 +172,6 @@ export class AuthorizationPipeline {
       clusterLabel: label,
     });
     const link = clusterLink(this.options.frontendBaseUrl, clusterName);
-    const action = describeAction(review);
     const deny = (reason: string, decision: DecisionLabel, denySource: DenySource, warnings = NO_WARNINGS): AuthorizationOutcome => ({
       kind: 'decision',
       allowed: false,
@@ -192,7 +191,7 @@ export class AuthorizationPipeline {
     }
     phase('cluster_config');
     if (cluster === undefined) {
-      return deny(finalizeReason(clusterMissingReason(clusterName, action), false, link), 'cluster-missing', 'cluster-missing');
+      return deny(finalizeReason(clusterMissingReason(clusterName, describeAction(review)), false, link), 'cluster-missing', 'cluster-missing');
     }
     label = clusterLabel(clusterName, true);
 
@@ -327,6 +326,7 @@ export class AuthorizationPipeline {
     if (skipped !== undefined) this.metrics.observeSessionChecksSkipped(label);
 
     // escalations: what the user could request that would allow this.
+    const action = describeAction(review); // only denials describe the action
     const hint = await this.hint(clusterName, review, usable, mismatched, action, link);
     phase('escalations');
 
