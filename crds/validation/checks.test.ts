@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkDuration, checkIdentifier, globError, globMatches } from './checks.ts';
+import { checkDuration, checkIdentifier, compileGlob, globError, globMatches } from './checks.ts';
 import { Findings } from './field-error.ts';
 import { fieldPath } from './structural.ts';
 
@@ -20,6 +20,7 @@ describe('validation checks', () => {
     for (const [pattern, value, expected] of matches) {
       it(`"${pattern}" ${expected ? 'matches' : 'does not match'} "${value}"`, () => {
         expect(globMatches(pattern, value)).to.equal(expected);
+        expect(compileGlob(pattern)(value), 'compiled').to.equal(expected);
       });
     }
 

@@ -74,8 +74,16 @@ const escapeRegExp = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/-]/g, '
  * cross "/", `[...]` / `[^...]` classes, `\` escapes. A malformed pattern matches nothing.
  */
 export function globMatches(pattern: string, value: string): boolean {
-  if (pattern === value) return true;
-  if (globError(pattern) !== undefined) return false;
+  return compileGlob(pattern)(value);
+}
+
+/**
+ * globMatches with the pattern translated once, for hot paths that match the same pattern many
+ * times (the authorization webhook precompiles DenyPolicy globs with it).
+ */
+export function compileGlob(pattern: string): (value: string) => boolean {
+  // A malformed pattern, like one without wildcards, matches only itself (as globMatches does).
+  if (globError(pattern) !== undefined || !/[*?[\\]/.test(pattern)) return (value) => value === pattern;
   let source = '';
   let i = 0;
   const classChar = (): string => {
@@ -115,7 +123,8 @@ export function globMatches(pattern: string, value: string): boolean {
       i++;
     }
   }
-  return new RegExp(`^${source}$`, 's').test(value);
+  const regexp = new RegExp(`^${source}$`, 's');
+  return (value) => value === pattern || regexp.test(value);
 }
 
 export function checkGlob(findings: Findings, field: string, pattern: string): void {

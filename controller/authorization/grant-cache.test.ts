@@ -1,0 +1,201 @@
+import { expect } from 'chai';
+import { FakeClock } from '../leadership/clock.ts';
+import { CachingGrantChecker, attributesKey } from './grant-cache.ts';
+import { GrantCheckError, type GrantChecker } from './grant-checker.ts';
+import type { RequestAttributes } from './subject-access-review.ts';
+
+const podsGet: RequestAttributes = {
+  resource: { namespace: 'payments', verb: 'get', group: '', version: 'v1', resource: 'pods', subresource: '', name: '' },
+};
+const secretsGet: RequestAttributes = { resource: { ...podsGet.resource!, resource: 'secrets' } };
+
+interface Call {
+  cluster: string;
+  groups: readonly string[];
+  resolve(allowed: boolean): void;
+  reject(error: unknown): void;
+  signal: AbortSignal | undefined;
+}
+
+/** A spoke whose answers the test gives by hand. */
+class ManualSpoke implements GrantChecker {
+  readonly calls: Call[] = [];
+  allowed(cluster: string, groups: readonly string[], _attributes: RequestAttributes, signal?: AbortSignal): Promise<boolean> {
+    return new Promise((resolve, reject) => this.calls.push({ cluster, groups, resolve, reject, signal }));
+  }
+}
+
+/** A spoke that answers at once from a function. */
+function answering(answer: (cluster: string, groups: readonly string[]) => boolean | Error): GrantChecker & { count: number } {
+  const spoke = {
+    count: 0,
+    allowed(cluster: string, groups: readonly string[]): Promise<boolean> {
+      spoke.count++;
+      const result = answer(cluster, groups);
+      return result instanceof Error ? Promise.reject(result) : Promise.resolve(result);
+    },
+  };
+  return spoke;
+}
+
+async function failure(promise: Promise<unknown>): Promise<GrantCheckError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(GrantCheckError);
+    return error as GrantCheckError;
+  }
+  throw new Error('expected a GrantCheckError');
+}
+
+const unreachable = (cluster: string) => new GrantCheckError('unreachable', cluster, 'connection refused');
+
+describe('CachingGrantChecker', () => {
+  it('answers repeated checks from the cache until the TTL passes', async () => {
+    const clock = new FakeClock();
+    const spoke = answering(() => true);
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000 });
+    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
+    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
+    expect(spoke.count).to.equal(1);
+    await clock.advance(10_000);
+    await cache.allowed('prod', ['ops'], podsGet);
+    expect(spoke.count).to.equal(2);
+  });
+
+  it('keys by cluster, groups and every attribute', async () => {
+    const clock = new FakeClock();
+    const spoke = answering((_, groups) => groups.includes('ops'));
+    const cache = new CachingGrantChecker(spoke, { clock });
+    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
+    expect(await cache.allowed('prod', ['dev'], podsGet)).to.equal(false);
+    await cache.allowed('dev', ['ops'], podsGet);
+    await cache.allowed('prod', ['ops'], secretsGet);
+    await cache.allowed('prod', ['ops'], { nonResource: { verb: 'get', path: '/metrics' } });
+    expect(spoke.count).to.equal(5);
+    expect(attributesKey(podsGet)).to.not.equal(attributesKey({ resource: { ...podsGet.resource!, namespace: 'paymentsget' } }));
+  });
+
+  it('keeps denials for their own, shorter TTL', async () => {
+    const clock = new FakeClock();
+    const spoke = answering(() => false);
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, deniedTtlMs: 2_000 });
+    await cache.allowed('prod', ['ops'], podsGet);
+    await clock.advance(1_999);
+    await cache.allowed('prod', ['ops'], podsGet);
+    expect(spoke.count).to.equal(1);
+    await clock.advance(1);
+    await cache.allowed('prod', ['ops'], podsGet);
+    expect(spoke.count).to.equal(2);
+  });
+
+  it('evicts the oldest answer beyond maxEntries', async () => {
+    const clock = new FakeClock();
+    const spoke = answering(() => true);
+    const cache = new CachingGrantChecker(spoke, { clock, maxEntries: 2 });
+    await cache.allowed('prod', ['a'], podsGet);
+    await cache.allowed('prod', ['b'], podsGet);
+    await cache.allowed('prod', ['c'], podsGet);
+    expect(cache.size).to.equal(2);
+    await cache.allowed('prod', ['c'], podsGet);
+    await cache.allowed('prod', ['b'], podsGet);
+    expect(spoke.count).to.equal(3);
+    await cache.allowed('prod', ['a'], podsGet);
+    expect(spoke.count).to.equal(4);
+  });
+
+  it('shares one spoke call among identical concurrent checks', async () => {
+    const clock = new FakeClock();
+    const spoke = new ManualSpoke();
+    const cache = new CachingGrantChecker(spoke, { clock });
+    const checks = Array.from({ length: 50 }, () => cache.allowed('prod', ['ops'], podsGet));
+    expect(spoke.calls).to.have.length(1);
+    spoke.calls[0]!.resolve(true);
+    expect(await Promise.all(checks)).to.deep.equal(Array(50).fill(true));
+  });
+
+  it('never caches errors', async () => {
+    const clock = new FakeClock();
+    let fail = true;
+    const spoke = answering((cluster) => (fail ? unreachable(cluster) : true));
+    const cache = new CachingGrantChecker(spoke, { clock });
+    expect((await failure(cache.allowed('prod', ['ops'], podsGet))).failure).to.equal('unreachable');
+    fail = false;
+    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
+  });
+
+  it('times a slow spoke out and aborts its call', async () => {
+    const clock = new FakeClock();
+    const spoke = new ManualSpoke();
+    const cache = new CachingGrantChecker(spoke, { clock, timeoutMs: 2_000 });
+    const check = failure(cache.allowed('prod', ['ops'], podsGet));
+    await clock.advance(2_000);
+    const error = await check;
+    expect(error.failure).to.equal('timeout');
+    expect(error.spokeUnavailable).to.equal(true);
+    expect(spoke.calls[0]!.signal?.aborted).to.equal(true);
+  });
+
+  it('wraps unexpected errors as unreachable', async () => {
+    const cache = new CachingGrantChecker(answering(() => new Error('ECONNRESET')), { clock: new FakeClock() });
+    const error = await failure(cache.allowed('prod', ['ops'], podsGet));
+    expect([error.failure, error.cluster]).to.deep.equal(['unreachable', 'prod']);
+  });
+
+  it('opens the circuit after N consecutive failures, probes once after the cooldown, closes on success', async () => {
+    const clock = new FakeClock();
+    let down = true;
+    const spoke = answering((cluster) => (down && cluster === 'prod' ? unreachable(cluster) : true));
+    const cache = new CachingGrantChecker(spoke, { clock, failureThreshold: 3, cooldownMs: 10_000 });
+    for (let i = 0; i < 3; i++) await failure(cache.allowed('prod', [`g${i}`], podsGet));
+    expect(cache.circuitState('prod')).to.equal('open');
+    expect((await failure(cache.allowed('prod', ['other'], podsGet))).failure).to.equal('circuit-open');
+    expect(spoke.count, 'an open circuit does not call the spoke').to.equal(3);
+    expect(await cache.allowed('dev', ['ops'], podsGet), 'other clusters are unaffected').to.equal(true);
+
+    await clock.advance(10_000);
+    expect(cache.circuitState('prod')).to.equal('half-open');
+    // The probe fails: open again for another cooldown.
+    await failure(cache.allowed('prod', ['probe'], podsGet));
+    expect(cache.circuitState('prod')).to.equal('open');
+    await clock.advance(10_000);
+    down = false;
+    expect(await cache.allowed('prod', ['probe'], podsGet)).to.equal(true);
+    expect(cache.circuitState('prod')).to.equal('closed');
+  });
+
+  it('lets only one probe through while half-open', async () => {
+    const clock = new FakeClock();
+    const spoke = new ManualSpoke();
+    const cache = new CachingGrantChecker(spoke, { clock, failureThreshold: 1, cooldownMs: 1_000 });
+    const first = failure(cache.allowed('prod', ['a'], podsGet));
+    spoke.calls[0]!.reject(unreachable('prod'));
+    await first;
+    await clock.advance(1_000);
+    const probe = cache.allowed('prod', ['b'], podsGet);
+    expect((await failure(cache.allowed('prod', ['c'], podsGet))).failure).to.equal('circuit-open');
+    spoke.calls[1]!.resolve(true);
+    expect(await probe).to.equal(true);
+    expect(cache.circuitState('prod')).to.equal('closed');
+  });
+
+  it('does not count a refusal of the hub identity as the spoke being down', async () => {
+    const clock = new FakeClock();
+    const spoke = answering((cluster) => new GrantCheckError('forbidden', cluster, 'cannot create subjectaccessreviews'));
+    const cache = new CachingGrantChecker(spoke, { clock, failureThreshold: 1 });
+    expect((await failure(cache.allowed('prod', ['a'], podsGet))).failure).to.equal('forbidden');
+    expect(cache.circuitState('prod')).to.equal('closed');
+  });
+
+  it('forgets a cluster on request', async () => {
+    const clock = new FakeClock();
+    const spoke = answering(() => true);
+    const cache = new CachingGrantChecker(spoke, { clock });
+    await cache.allowed('prod', ['a'], podsGet);
+    await cache.allowed('prod-2', ['a'], podsGet);
+    cache.forgetCluster('prod');
+    await cache.allowed('prod', ['a'], podsGet);
+    await cache.allowed('prod-2', ['a'], podsGet);
+    expect(spoke.count).to.equal(3);
+  });
+});
