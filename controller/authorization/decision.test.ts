@@ -432,26 +432,4 @@ describe('authorization decision pipeline', () => {
     expect(outcome.reason).to.match(/\(Your token was authenticated by 'Corporate'\)$/);
     expect(decided(await pipeline(w).authorize('prod', getPods())).allowed, 'no issuer: no filtering').to.equal(true);
   });
-
-  it('serves a cached allow with 50 DenyPolicies in well under a millisecond', async () => {
-    const w = world();
-    w.sessions = [session('s1', 'payments-admin')(w)];
-    w.policies = Array.from({ length: 50 }, (_, i) => ({
-      metadata: { name: `p${i}` },
-      spec: { appliesTo: { clusters: ['prod'] }, rules: [{ verbs: ['delete'], apiGroups: [''], resources: ['secrets'], namespaces: { patterns: [`ns-${i}-*`] } }] },
-    }));
-    const cached = new CachingGrantChecker({ allowed: async (_c, groups) => allowsGroup('payments-admin')(groups) }, { clock: w.clock });
-    const p = pipeline(w, { frontendBaseUrl: BASE, oidcPrefixes: ['oidc:'] }, cached);
-    const review = getPods();
-    for (let i = 0; i < 300; i++) await p.authorize('prod', review);
-    const rounds = 2000;
-    const started = process.cpuUsage();
-    for (let i = 0; i < rounds; i++) {
-      const outcome = await p.authorize('prod', review);
-      if (outcome.kind !== 'decision' || !outcome.allowed) throw new Error('expected an allow');
-    }
-    const used = process.cpuUsage(started);
-    const cpuMsPerDecision = (used.user + used.system) / 1000 / rounds;
-    expect(cpuMsPerDecision).to.be.below(0.25);
-  });
 });

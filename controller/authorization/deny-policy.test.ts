@@ -212,32 +212,4 @@ describe('DenyPolicy evaluation', () => {
     expect(index.evaluateImpersonation({ ...users, identity: 'carol' }, scope)).to.equal(undefined);
     expect(index.evaluateImpersonation(users, { ...scope, sessions: [] })).to.equal(undefined);
   });
-
-  it('evaluates 50 policies quickly (compiled once, no per-request regex)', async () => {
-    const policies = Array.from({ length: 50 }, (_, i) =>
-      policy(`p${i}`, {
-        appliesTo: { clusters: ['prod', `c${i}`] },
-        rules: Array.from({ length: 20 }, (_, j) => ({
-          verbs: ['delete'],
-          apiGroups: ['apps'],
-          resources: [`r${j}`],
-          resourceNames: [`name-${i}-*`],
-          namespaces: { patterns: [`ns-${i}-*`] },
-        })),
-      }),
-    );
-    const index = new DenyPolicyIndex(policies);
-    const a = action({ verb: 'get', resource: 'pods', namespace: 'payments' });
-    const probe = { labelCalls: 0, podCalls: 0 };
-    for (let i = 0; i < 500; i++) await index.evaluate(input(a, {}, probe)); // warm up the JIT
-    const started = process.hrtime.bigint();
-    const rounds = 2000;
-    for (let i = 0; i < rounds; i++) {
-      const outcome = await index.evaluate(input(a, {}, probe));
-      if (outcome.denied) throw new Error('unexpected deny');
-    }
-    const perCallMs = Number(process.hrtime.bigint() - started) / 1e6 / rounds;
-    // Generous bound for a shared 2-core machine; a per-request compile would be far slower.
-    expect(perCallMs).to.be.below(0.2);
-  });
 });
