@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { FakeClock } from '../leadership/clock.ts';
+import { FakeClock } from '../clock/clock.ts';
 import { formatTime } from '../sessions/timestamps.ts';
 import { ActivityRecorder, type ActivityTarget, type ActivityWrite, type ActivityWriter } from './activity.ts';
 

@@ -11,7 +11,7 @@
  * The write itself is injected; the wiring step makes it a status patch with the session's
  * resourceVersion as precondition, so it never resurrects a session that ended meanwhile.
  */
-import type { Clock } from '../leadership/clock.ts';
+import type { Clock } from '../clock/clock.ts';
 import { parseTime } from '../sessions/timestamps.ts';
 
 /** The session a decision was served by, as the informer copy shows it. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
-import { FakeClock } from '../leadership/clock.ts';
+import { FakeClock } from '../clock/clock.ts';
 import { formatTime } from '../sessions/timestamps.ts';
 import type { ActivityTarget } from './activity.ts';
 import {

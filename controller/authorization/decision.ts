@@ -15,7 +15,7 @@
  * - reasons never name sessions (§15.18).
  */
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig } from '../../crds/index.ts';
-import type { Clock } from '../leadership/clock.ts';
+import type { Clock } from '../clock/clock.ts';
 import { isUsableForAuthorization } from '../sessions/predicates.ts';
 import type { ActivityTarget } from './activity.ts';
 import { once, POLICY_EVALUATION_FAILED_REASON, type DenyAction, type DenyPolicyIndex, type PodSecurityWarning } from './deny-policy.ts';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { FakeClock } from '../leadership/clock.ts';
+import { FakeClock } from '../clock/clock.ts';
 import { CachingGrantChecker, attributesKey } from './grant-cache.ts';
 import { GrantCheckError, type GrantChecker } from './grant-checker.ts';
 import type { RequestAttributes } from './subject-access-review.ts';

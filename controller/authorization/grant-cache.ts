@@ -7,7 +7,7 @@
  * decided per request from the informer cache, so a dropped or expired session stops granting at
  * once, whatever this cache holds.
  */
-import { clockTimeout, type Clock } from '../leadership/clock.ts';
+import { clockTimeout, type Clock } from '../clock/clock.ts';
 import { GrantCheckError, type GrantChecker } from './grant-checker.ts';
 import type { RequestAttributes } from './subject-access-review.ts';
 

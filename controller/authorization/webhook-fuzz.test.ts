@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { BreakglassSession, DenyPolicy } from '../../crds/index.ts';
-import { FakeClock } from '../leadership/clock.ts';
+import { FakeClock } from '../clock/clock.ts';
 import { formatTime } from '../sessions/timestamps.ts';
 import { AuthorizationPipeline } from './decision.ts';
 import { DenyPolicyIndex } from './deny-policy.ts';
