@@ -100,7 +100,7 @@ describe('import graph of controller/', () => {
       ['controller/kube/informer.ts', "import { pause } from '../runtime/loop-runner.ts';"],
       ['controller/leadership/term.ts', "export { FencedError } from '../runtime/loop.ts';"],
       ['controller/options.ts', "const listen = await import('./http/listen.ts');"],
-      ['controller/kube/lease.ts', "import { systemClock } from '../clock/clock.ts';"],
+      ['controller/kube/lease.ts', "import { systemClock } from '../leadership/clock.ts';"],
       ['controller/clock/clock.ts', "import type { Logger } from '../observability/logger.ts';"],
       // Rooms above may import the runtime.
       ['controller/sessions/cleanup-pass.ts', "import type { LoopContext } from '../runtime/loop.ts';"],
