@@ -252,7 +252,13 @@ async function startLocalInstance(
     if (stopped) return;
     stopped = true;
     const makeTemplate = !template && beforeStop !== undefined && !process.env.E2E_KEYCLOAK_NO_DB_TEMPLATE;
-    const prepared = makeTemplate && (await beforeStop().then(() => true, () => false));
+    // Bounded: the root hooks' afterAll waits for this; no template is better than a red run.
+    const prepared =
+      makeTemplate &&
+      (await Promise.race([
+        beforeStop().then(() => true, () => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 60_000).unref()),
+      ]));
     await stopSupervisor(supervisor);
     // Only a database Keycloak closed itself is worth copying.
     if (prepared && (await readFile(logFile, 'utf8').catch(() => '')).includes('Keycloak stopped in')) {
