@@ -1,0 +1,163 @@
+/**
+ * What the escalation status updater needs from the API server, and its implementation on
+ * @kubernetes/client-node.
+ *
+ * Each pass LISTs escalations and IdentityProviders afresh instead of keeping an informer: the
+ * loop runs on the leader only, every 10 minutes by default, so a watch cache would hold
+ * every escalation in memory on every replica for one read per interval, and a fresh list
+ * carries the resourceVersion each status write is conditioned on.
+ *
+ * Status writes replace the status subresource with the resourceVersion that was listed, so a
+ * write based on an outdated read fails (409) instead of overwriting newer state. Every request
+ * is bounded by `requestTimeoutMs` and the caller's signal.
+ */
+import { ApiException, CoreV1Api, CustomObjectsApi, type ConfigurationOptions, type KubeConfig } from '@kubernetes/client-node';
+import {
+  API_VERSION,
+  GROUP,
+  VERSION,
+  plurals,
+  type BreakglassEscalation,
+  type BreakglassEscalationStatus,
+  type IdentityProvider,
+  type IdentityProviderStatus,
+} from '../../crds/index.ts';
+import { boundedRequest } from '../kube/request-options.ts';
+
+/** The object changed (409) or vanished (404) since it was read; the write was refused. */
+export class StatusConflictError extends Error {
+  constructor(
+    readonly object: string,
+    reason: 'modified' | 'deleted',
+  ) {
+    super(`${object} was ${reason} concurrently; status write refused`);
+    this.name = 'StatusConflictError';
+  }
+}
+
+/** Reading a Secret was refused by RBAC (403). */
+export class SecretAccessDeniedError extends Error {
+  constructor(readonly namespace: string, readonly secretName: string) {
+    super(`reading secret ${namespace}/${secretName} is forbidden`);
+    this.name = 'SecretAccessDeniedError';
+  }
+}
+
+export interface EscalationStore {
+  listEscalations(signal?: AbortSignal): Promise<BreakglassEscalation[]>;
+  listIdentityProviders(signal?: AbortSignal): Promise<IdentityProvider[]>;
+  /** The decoded data of a Secret; undefined when it does not exist. */
+  readSecret(namespace: string, name: string, signal?: AbortSignal): Promise<Record<string, string> | undefined>;
+  /** Replaces the escalation's status at `resourceVersion`; StatusConflictError otherwise. */
+  writeEscalationStatus(
+    escalation: BreakglassEscalation,
+    status: BreakglassEscalationStatus,
+    resourceVersion: string,
+    signal?: AbortSignal,
+  ): Promise<void>;
+  /** Replaces the IdentityProvider's status at `resourceVersion`; StatusConflictError otherwise. */
+  writeIdentityProviderStatus(
+    provider: IdentityProvider,
+    status: IdentityProviderStatus,
+    resourceVersion: string,
+    signal?: AbortSignal,
+  ): Promise<void>;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+function statusCode(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+export class KubernetesEscalationStore implements EscalationStore {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly options: { requestTimeoutMs?: number } = {},
+  ) {
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async listEscalations(signal?: AbortSignal): Promise<BreakglassEscalation[]> {
+    const list = (await this.bounded('LIST breakglassescalations', signal, (config) =>
+      this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: plurals.BreakglassEscalation }, config),
+    )) as { items?: BreakglassEscalation[] };
+    return list.items ?? [];
+  }
+
+  async listIdentityProviders(signal?: AbortSignal): Promise<IdentityProvider[]> {
+    const list = (await this.bounded('LIST identityproviders', signal, (config) =>
+      this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider }, config),
+    )) as { items?: IdentityProvider[] };
+    return list.items ?? [];
+  }
+
+  async readSecret(namespace: string, name: string, signal?: AbortSignal): Promise<Record<string, string> | undefined> {
+    try {
+      const secret = await this.bounded(`GET secret ${namespace}/${name}`, signal, (config) =>
+        this.core.readNamespacedSecret({ namespace, name }, config),
+      );
+      const data: Record<string, string> = {};
+      for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(value, 'base64').toString('utf8');
+      return data;
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      if (statusCode(err) === 403) throw new SecretAccessDeniedError(namespace, name);
+      throw err;
+    }
+  }
+
+  async writeEscalationStatus(
+    escalation: BreakglassEscalation,
+    status: BreakglassEscalationStatus,
+    resourceVersion: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const namespace = escalation.metadata?.namespace ?? '';
+    const name = escalation.metadata?.name ?? '';
+    const body = { apiVersion: API_VERSION, kind: 'BreakglassEscalation', metadata: { ...escalation.metadata, resourceVersion }, spec: escalation.spec, status };
+    const what = `BreakglassEscalation ${namespace}/${name}`;
+    try {
+      await this.bounded(`PUT ${what} status`, signal, (config) =>
+        this.custom.replaceNamespacedCustomObjectStatus(
+          { group: GROUP, version: VERSION, plural: plurals.BreakglassEscalation, namespace, name, body },
+          config,
+        ),
+      );
+    } catch (err) {
+      throw this.conflict(err, what);
+    }
+  }
+
+  async writeIdentityProviderStatus(
+    provider: IdentityProvider,
+    status: IdentityProviderStatus,
+    resourceVersion: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const name = provider.metadata?.name ?? '';
+    const body = { apiVersion: API_VERSION, kind: 'IdentityProvider', metadata: { ...provider.metadata, resourceVersion }, spec: provider.spec, status };
+    const what = `IdentityProvider ${name}`;
+    try {
+      await this.bounded(`PUT ${what} status`, signal, (config) =>
+        this.custom.replaceClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider, name, body }, config),
+      );
+    } catch (err) {
+      throw this.conflict(err, what);
+    }
+  }
+
+  private conflict(err: unknown, what: string): unknown {
+    if (statusCode(err) === 409) return new StatusConflictError(what, 'modified');
+    if (statusCode(err) === 404) return new StatusConflictError(what, 'deleted');
+    return err;
+  }
+
+  private bounded<T>(what: string, signal: AbortSignal | undefined, request: (config: ConfigurationOptions) => Promise<T>): Promise<T> {
+    return boundedRequest({ what, timeoutMs: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, signal }, request);
+  }
+}
