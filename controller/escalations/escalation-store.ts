@@ -38,7 +38,8 @@ export class StatusConflictError extends Error {
 /** Reading a Secret was refused by RBAC (403). */
 export class SecretAccessDeniedError extends Error {
   constructor(readonly namespace: string, readonly secretName: string) {
-    super(`reading secret ${namespace}/${secretName} is forbidden`);
+    // Worded like the API server's denial, so log readers (and the RBAC e2e) see the namespace.
+    super(`reading secret "${secretName}" in the namespace "${namespace}" is forbidden`);
     this.name = 'SecretAccessDeniedError';
   }
 }
