@@ -86,6 +86,7 @@ describe('EscalationStatusUpdater', function () {
     expect(findCondition(status.conditions, MEMBERS_RESOLVED)).to.include({ status: 'True', reason: 'GroupMembersResolved', observedGeneration: 1 });
     expect(findCondition(store.providers.get('corp')!.status?.conditions, GROUP_SYNC_HEALTHY)).to.include({ status: 'True', reason: 'GroupSyncSucceeded' });
     expect(logs.records.filter((r) => r.msg === 'Checking group membership')).to.have.length(1);
+    expect(logs.records.filter((r) => r.msg === 'escalation approver group members updated').map((r) => r.escalation)).to.deep.equal(['hub/prod']);
     expect(JSON.stringify(logs.records)).to.not.include(keycloak.clientSecret);
   });
 
