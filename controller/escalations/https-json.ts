@@ -130,6 +130,10 @@ export class HttpsJsonClient {
           });
         },
       );
+      // Registered first: destroying the request below emits 'error', which must never go unheard.
+      outgoing.on('error', (err: NodeJS.ErrnoException) => {
+        finish(err instanceof InvalidResponseError ? err : new TransportError(what, err.code, err));
+      });
       const onAbort = (): void => {
         const reason: unknown = req.signal?.reason ?? new Error(`${what} aborted`);
         finish(reason);
@@ -145,9 +149,6 @@ export class HttpsJsonClient {
         return;
       }
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      outgoing.on('error', (err: NodeJS.ErrnoException) => {
-        finish(err instanceof InvalidResponseError ? err : new TransportError(what, err.code, err));
-      });
       if (req.body !== undefined) outgoing.write(req.body);
       outgoing.end();
     });

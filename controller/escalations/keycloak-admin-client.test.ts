@@ -124,6 +124,16 @@ describe('KeycloakAdminClient', function () {
     expect(err).to.equal(reason);
   });
 
+  it('an already aborted signal fails at once with its reason and sends nothing', async () => {
+    const controller = new AbortController();
+    const reason = new Error('term already over');
+    controller.abort(reason);
+    const err = await client().resolveGroup('approvers', controller.signal).catch((e: unknown) => e);
+    expect(err).to.equal(reason);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // an unheard 'error' event would crash the run here
+    expect(keycloak.tokenRequests).to.equal(0);
+  });
+
   it('trusts only the configured CA (plus system roots): another CA fails as Unreachable', async () => {
     const err = await client({ certificateAuthority: otherCa.certPem }).resolveGroup('approvers').catch((e: unknown) => e);
     expect((err as KeycloakError).reason).to.equal('Unreachable');
