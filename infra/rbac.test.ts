@@ -47,9 +47,11 @@ describe('ControllerRbac', function () {
       ...['get', 'list', 'watch', 'delete'].map((v) => `${g}/breakglasssessions:${v}`),
       `${g}/breakglasssessions/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/breakglassescalations:${v}`),
+      `${g}/breakglassescalations/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/clusterconfigs:${v}`),
       `${g}/clusterconfigs/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/identityproviders:${v}`),
+      `${g}/identityproviders/status:update`,
     ]);
   });
 

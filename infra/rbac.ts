@@ -47,16 +47,20 @@ export interface ControllerRbacProps {
  * Sessions: the informer lists and watches, cleanup re-reads (get), replaces the status (update)
  * and deletes retained sessions. ClusterConfigs: the checker lists them and replaces their
  * status. Escalations and IdentityProviders: the admission webhook lists them for cross-object
- * rules; sessions, escalations and ClusterConfigs are also listed for name uniqueness.
+ * rules; sessions, escalations and ClusterConfigs are also listed for name uniqueness. The group
+ * sync lists escalations and IdentityProviders and replaces their status (approver members,
+ * GroupSyncHealthy); it reads the Keycloak client Secret through the `secretNamespaces` Roles.
  * Nothing reads DenyPolicies yet, so there is no rule for them.
  */
 export const BREAKGLASS_PERMISSIONS: ReadonlyArray<{ resource: string; verbs: readonly string[] }> = [
   { resource: plurals.BreakglassSession, verbs: ['get', 'list', 'watch', 'delete'] },
   { resource: `${plurals.BreakglassSession}/status`, verbs: ['update'] },
   { resource: plurals.BreakglassEscalation, verbs: ['get', 'list', 'watch'] },
+  { resource: `${plurals.BreakglassEscalation}/status`, verbs: ['update'] },
   { resource: plurals.ClusterConfig, verbs: ['get', 'list', 'watch'] },
   { resource: `${plurals.ClusterConfig}/status`, verbs: ['update'] },
   { resource: plurals.IdentityProvider, verbs: ['get', 'list', 'watch'] },
+  { resource: `${plurals.IdentityProvider}/status`, verbs: ['update'] },
 ];
 
 /**
