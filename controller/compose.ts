@@ -7,7 +7,9 @@ import * as validation from '../crds/validation/index.ts';
 import { createAdmissionApp } from './admission/admission-app.ts';
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
+import { createSessionApi } from './api/session-api.ts';
 import { createApiApp } from './http/api-app.ts';
+import { AuthenticationError, type TokenVerifier } from './identity/identity.ts';
 import { listen } from './http/listen.ts';
 import { createMetricsApp } from './http/metrics-app.ts';
 import { LeaderElector } from './leadership/elector.ts';
@@ -17,7 +19,7 @@ import { backgroundLoops } from './loops.ts';
 import { effectiveLeaseNamespace, type ControllerOptions } from './options.ts';
 import type { Logger } from './observability/logger.ts';
 import { ControllerMetrics } from './observability/metrics.ts';
-import { ControllerProcess, type ServerDefinition } from './runtime/controller-process.ts';
+import { ControllerProcess, type ReplicaComponent, type ServerDefinition } from './runtime/controller-process.ts';
 import { KubernetesSessionRepository } from './sessions/kubernetes-session-repository.ts';
 
 export const VERSION = process.env.BREAKGLASS_VERSION ?? '0.1.0';
@@ -28,7 +30,17 @@ export interface ComposedController {
   elector: LeaderElector | null;
 }
 
-export function composeController(options: ControllerOptions, logger: Logger, kubeConfig?: KubeConfig): ComposedController {
+/** Until identity providers are wired in, no token is accepted (every API call answers 401). */
+const NO_VERIFIER: TokenVerifier = {
+  verify: () => Promise.reject(new AuthenticationError('token issuer is not configured for this service')),
+};
+
+export function composeController(
+  options: ControllerOptions,
+  logger: Logger,
+  kubeConfig?: KubeConfig,
+  verifier: TokenVerifier = NO_VERIFIER,
+): ComposedController {
   const kc = kubeConfig ?? loadKubeConfig();
   const metrics = new ControllerMetrics();
   const identity = makeIdentity(options.podName || undefined);
@@ -36,8 +48,25 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
   const loops = backgroundLoops({ options, kubeConfig: kc, logger, metrics, sessions, identity });
 
   const servers: ServerDefinition[] = [];
+  const components: ReplicaComponent[] = [
+    { name: 'sessions', start: (signal) => sessions.start(signal), hasSynced: () => sessions.hasSynced() },
+  ];
   if (options.enableApi || options.enableFrontend) {
-    const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION });
+    const routers = [];
+    if (options.enableApi) {
+      const api = createSessionApi({
+        kubeConfig: kc,
+        sessions,
+        verifier,
+        logger,
+        version: VERSION,
+        identity,
+        ...(options.disableSessionRateLimit ? { limits: { sessionCreate: false } } : {}),
+      });
+      routers.push(api.router);
+      components.push(...api.components);
+    }
+    const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION, routers });
     servers.push({ name: 'api', start: () => listen(app.callback(), options.apiBindAddress) });
   }
   if (options.metricsBindAddress !== '0') {
@@ -86,7 +115,7 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
     metrics,
     electorFactory: options.enableLeaderElection ? build : null,
     loops,
-    components: [{ name: 'sessions', start: (signal) => sessions.start(signal), hasSynced: () => sessions.hasSynced() }],
+    components,
     servers,
     probeAddress: options.healthProbeBindAddress,
     shutdownTimeoutMs: options.shutdownTimeout,

@@ -1,0 +1,79 @@
+/**
+ * Wires the REST API of one replica: the caches it reads (escalations, ClusterConfigs,
+ * IdentityProviders; sessions come from the shared session repository), the domain services
+ * and the router. The caches are replica components: every replica serves the API.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { BreakglassEscalation, ClusterConfig, IdentityProvider } from '../../crds/index.ts';
+import type { TokenVerifier } from '../identity/identity.ts';
+import { CustomObjectCache, type ObjectSource } from '../kube/custom-object-cache.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ReplicaComponent } from '../runtime/controller-process.ts';
+import { EventSessionAudit, KubernetesEventRecorder } from '../sessions/session-audit.ts';
+import { SessionActions } from '../sessions/session-actions.ts';
+import type { SessionDomainDeps } from '../sessions/session-context.ts';
+import { SessionQueries } from '../sessions/session-queries.ts';
+import { SessionRequests } from '../sessions/session-requests.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
+import { createApiRouter, type ApiRateLimits } from './api-router.ts';
+import type Router from '@koa/router';
+
+export interface SessionApiOptions {
+  kubeConfig: KubeConfig;
+  sessions: SessionStore;
+  verifier: TokenVerifier;
+  logger: Logger;
+  version: string;
+  /** Reported as the source of audit Events. */
+  identity: string;
+  limits?: ApiRateLimits;
+  /** IdentityProviders from elsewhere (the identity registry); otherwise this API caches them itself. */
+  identityProviders?: ObjectSource<IdentityProvider>;
+}
+
+export interface SessionApi {
+  router: Router;
+  components: ReplicaComponent[];
+}
+
+export function createSessionApi(options: SessionApiOptions): SessionApi {
+  const { kubeConfig, logger } = options;
+  const escalations = new CustomObjectCache<BreakglassEscalation>(kubeConfig, 'BreakglassEscalation', {
+    logger: logger.child({ component: 'escalations' }),
+  });
+  const clusterConfigs = new CustomObjectCache<ClusterConfig>(kubeConfig, 'ClusterConfig', {
+    logger: logger.child({ component: 'cluster-configs' }),
+  });
+  const components: ReplicaComponent[] = [
+    { name: 'escalations', start: (signal) => escalations.start(signal), hasSynced: () => escalations.hasSynced() },
+    { name: 'cluster-configs', start: (signal) => clusterConfigs.start(signal), hasSynced: () => clusterConfigs.hasSynced() },
+  ];
+  let identityProviders = options.identityProviders;
+  if (identityProviders === undefined) {
+    const cache = new CustomObjectCache<IdentityProvider>(kubeConfig, 'IdentityProvider', {
+      logger: logger.child({ component: 'identity-providers' }),
+    });
+    components.push({ name: 'identity-providers', start: (signal) => cache.start(signal), hasSynced: () => cache.hasSynced() });
+    identityProviders = cache;
+  }
+  const apiLogger = logger.child({ component: 'api' });
+  const deps: SessionDomainDeps = {
+    sessions: options.sessions,
+    escalations,
+    clusterConfigs,
+    identityProviders,
+    audit: new EventSessionAudit(new KubernetesEventRecorder(kubeConfig), apiLogger, options.identity),
+  };
+  const router = createApiRouter({
+    verifier: options.verifier,
+    requests: new SessionRequests(deps, apiLogger),
+    actions: new SessionActions(deps),
+    queries: new SessionQueries(deps),
+    escalations,
+    identityProviders,
+    logger: apiLogger,
+    version: options.version,
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  return { router, components };
+}
