@@ -9,7 +9,7 @@ import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
 import { createSessionApi } from './api/session-api.ts';
 import { createApiApp } from './http/api-app.ts';
-import { AuthenticationError, type TokenVerifier } from './identity/identity.ts';
+import { createIdentityServices, type TokenVerifier } from './identity/index.ts';
 import { listen } from './http/listen.ts';
 import { createMetricsApp } from './http/metrics-app.ts';
 import { LeaderElector } from './leadership/elector.ts';
@@ -28,28 +28,29 @@ export interface ComposedController {
   process: ControllerProcess;
   identity: string;
   elector: LeaderElector | null;
+  /** IdentityProvider read model and token verifier of this replica. */
+  identityServices: ReturnType<typeof createIdentityServices>;
 }
-
-/** Until identity providers are wired in, no token is accepted (every API call answers 401). */
-const NO_VERIFIER: TokenVerifier = {
-  verify: () => Promise.reject(new AuthenticationError('token issuer is not configured for this service')),
-};
 
 export function composeController(
   options: ControllerOptions,
   logger: Logger,
   kubeConfig?: KubeConfig,
-  verifier: TokenVerifier = NO_VERIFIER,
+  /** Replaces the JWKS verifier of the identity registry (tests). */
+  verifier?: TokenVerifier,
 ): ComposedController {
   const kc = kubeConfig ?? loadKubeConfig();
   const metrics = new ControllerMetrics();
   const identity = makeIdentity(options.podName || undefined);
   const sessions = new KubernetesSessionRepository(kc, { logger: logger.child({ component: 'sessions' }) });
   const loops = backgroundLoops({ options, kubeConfig: kc, logger, metrics, sessions, identity });
+  // Every replica verifies tokens, so every replica watches the IdentityProviders.
+  const identityServices = createIdentityServices(kc, { logger, registry: metrics.registry });
 
   const servers: ServerDefinition[] = [];
   const components: ReplicaComponent[] = [
     { name: 'sessions', start: (signal) => sessions.start(signal), hasSynced: () => sessions.hasSynced() },
+    identityServices.component,
   ];
   if (options.enableApi || options.enableFrontend) {
     const routers = [];
@@ -57,7 +58,8 @@ export function composeController(
       const api = createSessionApi({
         kubeConfig: kc,
         sessions,
-        verifier,
+        verifier: verifier ?? identityServices.tokenVerifier,
+        identityProviderDirectory: identityServices.identityProviders,
         logger,
         version: VERSION,
         identity,
@@ -120,7 +122,7 @@ export function composeController(
     probeAddress: options.healthProbeBindAddress,
     shutdownTimeoutMs: options.shutdownTimeout,
   });
-  return { process: controller, identity, elector: controller.elector };
+  return { process: controller, identity, elector: controller.elector, identityServices };
 }
 
 function loadKubeConfig(): KubeConfig {

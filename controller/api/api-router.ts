@@ -8,9 +8,15 @@
  */
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
-import type { BreakglassEscalation, IdentityProvider } from '../../crds/index.ts';
+import type { BreakglassEscalation } from '../../crds/index.ts';
 import { availableEscalations, publicEscalation } from '../escalations/escalation-view.ts';
-import { AuthenticationError, type TokenVerifier, type VerifiedIdentity } from '../identity/identity.ts';
+import {
+  AuthenticationError,
+  IdentityProviderUnavailableError,
+  type IdentityProviderDirectory,
+  type TokenVerifier,
+  type VerifiedIdentity,
+} from '../identity/index.ts';
 import type { ObjectSource } from '../kube/custom-object-cache.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { SessionActions, SessionAction } from '../sessions/session-actions.ts';
@@ -44,7 +50,8 @@ export interface ApiRouterDeps {
   actions: SessionActions;
   queries: SessionQueries;
   escalations: ObjectSource<BreakglassEscalation>;
-  identityProviders: ObjectSource<IdentityProvider>;
+  /** The identity registry: enabled providers for the config endpoints. */
+  identityProviders: IdentityProviderDirectory;
   logger: Logger;
   version: string;
   limits?: ApiRateLimits;
@@ -124,7 +131,13 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
       caller = await deps.verifier.verify(match[1] as string);
     } catch (err) {
       if (err instanceof AuthenticationError) throw err;
-      deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'token verification unavailable');
+      deps.logger.warn(
+        {
+          err: err instanceof Error ? err.message : String(err),
+          ...(err instanceof IdentityProviderUnavailableError ? { identityProvider: err.identityProvider } : {}),
+        },
+        'token verification unavailable',
+      );
       throw new ApiError(503, 'temporarily unable to verify token; please retry shortly', undefined, 5);
     }
     const taken = perUser.take(userKey(caller));
@@ -190,17 +203,17 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
   });
 
   router.get('/api/config', ...open('read config'), (ctx) => {
-    ctx.body = frontendConfig(deps.identityProviders.list());
+    ctx.body = frontendConfig(deps.identityProviders);
   });
 
   router.get('/api/identity-provider', ...open('read identity provider'), (ctx) => {
-    const info = identityProviderInfo(deps.identityProviders.list());
+    const info = identityProviderInfo(deps.identityProviders);
     if (info === undefined) throw new ApiError(404, 'no identity provider configured');
     ctx.body = info;
   });
 
   router.get('/api/config/idps', ...open('list identity providers'), (ctx) => {
-    ctx.body = idpConfig(deps.identityProviders.list(), deps.escalations.list());
+    ctx.body = idpConfig(deps.identityProviders, deps.escalations.list());
   });
 
   return router;

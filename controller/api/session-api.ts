@@ -5,8 +5,8 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { BreakglassEscalation, ClusterConfig, IdentityProvider } from '../../crds/index.ts';
-import type { TokenVerifier } from '../identity/identity.ts';
-import { CustomObjectCache, type ObjectSource } from '../kube/custom-object-cache.ts';
+import type { IdentityProviderDirectory, TokenVerifier } from '../identity/index.ts';
+import { CustomObjectCache } from '../kube/custom-object-cache.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ReplicaComponent } from '../runtime/controller-process.ts';
 import { EventSessionAudit, KubernetesEventRecorder } from '../sessions/session-audit.ts';
@@ -27,8 +27,8 @@ export interface SessionApiOptions {
   /** Reported as the source of audit Events. */
   identity: string;
   limits?: ApiRateLimits;
-  /** IdentityProviders from elsewhere (the identity registry); otherwise this API caches them itself. */
-  identityProviders?: ObjectSource<IdentityProvider>;
+  /** The identity registry (enabled providers, for the config endpoints). */
+  identityProviderDirectory: IdentityProviderDirectory;
 }
 
 export interface SessionApi {
@@ -48,14 +48,16 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
     { name: 'escalations', start: (signal) => escalations.start(signal), hasSynced: () => escalations.hasSynced() },
     { name: 'cluster-configs', start: (signal) => clusterConfigs.start(signal), hasSynced: () => clusterConfigs.hasSynced() },
   ];
-  let identityProviders = options.identityProviders;
-  if (identityProviders === undefined) {
-    const cache = new CustomObjectCache<IdentityProvider>(kubeConfig, 'IdentityProvider', {
-      logger: logger.child({ component: 'identity-providers' }),
-    });
-    components.push({ name: 'identity-providers', start: (signal) => cache.start(signal), hasSynced: () => cache.hasSynced() });
-    identityProviders = cache;
-  }
+  // The raw objects, for spec.sessionLimits (the identity registry keeps only what verification
+  // and the config endpoints need).
+  const identityProviders = new CustomObjectCache<IdentityProvider>(kubeConfig, 'IdentityProvider', {
+    logger: logger.child({ component: 'identity-provider-limits' }),
+  });
+  components.push({
+    name: 'identity-provider-limits',
+    start: (signal) => identityProviders.start(signal),
+    hasSynced: () => identityProviders.hasSynced(),
+  });
   const apiLogger = logger.child({ component: 'api' });
   const deps: SessionDomainDeps = {
     sessions: options.sessions,
@@ -70,7 +72,7 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
     actions: new SessionActions(deps),
     queries: new SessionQueries(deps),
     escalations,
-    identityProviders,
+    identityProviders: options.identityProviderDirectory,
     logger: apiLogger,
     version: options.version,
     ...(options.limits ? { limits: options.limits } : {}),

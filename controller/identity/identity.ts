@@ -1,6 +1,7 @@
 /**
  * The contract between token verification (this folder) and its users (REST API, later the UI
- * and the authorization webhook). Transport code maps AuthenticationError to 401.
+ * and the authorization webhook). Transport code maps AuthenticationError to 401 and
+ * IdentityProviderUnavailableError to 503.
  */
 
 /** Who a verified bearer token says the caller is. */
@@ -32,7 +33,28 @@ export class AuthenticationError extends Error {
   }
 }
 
+/**
+ * The token may well be valid, but it cannot be checked right now: the identity provider's
+ * discovery document or keys could not be fetched (network, TLS, timeout, bad response). Not the
+ * caller's fault, so not a 401 (which would make clients drop a good token): transport code
+ * answers 503 and the caller retries. The message names the identity provider, never the token.
+ */
+export class IdentityProviderUnavailableError extends Error {
+  constructor(
+    message: string,
+    /** metadata.name of the IdentityProvider that could not be reached. */
+    readonly identityProvider: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'IdentityProviderUnavailableError';
+  }
+}
+
 export interface TokenVerifier {
-  /** Resolves the caller of a raw bearer token (without the `Bearer ` prefix); rejects with AuthenticationError. */
+  /**
+   * Resolves the caller of a raw bearer token (without the `Bearer ` prefix); rejects with
+   * AuthenticationError (token not accepted) or IdentityProviderUnavailableError (cannot tell now).
+   */
   verify(token: string): Promise<VerifiedIdentity>;
 }

@@ -1,0 +1,122 @@
+/**
+ * The IdentityProvider objects of the cluster, on every replica: a restarting informer over the
+ * cluster-scoped kind, read as IdentityProviderConfig. Every read goes to the cache, so a created,
+ * changed, disabled or deleted provider takes effect on the next token without a restart (the
+ * verifier drops cached keys when authority, issuer or CA change, see keysFingerprint).
+ */
+import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { GROUP, VERSION, plurals } from '../../crds/index.ts';
+import type { IdentityProvider } from '../../crds/identity-provider.ts';
+import { RestartingInformer, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
+import type { Logger } from '../observability/logger.ts';
+import { parseIdentityProvider, primaryOf, resolveIssuer, type IdentityProviderConfig } from './identity-provider-config.ts';
+
+export const IDENTITY_PROVIDERS_WATCH_PATH = `/apis/${GROUP}/${VERSION}/${plurals.IdentityProvider}`;
+
+/** What the verifier needs: the enabled provider a token's `iss` selects. */
+export interface IdentityProviderSource {
+  resolveIssuer(iss: string): IdentityProviderConfig | undefined;
+}
+
+/** The read model behind `GET /api/config`, `/api/identity-provider` and `/api/config/idps`. */
+export interface IdentityProviderDirectory extends IdentityProviderSource {
+  /** Providers sorted by name; disabled ones only with `includeDisabled`. Invalid objects are left out. */
+  list(options?: { includeDisabled?: boolean }): readonly IdentityProviderConfig[];
+  get(name: string): IdentityProviderConfig | undefined;
+  /** First enabled provider with `primary: true`, else the first enabled one (reference §2.4). */
+  primary(): IdentityProviderConfig | undefined;
+  hasSynced(): boolean;
+}
+
+export interface IdentityProviderRegistryOptions {
+  logger: Logger;
+  informer?: Pick<RestartingInformerOptions<KubernetesObject>, 'initialBackoffMs' | 'maxBackoffMs' | 'refreshIntervalMs'>;
+}
+
+interface Parsed {
+  resourceVersion: string | undefined;
+  config: IdentityProviderConfig | undefined;
+}
+
+export class IdentityProviderRegistry implements IdentityProviderDirectory {
+  private readonly informer: RestartingInformer<KubernetesObject>;
+  private readonly logger: Logger;
+  /** Parse results by uid, reused while the resourceVersion is unchanged (and logged once per version). */
+  private readonly parsed = new Map<string, Parsed>();
+
+  constructor(kubeConfig: KubeConfig, options: IdentityProviderRegistryOptions) {
+    const api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.logger = options.logger;
+    this.informer = new RestartingInformer<KubernetesObject>({
+      kubeConfig,
+      path: IDENTITY_PROVIDERS_WATCH_PATH,
+      list: () =>
+        api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider }) as Promise<
+          KubernetesListObject<KubernetesObject>
+        >,
+      logger: options.logger,
+      ...options.informer,
+    });
+  }
+
+  /** Starts the watch cache; it runs until `signal` aborts. */
+  start(signal: AbortSignal): void {
+    this.informer.start(signal);
+  }
+
+  hasSynced(): boolean {
+    return this.informer.hasSynced();
+  }
+
+  whenSynced(): Promise<void> {
+    return this.informer.whenSynced();
+  }
+
+  list(options: { includeDisabled?: boolean } = {}): readonly IdentityProviderConfig[] {
+    return this.all().filter((config) => options.includeDisabled === true || !config.disabled);
+  }
+
+  get(name: string): IdentityProviderConfig | undefined {
+    return this.all().find((config) => config.name === name);
+  }
+
+  primary(): IdentityProviderConfig | undefined {
+    return primaryOf(this.all());
+  }
+
+  resolveIssuer(iss: string): IdentityProviderConfig | undefined {
+    return resolveIssuer(this.all(), iss);
+  }
+
+  private all(): IdentityProviderConfig[] {
+    const objects = this.informer.list() as IdentityProvider[];
+    const seen = new Set<string>();
+    const configs: IdentityProviderConfig[] = [];
+    for (const object of objects) {
+      const key = object.metadata?.uid ?? object.metadata?.name ?? '';
+      seen.add(key);
+      const config = this.parse(key, object);
+      if (config !== undefined) configs.push(config);
+    }
+    for (const key of this.parsed.keys()) if (!seen.has(key)) this.parsed.delete(key);
+    return configs.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private parse(key: string, object: IdentityProvider): IdentityProviderConfig | undefined {
+    const resourceVersion = object.metadata?.resourceVersion;
+    const cached = this.parsed.get(key);
+    if (cached !== undefined && cached.resourceVersion === resourceVersion) return cached.config;
+    const result = parseIdentityProvider(object);
+    if (result.ok) {
+      this.logger.info(
+        { identityProvider: result.config.name, resourceVersion, issuer: result.config.issuer, disabled: result.config.disabled },
+        'Loaded identity provider configuration',
+      );
+    } else {
+      this.logger.warn({ identityProvider: result.name, resourceVersion, problem: result.problem }, 'Ignoring invalid identity provider');
+    }
+    const config = result.ok ? result.config : undefined;
+    this.parsed.set(key, { resourceVersion, config });
+    return config;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Token verification for every replica: the IdentityProvider registry (a watch cache, a
+ * component whose sync /readyz waits for) and the JWKS verifier reading it on every token.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../observability/logger.ts';
+import { IdentityMetrics } from './identity-metrics.ts';
+import { IdentityProviderRegistry } from './identity-provider-registry.ts';
+import { JwksTokenVerifier, type JwksTokenVerifierOptions } from './jwks-token-verifier.ts';
+
+export * from './identity.ts';
+export { IdentityMetrics, type VerificationReason } from './identity-metrics.ts';
+export { parseIdentityProvider, primaryOf, resolveIssuer, trimIssuer, type IdentityProviderConfig } from './identity-provider-config.ts';
+export {
+  IDENTITY_PROVIDERS_WATCH_PATH,
+  IdentityProviderRegistry,
+  type IdentityProviderDirectory,
+  type IdentityProviderRegistryOptions,
+  type IdentityProviderSource,
+} from './identity-provider-registry.ts';
+export { ALLOWED_ALGORITHMS, JwksTokenVerifier, TokenRejectedError, type JwksTokenVerifierOptions } from './jwks-token-verifier.ts';
+
+export interface IdentityServices {
+  /** Read model of the IdentityProviders (for /api/config, /api/identity-provider, /api/config/idps). */
+  identityProviders: IdentityProviderRegistry;
+  tokenVerifier: JwksTokenVerifier;
+  /** For ControllerProcess `components`: starts the watch; /readyz waits for hasSynced. */
+  component: { name: string; start: (signal: AbortSignal) => void; hasSynced: () => boolean };
+}
+
+export function createIdentityServices(
+  kubeConfig: KubeConfig,
+  options: { logger: Logger; registry: Registry; verifier?: Omit<JwksTokenVerifierOptions, 'identityProviders' | 'logger' | 'metrics'> },
+): IdentityServices {
+  const logger = options.logger.child({ component: 'identity' });
+  const identityProviders = new IdentityProviderRegistry(kubeConfig, { logger });
+  const tokenVerifier = new JwksTokenVerifier({
+    ...options.verifier,
+    identityProviders,
+    logger,
+    metrics: new IdentityMetrics(options.registry),
+  });
+  return {
+    identityProviders,
+    tokenVerifier,
+    component: {
+      name: 'identity-providers',
+      start: (signal) => identityProviders.start(signal),
+      hasSynced: () => identityProviders.hasSynced(),
+    },
+  };
+}
