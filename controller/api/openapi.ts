@@ -23,7 +23,7 @@ interface Operation {
 }
 
 const ERR = 'Error';
-const AUTH_ERRORS = { 401: ERR, 429: ERR };
+const AUTH_ERRORS = { 401: ERR, 429: ERR, 503: ERR };
 const ACTION_ERRORS = { ...AUTH_ERRORS, 400: ERR, 403: ERR, 404: ERR, 409: ERR, 413: ERR, 415: ERR, 422: ERR };
 
 function action(name: string, summary: string, body: 'DecisionRequest' | 'EmptyRequest'): Operation {
