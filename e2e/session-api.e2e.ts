@@ -1,12 +1,13 @@
 /**
- * The REST API end to end: two real controller replicas on the real API server, tokens signed
+ * The REST API end to end: two real controller replicas on the real API server, running as the
+ * ServiceAccount of a synthesized install (so the RBAC is proven too), tokens signed
  * by a local HTTPS OIDC provider that the replicas trust through an IdentityProvider object.
  * Alice requests on replica A, bob approves on replica B; self-approval, missing groups,
  * duplicates, bad tokens; and a race of approve against withdraw, judged by the API server's own
  * watch. Every response is checked against the OpenAPI document the replicas serve.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
@@ -15,10 +16,12 @@ import { SignJWT, base64url } from 'jose';
 import { API_VERSION, GROUP, VERSION, plurals, type BreakglassSession, type JsonObject } from '../crds/index.ts';
 import { installCrds } from '../crds/install.ts';
 import { OpenApiValidator } from '../controller/api/testing/openapi-validator.ts';
+import { CONFIGURATIONS, findOne, synthesize } from '../infra/test/configurations.ts';
 import { createCa } from './controlplane/certs.ts';
 import { testCluster } from './harness/cluster.ts';
 import { TestOidcProvider, type SigningKey } from './harness/oidc-provider.ts';
 import { Replica } from './harness/replicas.ts';
+import { applyIdentityAndRbac, serviceAccountKubeConfig } from './harness/serviceaccount.ts';
 import { SessionWriteRecorder } from './harness/sessions.ts';
 import { eventually } from './harness/wait.ts';
 
@@ -116,12 +119,20 @@ describe('REST API on two replicas (real API server, OIDC tokens)', function () 
     });
     recorder = new SessionWriteRecorder(kc, namespace);
     await recorder.start();
+    // The replicas hold nothing but a token of the synthesized ServiceAccount, whose RBAC is
+    // applied for real; the controller (and so Event) namespace is the escalation's.
+    const { objects } = synthesize(CONFIGURATIONS['single-instance']({ name: `bg-api-${suffix}`, namespace }));
+    await applyIdentityAndRbac(tc, objects);
+    const serviceAccount = findOne(objects, 'ServiceAccount');
+    const controllerKc = await serviceAccountKubeConfig(kc, { name: serviceAccount.metadata.name, namespace });
+    const kubeconfigPath = join(dir, 'controller-kubeconfig');
+    await writeFile(kubeconfigPath, controllerKc.exportConfig(), { mode: 0o600 });
     replicas = await Replica.startMany(
       ['api-a', 'api-b'].map((name) => ({
         name: `${name}-${suffix}`,
-        kubeconfigPath: tc.admin.kubeconfigPath,
+        kubeconfigPath,
         env: {
-          LEADER_ELECT_NAMESPACE: namespace,
+          POD_NAMESPACE: namespace,
           ENABLE_WEBHOOKS: 'false',
           ENABLE_CLEANUP: 'false',
           DISABLE_SESSION_RATE_LIMIT: 'true',
@@ -272,5 +283,13 @@ describe('REST API on two replicas (real API server, OIDC tokens)', function () 
       const fromPending = recorder.changes.filter((c) => c.name === name && c.from === 'Pending');
       expect(fromPending.map((c) => c.to), `round ${round}`).to.deep.equal([outcomes[round] === 'approved' ? 'Approved' : 'Withdrawn']);
     });
+  });
+
+  it('met no authorization denial and recorded every audit Event', () => {
+    for (const replica of replicas) {
+      const denied = replica.logs.filter((l) => /forbidden|HTTP(?:-Code:)? 403\b/i.test(JSON.stringify(l)));
+      expect(denied.map((l) => l.msg), replica.name).to.deep.equal([]);
+      expect(replica.linesWith('session audit event not recorded'), replica.name).to.deep.equal([]);
+    }
   });
 });
