@@ -36,7 +36,12 @@ import {
 } from './schemas.ts';
 
 export interface ApiRateLimits {
-  /** Every /api request per client IP, before authentication. @default 100/s, burst 200 */
+  /**
+   * Per client IP: every request to an open route, and every request whose token is refused.
+   * Checked before any token work, so a flood of bad tokens from one address is cut off cheaply;
+   * authenticated callers are limited per user instead (many users may share an address).
+   * @default 10/s, burst 20
+   */
   perIp?: RateLimit;
   /** Authenticated requests per user. @default 50/s, burst 100 */
   perUser?: RateLimit;
@@ -58,7 +63,7 @@ export interface ApiRouterDeps {
 }
 
 export const DEFAULT_LIMITS: Required<ApiRateLimits> = {
-  perIp: { ratePerSecond: 100, burst: 200 },
+  perIp: { ratePerSecond: 10, burst: 20 },
   perUser: { ratePerSecond: 50, burst: 100 },
   sessionCreate: { ratePerSecond: 10 / 60, burst: 3 },
 };
@@ -123,14 +128,22 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
   };
 
   const authenticate: Middleware = async (ctx, next) => {
+    const blocked = perIp.check(ctx.ip);
+    if (!blocked.ok) throw rateLimited('Rate limit exceeded, please try again later', blocked.retryAfterSeconds);
     const header = ctx.get('Authorization');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match === null) throw new AuthenticationError('No Bearer token provided in Authorization header');
+    if (match === null) {
+      perIp.take(ctx.ip);
+      throw new AuthenticationError('No Bearer token provided in Authorization header');
+    }
     let caller: VerifiedIdentity;
     try {
       caller = await deps.verifier.verify(match[1] as string);
     } catch (err) {
-      if (err instanceof AuthenticationError) throw err;
+      if (err instanceof AuthenticationError) {
+        perIp.take(ctx.ip);
+        throw err;
+      }
       deps.logger.warn(
         {
           err: err instanceof Error ? err.message : String(err),
@@ -147,7 +160,7 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
   };
 
   const open = (operation: string) => [errors(operation), ipLimit];
-  const secured = (operation: string) => [errors(operation), ipLimit, authenticate];
+  const secured = (operation: string) => [errors(operation), authenticate];
 
   router.get('/api/openapi.json', ...open('serve the API document'), (ctx) => {
     ctx.body = document;

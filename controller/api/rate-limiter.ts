@@ -27,7 +27,24 @@ export class RateLimiter {
     if (!(limit.ratePerSecond > 0) || !(limit.burst >= 1)) throw new Error('rate limit needs ratePerSecond > 0 and burst >= 1');
   }
 
+  /** Whether `key` has no token left now (without taking one). */
+  check(key: string): TakeResult {
+    const bucket = this.refill(key);
+    return bucket.tokens >= 1
+      ? { ok: true }
+      : { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.limit.ratePerSecond)) };
+  }
+
   take(key: string): TakeResult {
+    const bucket = this.refill(key);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return { ok: true };
+    }
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.limit.ratePerSecond)) };
+  }
+
+  private refill(key: string): Bucket {
     const now = this.nowMs();
     const existing = this.buckets.get(key);
     const bucket = existing ?? { tokens: this.limit.burst, updatedMs: now };
@@ -37,10 +54,6 @@ export class RateLimiter {
     this.buckets.delete(key);
     this.buckets.set(key, bucket);
     if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value as string);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { ok: true };
-    }
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.limit.ratePerSecond)) };
+    return bucket;
   }
 }
