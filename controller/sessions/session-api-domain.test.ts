@@ -112,6 +112,32 @@ describe('session requests', () => {
     expect(err.session?.metadata?.resourceVersion).to.equal(undefined);
   });
 
+  it('when another replica created the same request concurrently, exactly one stands', async () => {
+    const { requests, sessions } = setup();
+    // The other replica's session appears after this request's duplicate check, before its list.
+    sessions.beforeWrite = () => {
+      sessions.beforeWrite = undefined;
+      sessions.put({
+        metadata: {
+          name: 'other-replica',
+          namespace: 'breakglass',
+          creationTimestamp: '2026-06-01T11:59:59Z',
+          labels: {
+            'breakglass.t-caas.telekom.com/cluster': 'prod-eu',
+            'breakglass.t-caas.telekom.com/user': 'alice-example-com',
+            'breakglass.t-caas.telekom.com/group': 'cluster-admin',
+          },
+        },
+        spec: { cluster: 'prod-eu', user: 'alice@example.com', grantedGroup: 'cluster-admin' },
+        status: { state: 'Pending', timeoutAt: '2026-06-01T13:00:00Z' },
+      });
+    };
+    const err = await refusal(requests.request(person('alice'), request));
+    expect([err.kind, err.message, err.session?.metadata?.name]).to.deep.equal(['Conflict', 'already requested', 'other-replica']);
+    const ours = sessions.listCached().find((s) => s.metadata?.name !== 'other-replica');
+    expect(ours?.status).to.include({ state: 'Withdrawn', reasonEnded: 'withdrawn' });
+  });
+
   it('enforces session limits of the escalation and of the identity provider', async () => {
     const limited = setup([
       escalation('dev-admin', { sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } }),

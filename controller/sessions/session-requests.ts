@@ -116,6 +116,16 @@ function duplicateError(existing: BreakglassSession): RequestError {
   });
 }
 
+/** Which of concurrently created duplicates stands: approved ones first, then the oldest, then by name. */
+export function concurrentOrder(a: BreakglassSession, b: BreakglassSession): number {
+  const rank = (s: BreakglassSession) => (stateOf(s) === 'Approved' || stateOf(s) === 'WaitingForScheduledTime' ? 0 : 1);
+  return (
+    rank(a) - rank(b) ||
+    (a.metadata?.creationTimestamp ?? '').localeCompare(b.metadata?.creationTimestamp ?? '') ||
+    (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '')
+  );
+}
+
 export class SessionRequests {
   /** Requests being created in this process, by cluster/user/group (the cross-request guard). */
   private readonly inFlight = new Set<string>();
@@ -297,6 +307,19 @@ export class SessionRequests {
       await this.removeHalfCreated(created);
       throw err;
     }
+    const winner = await this.concurrentDuplicateOf(stored);
+    if (winner !== undefined) {
+      // Another replica created the same request at the same moment; every replica picks the
+      // same survivor, so exactly one of the two requests stands.
+      try {
+        const ended = transition(stored, { type: 'terminateDuplicate', survivor: winner.metadata?.name ?? '' }, this.now());
+        await this.deps.sessions.writeStatus(stored, ended.status, stored.metadata?.resourceVersion ?? '');
+      } catch (err) {
+        // Left Pending, it is still a duplicate the cleanup loop ends (T15).
+        this.logger.warn({ session: `${stored.metadata?.namespace}/${stored.metadata?.name}`, err: String(err) }, 'concurrent duplicate not withdrawn');
+      }
+      throw duplicateError(winner);
+    }
     await this.deps.audit.record({
       action: 'requested',
       session: stored,
@@ -305,6 +328,27 @@ export class SessionRequests {
       identityProvider: caller.identityProvider,
     });
     return publicSession(stored);
+  }
+
+  /**
+   * After creation: another session of the same (cluster, user, group) that was created
+   * concurrently (possibly on another replica, past this replica's duplicate check) and wins
+   * over `created` by CONCURRENT_ORDER; undefined when `created` stands.
+   */
+  private async concurrentDuplicateOf(created: BreakglassSession): Promise<BreakglassSession | undefined> {
+    const { cluster, user, grantedGroup } = created.spec;
+    const now = this.now();
+    const others = (await this.deps.sessions.listLive({ labelSelector: tripleSelector(cluster, user, grantedGroup) })).filter(
+      (s) =>
+        s.metadata?.uid !== created.metadata?.uid &&
+        s.spec.cluster === cluster &&
+        s.spec.user === user &&
+        s.spec.grantedGroup === grantedGroup &&
+        // A stateless one may be a concurrent request whose first status write is under way.
+        (occupiesSlot(s, now) || (stateOf(s) === '' && now.getTime() - Date.parse(s.metadata?.creationTimestamp ?? '') < 60_000)),
+    );
+    const winner = [created, ...others].sort(concurrentOrder)[0];
+    return winner === created ? undefined : winner;
   }
 
   private async removeHalfCreated(created: BreakglassSession): Promise<void> {
