@@ -5,6 +5,7 @@
  */
 import { startControlPlane, type ControlPlane } from '../controlplane/controlplane.ts';
 import { externalCluster, localCluster, setTestCluster } from './cluster.ts';
+import { stopKeycloak } from './keycloak.ts';
 
 let controlPlane: ControlPlane | undefined;
 
@@ -25,8 +26,9 @@ export const mochaHooks = {
     setTestCluster(localCluster(controlPlane));
   },
   async afterAll(this: Mocha.Context): Promise<void> {
-    this.timeout(30_000);
+    this.timeout(60_000);
     setTestCluster(undefined);
-    await controlPlane?.stop();
+    // Keycloak runs only if a suite asked for it (useKeycloak()).
+    await Promise.all([controlPlane?.stop(), stopKeycloak()]);
   },
 };
