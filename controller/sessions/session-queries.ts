@@ -107,15 +107,32 @@ export class SessionQueries {
     return this.deps.now?.() ?? new Date();
   }
 
-  /** An approver check over many sessions, with one ClusterConfig lookup per cluster. */
+  /**
+   * An approver check over many sessions. The decision depends only on the session's cluster,
+   * group, owning escalation and whether the caller requested it, so it is computed once per
+   * such combination: a list over 10,000 sessions makes a handful of real checks.
+   */
   private approverCheck(caller: VerifiedIdentity) {
     const escalations = this.deps.escalations.list();
     const configs = this.deps.clusterConfigs.list();
     const byCluster = new Map<string, ClusterConfig | 'ambiguous' | undefined>();
-    return (session: BreakglassSession) => {
+    const decisions = new Map<string, boolean>();
+    return (session: BreakglassSession): boolean => {
       const cluster = session.spec.cluster;
-      if (!byCluster.has(cluster)) byCluster.set(cluster, clusterConfigFor(configs, cluster));
-      return checkApprovalAuthorization({ caller, session, escalations, clusterConfig: byCluster.get(cluster) });
+      const owner = session.metadata?.ownerReferences?.find((ref) => ref.kind === 'BreakglassEscalation' && ref.controller === true);
+      const key = JSON.stringify([
+        cluster,
+        session.spec.grantedGroup,
+        owner ? [session.metadata?.namespace, owner.name, owner.uid] : null,
+        isRequester(caller, session),
+      ]);
+      let allowed = decisions.get(key);
+      if (allowed === undefined) {
+        if (!byCluster.has(cluster)) byCluster.set(cluster, clusterConfigFor(configs, cluster));
+        allowed = checkApprovalAuthorization({ caller, session, escalations, clusterConfig: byCluster.get(cluster) }).allowed;
+        decisions.set(key, allowed);
+      }
+      return allowed;
     };
   }
 
@@ -142,7 +159,7 @@ export class SessionQueries {
           email !== undefined &&
           (session.status?.approver?.toLowerCase() === email ||
             (session.status?.approvers ?? []).some((a) => a.toLowerCase() === email))) ||
-        (mayApprove !== undefined && mayApprove(session).allowed);
+        (mayApprove !== undefined && mayApprove(session));
       if (!selected) continue;
       if (states !== undefined && !states.some((p) => p(session, now))) continue;
       if (query.activeOnly === true && !isAccessActive(session, now)) continue;
