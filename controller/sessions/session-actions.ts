@@ -17,6 +17,9 @@ import { clusterConfigFor, publicSession, type SessionDomainDeps } from './sessi
 import { ConflictError, SessionNotFoundError } from './session-repository.ts';
 import { transition, TransitionRefusedError, type SessionEvent } from './state-machine.ts';
 
+/** An RFC 1123 subdomain, which every object name is. */
+const OBJECT_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 export type SessionAction = 'approve' | 'reject' | 'withdraw' | 'drop' | 'cancel';
 
 const AUDIT_ACTIONS: Readonly<Record<SessionAction, AuditAction>> = {
@@ -43,6 +46,8 @@ export class SessionActions {
    * have been created on another replica a moment ago). Two of the same name are refused.
    */
   async findByName(name: string): Promise<BreakglassSession> {
+    // Not a valid object name: it cannot exist (and must not reach a field selector).
+    if (!OBJECT_NAME.test(name)) throw new RequestError('NotFound', 'session not found', { details: name.slice(0, 253) });
     let found = this.deps.sessions.listCached().filter((s) => s.metadata?.name === name);
     if (found.length === 0) found = await this.deps.sessions.listLive({ fieldSelector: `metadata.name=${name}` });
     if (found.length === 0) throw new RequestError('NotFound', 'session not found', { details: name });
