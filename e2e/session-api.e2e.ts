@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { SignJWT, base64url } from 'jose';
-import { API_VERSION, GROUP, VERSION, plurals, type BreakglassSession, type JsonObject } from '../crds/index.ts';
+import { API_VERSION, GROUP, VERSION, plurals, type BreakglassSession } from '../crds/index.ts';
 import { installCrds } from '../crds/install.ts';
-import { OpenApiValidator } from '../controller/api/testing/openapi-validator.ts';
 import { CONFIGURATIONS, findOne, synthesize } from '../infra/test/configurations.ts';
 import { createCa } from './controlplane/certs.ts';
+import { ApiClient, type ApiAnswer } from './harness/api-client.ts';
 import { testCluster } from './harness/cluster.ts';
 import { TestOidcProvider, type SigningKey } from './harness/oidc-provider.ts';
 import { Replica } from './harness/replicas.ts';
@@ -26,11 +26,6 @@ import { SessionWriteRecorder } from './harness/sessions.ts';
 import { eventually } from './harness/wait.ts';
 
 const AUDIENCE = 'breakglass';
-
-interface Answer {
-  status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- checked against the OpenAPI document
-}
 
 describe('REST API on two replicas (real API server, OIDC tokens)', function () {
   this.timeout(300_000);
@@ -44,7 +39,7 @@ describe('REST API on two replicas (real API server, OIDC tokens)', function () 
   let oidc: TestOidcProvider;
   let signingKey: SigningKey;
   let replicas: Replica[] = [];
-  let validator: OpenApiValidator;
+  let api: ApiClient;
   let recorder: SessionWriteRecorder;
   const custom = () => kc.makeApiClient(CustomObjectsApi);
 
@@ -61,17 +56,8 @@ describe('REST API on two replicas (real API server, OIDC tokens)', function () 
     return oidc.sign({ sub: `sub-${who}`, aud: AUDIENCE, email: p.email, preferred_username: who, groups: p.groups, ...claims });
   }
 
-  async function call(replica: Replica, method: string, path: string, auth?: string, body?: unknown): Promise<Answer> {
-    const response = await fetch(`http://127.0.0.1:${replica.ports.api}${path}`, {
-      method,
-      headers: { ...(auth ? { authorization: `Bearer ${auth}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    const parsed: unknown = text === '' ? undefined : JSON.parse(text);
-    validator?.check(method, path, response.status, parsed);
-    return { status: response.status, body: parsed };
-  }
+  const call = (replica: Replica, method: string, path: string, auth?: string, body?: unknown): Promise<ApiAnswer> =>
+    api.call(replica, method, path, auth, body);
 
   const as = async (who: Person) => token(who);
 
@@ -139,13 +125,12 @@ describe('REST API on two replicas (real API server, OIDC tokens)', function () 
         },
       })),
     );
-    const document = (await (await fetch(`http://127.0.0.1:${replicas[0]!.ports.api}/api/openapi.json`)).json()) as JsonObject;
-    validator = new OpenApiValidator(document);
+    api = await ApiClient.forReplica(replicas[0]!);
     // Both replicas know the escalation and the identity provider before the tests start.
     const alice = await as('alice');
     for (const replica of replicas) {
       await eventually(`${replica.name} to offer the escalation`, 30_000, async () => {
-        const answer = await call(replica, 'GET', '/api/breakglassEscalations', alice);
+        const answer = await call(replica, 'GET', `/api/breakglassEscalations?cluster=${cluster}`, alice);
         return answer.status === 200 && answer.body.total === 1 ? true : undefined;
       });
     }

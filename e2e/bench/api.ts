@@ -5,7 +5,8 @@
  * controller replica, tokens from a local HTTPS OIDC provider. BENCH_SESSIONS sessions (default
  * 10,000) of 100 users on 10 clusters are written directly to the API server; once the replica's
  * cache holds them all, sequential requests measure: `GET ?mine=true` (100 sessions each),
- * `GET` as an approver (the approver check over every session), and `POST` (a new session each).
+ * `GET ?approver=true&state=pending` (an approver's inbox: the approver check over every
+ * session, 1 % of them pending), and `POST` (a new session each).
  * Prints progress on stderr and, last, one JSON line on stdout.
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -152,7 +153,8 @@ async function main(res: Resources): Promise<void> {
           spec: { cluster, user, grantedGroup: group, requestReason: `bench ${i}` },
         },
       })) as Record<string, unknown>;
-      const state = states[i % states.length] as string;
+      // History accumulates: most sessions have ended; 1 % wait for approval, 4 % are active.
+      const state = i % 100 === 0 ? 'Pending' : i % 100 < 5 ? 'Approved' : (states[2 + (i % 2)] as string);
       await custom.replaceNamespacedCustomObjectStatus({
         group: GROUP,
         version: VERSION,
@@ -211,7 +213,8 @@ async function main(res: Resources): Promise<void> {
     return samples;
   };
   const mine = await measure('list mine', (i) => timed('GET', '/api/breakglassSessions?mine=true', users[i % USERS] as string));
-  const approver = await measure('list as approver', (i) => timed('GET', '/api/breakglassSessions', approvers[i % 10] as string));
+  // What an approver's inbox asks for: the pending requests they may approve.
+  const approver = await measure('list as approver', (i) => timed('GET', '/api/breakglassSessions?approver=true&state=pending', approvers[i % 10] as string));
   let created = 0;
   const create = await measure('create', () => {
     const n = created++;
