@@ -231,6 +231,10 @@ describe('REST API (HTTP, in-memory store)', () => {
     expect(answer.headers.get('referrer-policy')).to.equal('strict-origin-when-cross-origin');
     const generated = await call('GET', '/api/config', { headers: { 'X-Request-ID': 'bad id with spaces' } });
     expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    for (const method of ['PROPFIND', 'DELETE']) {
+      const wrong = await call(method, '/api/config');
+      expect([method, wrong.status, wrong.body?.code]).to.deep.equal([method, 405, 'METHOD_NOT_ALLOWED']);
+    }
     const missing = await call('GET', '/api/nope', { token: 'alice' });
     expect(missing.status).to.equal(404);
     expect(missing.body).to.deep.equal({ error: 'API endpoint not found', code: 'NOT_FOUND', details: '/api/nope' });

@@ -26,6 +26,15 @@ export function createApiApp(options: ApiAppOptions): Koa {
   app.use(requestLog(options.logger));
   app.use(errorHandler(options.logger));
   app.use(securityHeaders());
+  // @koa/router answers methods it does not know at all (TRACE, PROPFIND, ...) with 501 and
+  // known-but-unrouted ones with 405 (and the fallback's 404 body); either way a wrong method.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 501 || ctx.status === 405) {
+      ctx.status = 405;
+      ctx.body = { error: `method ${ctx.method} is not allowed on ${ctx.path}`, code: 'METHOD_NOT_ALLOWED' };
+    }
+  });
   app.use(base.routes()).use(base.allowedMethods());
   for (const router of options.routers ?? []) app.use(router.routes()).use(router.allowedMethods());
   app.use((ctx) => {
