@@ -146,5 +146,8 @@ describe('REST API fuzzing from the OpenAPI document (schemathesis)', function (
     expect(serverErrors.map((l) => `${String(l.method)} ${String(l.path)} ${String(l.status)}`), result.output.slice(-4000)).to.deep.equal([]);
     expect(result.code, result.output.slice(-6000)).to.equal(0);
     expect(requests.length, 'requests the replica answered').to.be.at.least(1000);
+    const byStatus = new Map<string, number>();
+    for (const l of requests) byStatus.set(String(l.status), (byStatus.get(String(l.status)) ?? 0) + 1);
+    console.log(`      ${requests.length} requests, by status: ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}`);
   });
 });
