@@ -5,7 +5,7 @@
  * sessions makes no API call.
  */
 import type { BreakglassSession, ClusterConfig } from '../../crds/index.ts';
-import { checkApprovalAuthorization, isRequester } from '../escalations/approver-authorization.ts';
+import { callerIdentifiers, checkApprovalAuthorization, isRequester } from '../escalations/approver-authorization.ts';
 import type { VerifiedIdentity } from '../identity/identity.ts';
 import { isAccessActive, isApprovalTimedOut, isExpired, stateOf } from './predicates.ts';
 import { RequestError } from './request-errors.ts';
@@ -117,15 +117,12 @@ export class SessionQueries {
     const configs = this.deps.clusterConfigs.list();
     const byCluster = new Map<string, ClusterConfig | 'ambiguous' | undefined>();
     const decisions = new Map<string, boolean>();
+    const identifiers = callerIdentifiers(caller);
     return (session: BreakglassSession): boolean => {
       const cluster = session.spec.cluster;
       const owner = session.metadata?.ownerReferences?.find((ref) => ref.kind === 'BreakglassEscalation' && ref.controller === true);
-      const key = JSON.stringify([
-        cluster,
-        session.spec.grantedGroup,
-        owner ? [session.metadata?.namespace, owner.name, owner.uid] : null,
-        isRequester(caller, session),
-      ]);
+      const self = identifiers.includes(session.spec.user.toLowerCase());
+      const key = `${cluster}\u0000${session.spec.grantedGroup}\u0000${owner ? `${session.metadata?.namespace}/${owner.name}/${owner.uid}` : ''}\u0000${self}`;
       let allowed = decisions.get(key);
       if (allowed === undefined) {
         if (!byCluster.has(cluster)) byCluster.set(cluster, clusterConfigFor(configs, cluster));
@@ -153,6 +150,10 @@ export class SessionQueries {
       if (query.cluster && session.spec.cluster !== query.cluster) continue;
       if (query.user && session.spec.user !== query.user) continue;
       if (query.group && session.spec.grantedGroup !== query.group) continue;
+      // The cheap filters first: an approver's inbox (state=pending) skips the approver check
+      // for the many ended sessions.
+      if (states !== undefined && !states.some((p) => p(session, now))) continue;
+      if (query.activeOnly === true && !isAccessActive(session, now)) continue;
       const selected =
         (mine && identifiers.includes(session.spec.user.toLowerCase())) ||
         (approvedByMe &&
@@ -161,8 +162,6 @@ export class SessionQueries {
             (session.status?.approvers ?? []).some((a) => a.toLowerCase() === email))) ||
         (mayApprove !== undefined && mayApprove(session));
       if (!selected) continue;
-      if (states !== undefined && !states.some((p) => p(session, now))) continue;
-      if (query.activeOnly === true && !isAccessActive(session, now)) continue;
       result.push(publicSession(session));
     }
     result.sort((a, b) => (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? ''));

@@ -132,7 +132,7 @@ async function main(res: Resources): Promise<void> {
   const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
   await pool(
     Array.from({ length: total }, (_, i) => i),
-    16,
+    32,
     async (i) => {
       const user = `user-${i % USERS}@example.com`;
       const cluster = `bench-${Math.floor(i / USERS) % CLUSTERS}`;
