@@ -72,6 +72,10 @@ export function httpsGet(url: string, options: HttpsGetOptions): Promise<HttpsGe
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
+        // An aborted or reset response may end with 'close' alone; without this the promise would never settle.
+        res.on('close', () => {
+          if (!res.complete) reject(options.signal.aborted ? abortError(options.signal) : new Error(`response of ${target.origin} ended early`));
+        });
       },
     );
     req.on('error', (err) => reject(options.signal.aborted ? abortError(options.signal) : err));

@@ -304,6 +304,15 @@ describe('JwksTokenVerifier against an HTTPS OIDC provider', function () {
     expect(idp.requests.jwks).to.equal(0);
   });
 
+  it('reports a provider that stops answering mid-response as unavailable within the request timeout', async () => {
+    idp.stall = true;
+    const started = Date.now();
+    const err = await rejection(verifier({ requestTimeoutMs: 500 }).verify(await idp.sign({ aud: AUDIENCE })));
+    expect(err).to.be.instanceOf(IdentityProviderUnavailableError);
+    expect(err.message).to.include('operation was aborted due to timeout');
+    expect(Date.now() - started).to.be.lessThan(10_000);
+  });
+
   it('reports an unreachable provider as unavailable', async () => {
     await idp.close();
     const err = await rejection(verifier({ requestTimeoutMs: 2000 }).verify(await idp.sign({ aud: AUDIENCE })));

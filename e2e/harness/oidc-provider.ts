@@ -31,6 +31,8 @@ export class TestOidcProvider {
   discoveryIssuer: string | undefined;
   /** When set, the JWKS endpoint answers with this status and no keys. */
   jwksStatus: number | undefined;
+  /** When true, requests get response headers and half a body, then nothing (a hung IdP). */
+  stall = false;
   private readonly keys: SigningKey[] = [];
   private counter = 0;
 
@@ -47,7 +49,10 @@ export class TestOidcProvider {
     let provider: TestOidcProvider | undefined;
     const server = createServer(
       { cert: await readFile(cert.certFile, 'utf8'), key: await readFile(cert.keyFile, 'utf8') },
-      (req, res) => provider?.handle(realmPath, req.url ?? '', res) ?? res.end(),
+      (req, res) => {
+        if (provider !== undefined) provider.handle(realmPath, req.url ?? '', res);
+        else res.end();
+      },
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
@@ -57,8 +62,10 @@ export class TestOidcProvider {
 
   private handle(realmPath: string, url: string, res: import('node:http').ServerResponse): void {
     const json = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      if (this.stall) res.write(text.slice(0, text.length / 2));
+      else res.end(text);
     };
     if (url === `${realmPath}/.well-known/openid-configuration`) {
       this.requests.discovery++;
