@@ -121,7 +121,7 @@ describe('REST API with real Keycloak tokens on two replicas', function () {
       `${other.body.metadata.name}:SessionRejected`,
     ]);
     // What bob sees: the session he approved.
-    const mine = await call(a, 'bob', 'GET', '/api/breakglassSessions?approvedByMe=true');
+    const mine = await call(a, 'bob', 'GET', `/api/breakglassSessions?approvedByMe=true&cluster=${cluster}`);
     expect(mine.body.items.map((s: BreakglassSession) => s.metadata?.name)).to.deep.equal([name]);
   });
 });
