@@ -7,8 +7,9 @@ import * as validation from '../crds/validation/index.ts';
 import { createAdmissionApp } from './admission/admission-app.ts';
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
+import { createSessionApi } from './api/session-api.ts';
 import { createApiApp } from './http/api-app.ts';
-import { createIdentityServices } from './identity/index.ts';
+import { createIdentityServices, type TokenVerifier } from './identity/index.ts';
 import { listen } from './http/listen.ts';
 import { createMetricsApp } from './http/metrics-app.ts';
 import { LeaderElector } from './leadership/elector.ts';
@@ -18,7 +19,7 @@ import { backgroundLoops } from './loops.ts';
 import { effectiveLeaseNamespace, type ControllerOptions } from './options.ts';
 import type { Logger } from './observability/logger.ts';
 import { ControllerMetrics } from './observability/metrics.ts';
-import { ControllerProcess, type ServerDefinition } from './runtime/controller-process.ts';
+import { ControllerProcess, type ReplicaComponent, type ServerDefinition } from './runtime/controller-process.ts';
 import { KubernetesSessionRepository } from './sessions/kubernetes-session-repository.ts';
 import { shutdownBudget } from './shutdown-budget.ts';
 
@@ -32,7 +33,13 @@ export interface ComposedController {
   identityServices: ReturnType<typeof createIdentityServices>;
 }
 
-export function composeController(options: ControllerOptions, logger: Logger, kubeConfig?: KubeConfig): ComposedController {
+export function composeController(
+  options: ControllerOptions,
+  logger: Logger,
+  kubeConfig?: KubeConfig,
+  /** Replaces the JWKS verifier of the identity registry (tests). */
+  verifier?: TokenVerifier,
+): ComposedController {
   const kc = kubeConfig ?? loadKubeConfig();
   const metrics = new ControllerMetrics();
   const identity = makeIdentity(options.podName || undefined);
@@ -50,8 +57,33 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
   });
 
   const servers: ServerDefinition[] = [];
+  const components: ReplicaComponent[] = [
+    {
+      name: 'sessions',
+      start: (signal) => sessions.start(signal),
+      hasSynced: () => sessions.hasSynced(),
+      notReadyReason: () => sessions.notReadyReason(),
+    },
+    identityServices.component,
+  ];
   if (options.enableApi || options.enableFrontend) {
-    const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION });
+    const routers = [];
+    if (options.enableApi) {
+      const api = createSessionApi({
+        kubeConfig: kc,
+        sessions,
+        verifier: verifier ?? identityServices.tokenVerifier,
+        identityProviderDirectory: identityServices.identityProviders,
+        logger,
+        version: VERSION,
+        identity,
+        informer: { metrics, maxCacheAgeMs: options.cacheMaxAge },
+        ...(options.disableSessionRateLimit ? { limits: { sessionCreate: false } } : {}),
+      });
+      routers.push(api.router);
+      components.push(...api.components);
+    }
+    const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION, routers });
     servers.push({ name: 'api', start: () => listen(app.callback(), options.apiBindAddress) });
   }
   if (options.metricsBindAddress !== '0') {
@@ -109,15 +141,7 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
     metrics,
     electorFactory: options.enableLeaderElection ? build : null,
     loops,
-    components: [
-      {
-        name: 'sessions',
-        start: (signal) => sessions.start(signal),
-        hasSynced: () => sessions.hasSynced(),
-        notReadyReason: () => sessions.notReadyReason(),
-      },
-      identityServices.component,
-    ],
+    components,
     servers,
     probeAddress: options.healthProbeBindAddress,
     shutdown,
