@@ -74,6 +74,7 @@ export function composeController(
         sessions,
         verifier: verifier ?? identityServices.tokenVerifier,
         identityProviderDirectory: identityServices.identityProviders,
+        identityProviderObjects: identityServices.identityProviders.objects,
         logger,
         version: VERSION,
         identity,

@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { BreakglassEscalation, ClusterConfig, IdentityProvider } from '../../crds/index.ts';
 import type { IdentityProviderDirectory, TokenVerifier } from '../identity/index.ts';
-import { CustomObjectCache, type CustomObjectCacheOptions } from '../kube/custom-object-cache.ts';
+import { CustomObjectCache, type CustomObjectCacheOptions, type ObjectSource } from '../kube/custom-object-cache.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ReplicaComponent } from '../runtime/controller-process.ts';
 import { EventSessionAudit, KubernetesEventRecorder } from '../sessions/session-audit.ts';
@@ -29,6 +29,8 @@ export interface SessionApiOptions {
   limits?: ApiRateLimits;
   /** The identity registry (enabled providers, for the config endpoints). */
   identityProviderDirectory: IdentityProviderDirectory;
+  /** The IdentityProvider objects as stored (spec.sessionLimits), from the registry's cache. */
+  identityProviderObjects: ObjectSource<IdentityProvider>;
   /** Bounds and metrics of the API's watch caches (as for every informer: --cache-max-age). */
   informer?: CustomObjectCacheOptions['informer'];
 }
@@ -49,13 +51,7 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
     informer: options.informer,
   });
   const components: ReplicaComponent[] = [escalations.component('escalations'), clusterConfigs.component('cluster-configs')];
-  // The raw objects, for spec.sessionLimits (the identity registry keeps only what verification
-  // and the config endpoints need).
-  const identityProviders = new CustomObjectCache<IdentityProvider>(kubeConfig, 'IdentityProvider', {
-    logger: logger.child({ component: 'identity-provider-limits' }),
-    informer: options.informer && { ...options.informer, name: 'identityproviders-limits' },
-  });
-  components.push(identityProviders.component('identity-provider-limits'));
+  const identityProviders = options.identityProviderObjects;
   const apiLogger = logger.child({ component: 'api' });
   const deps: SessionDomainDeps = {
     sessions: options.sessions,

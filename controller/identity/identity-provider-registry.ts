@@ -4,10 +4,10 @@
  * changed, disabled or deleted provider takes effect on the next token without a restart (the
  * verifier drops cached keys when authority, issuer or CA change, see keysFingerprint).
  */
-import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION, plurals } from '../../crds/index.ts';
 import type { IdentityProvider } from '../../crds/identity-provider.ts';
-import { RestartingInformer, type ListPage, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
+import { CustomObjectCache, type CustomObjectCacheOptions, type ObjectSource } from '../kube/custom-object-cache.ts';
 import type { Logger } from '../observability/logger.ts';
 import { parseIdentityProvider, primaryOf, resolveIssuer, type IdentityProviderConfig } from './identity-provider-config.ts';
 
@@ -30,10 +30,7 @@ export interface IdentityProviderDirectory extends IdentityProviderSource {
 
 export interface IdentityProviderRegistryOptions {
   logger: Logger;
-  informer?: Pick<
-    RestartingInformerOptions<KubernetesObject>,
-    'initialBackoffMs' | 'maxBackoffMs' | 'refreshIntervalMs' | 'maxCacheAgeMs' | 'metrics'
-  >;
+  informer?: Omit<NonNullable<CustomObjectCacheOptions['informer']>, 'name'>;
 }
 
 interface Parsed {
@@ -42,26 +39,22 @@ interface Parsed {
 }
 
 export class IdentityProviderRegistry implements IdentityProviderDirectory {
-  private readonly informer: RestartingInformer<KubernetesObject>;
+  private readonly informer: CustomObjectCache<IdentityProvider>;
   private readonly logger: Logger;
   /** Parse results by uid, reused while the resourceVersion is unchanged (and logged once per version). */
   private readonly parsed = new Map<string, Parsed>();
 
   constructor(kubeConfig: KubeConfig, options: IdentityProviderRegistryOptions) {
-    const api = kubeConfig.makeApiClient(CustomObjectsApi);
     this.logger = options.logger;
-    this.informer = new RestartingInformer<KubernetesObject>({
-      kubeConfig,
-      path: IDENTITY_PROVIDERS_WATCH_PATH,
-      name: 'identity-providers',
-      list: ({ limit, continue: token, config }: ListPage) =>
-        api.listClusterCustomObject(
-          { group: GROUP, version: VERSION, plural: plurals.IdentityProvider, limit, _continue: token },
-          config,
-        ) as Promise<KubernetesListObject<KubernetesObject>>,
+    this.informer = new CustomObjectCache<IdentityProvider>(kubeConfig, 'IdentityProvider', {
       logger: options.logger,
-      ...options.informer,
+      informer: { ...options.informer, name: 'identityproviders' },
     });
+  }
+
+  /** The objects as stored (for fields the read model leaves out, such as sessionLimits). */
+  get objects(): ObjectSource<IdentityProvider> {
+    return this.informer;
   }
 
   /** Starts the watch cache; it runs until `signal` aborts. */
@@ -99,7 +92,7 @@ export class IdentityProviderRegistry implements IdentityProviderDirectory {
   }
 
   private all(): IdentityProviderConfig[] {
-    const objects = this.informer.list() as IdentityProvider[];
+    const objects = this.informer.list();
     const seen = new Set<string>();
     const configs: IdentityProviderConfig[] = [];
     for (const object of objects) {
