@@ -21,6 +21,9 @@ interface Rule {
   why: string;
 }
 
+/** The domain rooms: data flows transport -> domain -> Kubernetes access, never back up. */
+const DOMAIN_ROOMS = ['controller/sessions/', 'controller/escalations/', 'controller/identity/', 'controller/authorization/', 'controller/clusters/'];
+
 const RULES: Rule[] = [
   {
     from: ['controller/leadership/', 'controller/kube/', 'controller/clock/', 'controller/options.ts', 'controller/bind-address.ts'],
@@ -37,7 +40,15 @@ const RULES: Rule[] = [
     forbidden: ['controller/', 'crds/', 'infra/'],
     why: 'the clock is the bottom room and imports nothing of ours',
   },
+  {
+    from: DOMAIN_ROOMS,
+    forbidden: ['controller/http/', 'controller/api/', 'controller/admission/'],
+    why: 'domain code never depends on the transport',
+  },
 ];
+
+/** Packages of the HTTP transport, which domain rooms must not import. */
+const TRANSPORT_PACKAGES = /^(koa|koa-.+|@koa\/.+)$/;
 
 const isTest = (path: string) => /\.(test|test-support|unit\.test)\.ts$/.test(path);
 
@@ -93,6 +104,19 @@ describe('import graph of controller/', () => {
 
   it('leadership, kube access, the clock and the options never import the runtime or the transport', () => {
     expect(violations(sources)).to.deep.equal([]);
+  });
+
+  it('domain rooms never import Koa', () => {
+    const found = [...sources]
+      .filter(([path]) => DOMAIN_ROOMS.some((room) => path.startsWith(room)))
+      .flatMap(([path, source]) =>
+        ts.preProcessFile(source, true, true).importedFiles
+          .map((file) => file.fileName)
+          .filter((specifier) => TRANSPORT_PACKAGES.test(specifier))
+          .map((specifier) => `${path} -> ${specifier}`),
+      );
+    expect(found).to.deep.equal([]);
+    expect(TRANSPORT_PACKAGES.test('@koa/router') && TRANSPORT_PACKAGES.test('koa') && !TRANSPORT_PACKAGES.test('koalas-lib')).to.equal(true);
   });
 
   it('reports an upward import, also through export-from and a dynamic import', () => {

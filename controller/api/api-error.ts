@@ -5,23 +5,9 @@
 import { AuthenticationError } from '../identity/identity.ts';
 import { RequestError, type RequestErrorKind } from '../sessions/request-errors.ts';
 import type { BreakglassSession } from '../../crds/index.ts';
+import { ERROR_CODES, type ErrorStatus } from '../http/error-codes.ts';
 
-export const ERROR_CODES = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'UNPROCESSABLE_ENTITY',
-  429: 'TOO_MANY_REQUESTS',
-  500: 'INTERNAL_ERROR',
-  503: 'SERVICE_UNAVAILABLE',
-} as const;
-
-export type ErrorStatus = keyof typeof ERROR_CODES;
+export { ERROR_CODES, type ErrorStatus };
 
 export interface ErrorBody {
   error: string;

@@ -3,7 +3,7 @@
  * else is logged and answered with a generic 500 that leaks nothing.
  */
 import type { Middleware } from 'koa';
-import { ERROR_CODES, type ErrorStatus } from '../api/api-error.ts';
+import { ERROR_CODES, type ErrorStatus } from './error-codes.ts';
 import type { Logger } from '../observability/logger.ts';
 
 interface HttpErrorLike {
