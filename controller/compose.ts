@@ -5,6 +5,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import * as validation from '../crds/validation/index.ts';
 import { createAdmissionApp } from './admission/admission-app.ts';
+import { createAuthorizationWebhook } from './authorization/webhook-wiring.ts';
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
 import { createApiApp } from './http/api-app.ts';
@@ -18,7 +19,7 @@ import { backgroundLoops } from './loops.ts';
 import { effectiveLeaseNamespace, type ControllerOptions } from './options.ts';
 import type { Logger } from './observability/logger.ts';
 import { ControllerMetrics } from './observability/metrics.ts';
-import { ControllerProcess, type ServerDefinition } from './runtime/controller-process.ts';
+import { ControllerProcess, type ReplicaComponent, type ServerDefinition } from './runtime/controller-process.ts';
 import { KubernetesSessionRepository } from './sessions/kubernetes-session-repository.ts';
 import { shutdownBudget } from './shutdown-budget.ts';
 
@@ -50,8 +51,32 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
   });
 
   const servers: ServerDefinition[] = [];
+  const components: ReplicaComponent[] = [
+    {
+      name: 'sessions',
+      start: (signal) => sessions.start(signal),
+      hasSynced: () => sessions.hasSynced(),
+      notReadyReason: () => sessions.notReadyReason(),
+    },
+    identityServices.component,
+  ];
   if (options.enableApi || options.enableFrontend) {
-    const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION });
+    const routers = [];
+    if (options.enableApi) {
+      // The authorization webhook (reference §6.1): on every replica, next to the REST API.
+      const webhook = createAuthorizationWebhook({
+        kubeConfig: kc,
+        logger,
+        registry: metrics.registry,
+        metrics,
+        sessionCache: sessions.cacheView(),
+        sessions,
+        maxCacheAgeMs: options.cacheMaxAge,
+      });
+      routers.push(webhook.router);
+      components.push(...webhook.components);
+    }
+    const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION, routers });
     servers.push({ name: 'api', start: () => listen(app.callback(), options.apiBindAddress) });
   }
   if (options.metricsBindAddress !== '0') {
@@ -109,15 +134,7 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
     metrics,
     electorFactory: options.enableLeaderElection ? build : null,
     loops,
-    components: [
-      {
-        name: 'sessions',
-        start: (signal) => sessions.start(signal),
-        hasSynced: () => sessions.hasSynced(),
-        notReadyReason: () => sessions.notReadyReason(),
-      },
-      identityServices.component,
-    ],
+    components,
     servers,
     probeAddress: options.healthProbeBindAddress,
     shutdown,

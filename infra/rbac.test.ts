@@ -48,6 +48,8 @@ describe('ControllerRbac', function () {
       `${g}/breakglasssessions/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/breakglassescalations:${v}`),
       ...['get', 'list', 'watch'].map((v) => `${g}/clusterconfigs:${v}`),
+      // The authorization webhook's DenyPolicy cache.
+      ...['list', 'watch'].map((v) => `${g}/denypolicies:${v}`),
       `${g}/clusterconfigs/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/identityproviders:${v}`),
     ]);

@@ -48,7 +48,8 @@ export interface ControllerRbacProps {
  * and deletes retained sessions. ClusterConfigs: the checker lists them and replaces their
  * status. Escalations and IdentityProviders: the admission webhook lists them for cross-object
  * rules; sessions, escalations and ClusterConfigs are also listed for name uniqueness.
- * Nothing reads DenyPolicies yet, so there is no rule for them.
+ * The authorization webhook watches ClusterConfigs, escalations and DenyPolicies on every
+ * replica, and writes session activity through the session status (update, above).
  */
 export const BREAKGLASS_PERMISSIONS: ReadonlyArray<{ resource: string; verbs: readonly string[] }> = [
   { resource: plurals.BreakglassSession, verbs: ['get', 'list', 'watch', 'delete'] },
@@ -57,6 +58,7 @@ export const BREAKGLASS_PERMISSIONS: ReadonlyArray<{ resource: string; verbs: re
   { resource: plurals.ClusterConfig, verbs: ['get', 'list', 'watch'] },
   { resource: `${plurals.ClusterConfig}/status`, verbs: ['update'] },
   { resource: plurals.IdentityProvider, verbs: ['get', 'list', 'watch'] },
+  { resource: plurals.DenyPolicy, verbs: ['list', 'watch'] },
 ];
 
 /**
