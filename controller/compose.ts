@@ -72,6 +72,11 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
         sessionCache: sessions.cacheView(),
         sessions,
         maxCacheAgeMs: options.cacheMaxAge,
+        decision: {
+          ...(options.frontendBaseUrl === '' ? {} : { frontendBaseUrl: options.frontendBaseUrl }),
+          oidcPrefixes: options.oidcPrefixes.split(',').map((p) => p.trim()).filter((p) => p !== ''),
+        },
+        grantCache: { allowedTtlMs: options.sarGrantCacheTtl, deniedTtlMs: Math.max(500, options.sarGrantCacheTtl / 2) },
       });
       routers.push(webhook.router);
       components.push(...webhook.components);
