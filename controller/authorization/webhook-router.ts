@@ -83,9 +83,12 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       fail(ctx, 401, `no ClusterConfig named "${clusterName}" accepts this caller`);
       return;
     }
-    const caller = await options.callers.authenticate(cluster, bearerToken(ctx.get('Authorization') || undefined));
+    const authorization = ctx.get('Authorization');
+    const caller = await options.callers.authenticate(cluster, bearerToken(authorization || undefined));
     if (!caller.ok) {
-      logger.info({ requestId, cluster: clusterName, reason: caller.reason }, 'sar_unauthenticated');
+      // The scheme only, never the credential.
+      const scheme = authorization === '' ? 'none' : (authorization.split(' ')[0] ?? '').slice(0, 20);
+      logger.info({ requestId, cluster: clusterName, reason: caller.reason, scheme }, 'sar_unauthenticated');
       ctx.set('WWW-Authenticate', 'Bearer');
       fail(ctx, 401, caller.reason);
       return;

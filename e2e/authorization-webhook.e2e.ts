@@ -1,0 +1,373 @@
+/**
+ * The authorization webhook with a real spoke (issue 9): a second etcd + kube-apiserver whose
+ * AuthorizationConfiguration asks RBAC first and then the hub replica's
+ * /api/breakglass/webhook/authorize/spoke (failurePolicy Deny, system: users skipped, no
+ * caching), authenticated with the ClusterConfig's webhook token; the hub checks grants on the
+ * spoke with a least-privilege ServiceAccount token from the ClusterConfig's kubeconfig Secret.
+ * Real kubectl as alice against the spoke judges every decision.
+ *
+ * The spoke authenticates users with static tokens here, not Keycloak JWTs (see the report of
+ * issue 9: the Keycloak spoke is the next step); sessions are created and approved through the
+ * API server directly (status subresource), as the REST API does.
+ */
+import { expect } from 'chai';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { installCrds } from '../crds/install.ts';
+import { API_VERSION, GROUP, VERSION, plurals, type BreakglassSession } from '../crds/index.ts';
+import { startSilentServer, type SilentServer } from '../controller/kube/silent-server.ts';
+import { startControlPlane, kubeconfigYaml, type ControlPlane, type RunningIdentity } from './controlplane/controlplane.ts';
+import { testCluster, writeKubeconfigWithServer, type KubectlResult } from './harness/cluster.ts';
+import { requireLocalControlPlane } from './harness/local-only.ts';
+import { Replica } from './harness/replicas.ts';
+import { isoSeconds } from './harness/sessions.ts';
+import { eventually, sleep } from './harness/wait.ts';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { createCa, createServingCert } from './controlplane/certs.ts';
+
+const CLUSTER = 'spoke';
+const FRONTEND = 'https://breakglass.example/';
+const ESCALATED_GROUP = 'payments-admin';
+const WEBHOOK_TOKEN = randomBytes(24).toString('hex');
+
+/**
+ * TLS in front of the replica's plain-HTTP 8080 port, as an ingress terminates it in production.
+ * Needed, not decoration: kube-apiserver (client-go) sends the webhook kubeconfig's bearer token
+ * only over TLS.
+ */
+async function startTlsTerminator(targetPort: number): Promise<{ port: number; caPem: string; stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'breakglass-tls-'));
+  const ca = await createCa(dir, 'ingress-ca');
+  const serving = await createServingCert(dir, ca, 'ingress', { ips: ['127.0.0.1'] });
+  const sockets = new Set<Socket>();
+  const server: TlsServer = createTlsServer(
+    { cert: await readFile(serving.certFile), key: await readFile(serving.keyFile) },
+    (client) => {
+      const upstream = connect(targetPort, '127.0.0.1');
+      sockets.add(client);
+      sockets.add(upstream);
+      client.pipe(upstream).pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      client.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const caPem = await readFile(ca.certFile, 'utf8');
+  return {
+    port: (server.address() as { port: number }).port,
+    caPem,
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function kubectl(binary: string, kubeconfig: string, args: string[]): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    execFile(binary, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 8 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ stdout, stderr, code: error ? (typeof error.code === 'number' ? error.code : 1) : 0 });
+    });
+  });
+}
+
+describe('authorization webhook with a real spoke API server', function () {
+  this.timeout(300_000);
+  let hub: KubeConfig;
+  let hubNamespace: string;
+  let replica: Replica;
+  let spoke: ControlPlane;
+  let spokeAdmin: KubeConfig;
+  let alice: RunningIdentity;
+  let unsynced: Replica | undefined;
+  let silent: SilentServer | undefined;
+  let custom: CustomObjectsApi;
+  let ingress: Awaited<ReturnType<typeof startTlsTerminator>> | undefined;
+  const policyNames: string[] = [];
+
+  const asAlice = (args: string[]) => kubectl(spoke.binaries.kubectl, alice.kubeconfigPath, args);
+
+  before(async function () {
+    requireLocalControlPlane(this, 'starts a second control plane from the cached binaries');
+    hub = testCluster().admin.kubeConfig;
+    await installCrds(hub);
+    custom = hub.makeApiClient(CustomObjectsApi);
+    hubNamespace = await testCluster().createNamespace('webhook');
+    const hubKubeconfig = testCluster().admin.kubeconfigPath;
+
+    // The hub replica first: the spoke's webhook kubeconfig needs its port.
+    replica = await Replica.start({
+      name: 'webhook-a',
+      kubeconfigPath: hubKubeconfig,
+      args: ['--enable-webhooks=false', '--enable-leader-election=false', `--frontend-base-url=${FRONTEND}`, '--sar-grant-cache-ttl=1s'],
+    });
+    ingress = await startTlsTerminator(replica.ports.api);
+    const webhookUrl = `https://127.0.0.1:${ingress.port}/api/breakglass/webhook/authorize/${CLUSTER}`;
+
+    const authorization = {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'AuthorizationConfiguration',
+      authorizers: [
+        { type: 'RBAC', name: 'rbac' },
+        {
+          type: 'Webhook',
+          name: 'breakglass',
+          webhook: {
+            timeout: '3s',
+            subjectAccessReviewVersion: 'v1',
+            matchConditionSubjectAccessReviewVersion: 'v1',
+            failurePolicy: 'Deny',
+            authorizedTTL: '1s',
+            unauthorizedTTL: '1s',
+            cacheAuthorizedRequests: false,
+            cacheUnauthorizedRequests: false,
+            connectionInfo: { type: 'KubeConfigFile', kubeConfigFile: '{workDir}/breakglass-webhook.kubeconfig' },
+            matchConditions: [
+              { expression: "!request.user.startsWith('system:')" },
+              { expression: "'system:authenticated' in request.groups" },
+            ],
+          },
+        },
+      ],
+    };
+    const webhookKubeconfig = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'breakglass-hub', cluster: { server: webhookUrl, 'certificate-authority-data': Buffer.from(ingress.caPem).toString('base64') } }],
+      users: [{ name: 'spoke', user: { token: WEBHOOK_TOKEN } }],
+      contexts: [{ name: 'webhook', context: { cluster: 'breakglass-hub', user: 'spoke' } }],
+      'current-context': 'webhook',
+    };
+    spoke = await startControlPlane({
+      files: { 'authz.yaml': stringify(authorization), 'breakglass-webhook.kubeconfig': stringify(webhookKubeconfig) },
+      authorizationArgs: ['--authorization-config={workDir}/authz.yaml'],
+      log: () => {},
+    });
+    alice = spoke.identities.find((i) => i.name === 'alice') as RunningIdentity;
+    const adminIdentity = spoke.identities.find((i) => i.name === 'admin') as RunningIdentity;
+    spokeAdmin = new KubeConfig();
+    spokeAdmin.loadFromFile(adminIdentity.kubeconfigPath);
+
+    // The spoke: namespaces, pods (no kubelet: they stay Pending; authorization comes first),
+    // RBAC for the escalated group, and the hub's least-privilege identity.
+    const core = spokeAdmin.makeApiClient(CoreV1Api);
+    const rbac = spokeAdmin.makeApiClient(RbacAuthorizationV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'payments' } } });
+    await core.createNamespace({ body: { metadata: { name: 'breakglass' } } });
+    const container = (securityContext: Record<string, unknown>) => [{ name: 'c', image: 'registry.example/app:1', securityContext }];
+    await core.createNamespacedPod({ namespace: 'payments', body: { metadata: { name: 'web' }, spec: { containers: container({ runAsUser: 1000 }) } } });
+    await core.createNamespacedPod({
+      namespace: 'payments',
+      body: { metadata: { name: 'root-shell' }, spec: { hostPID: true, containers: container({ privileged: true }) } },
+    });
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: 'payments-admin' },
+        rules: [
+          { apiGroups: [''], resources: ['pods', 'secrets'], verbs: ['get', 'list'] },
+          { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+        ],
+      },
+    });
+    // Bound cluster-wide: the spoke's RBAC alone would let the group read kube-system secrets;
+    // only the hub's DenyPolicy stops that.
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: 'payments-admin' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'payments-admin' },
+        subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: ESCALATED_GROUP }],
+      },
+    });
+    await core.createNamespacedServiceAccount({ namespace: 'breakglass', body: { metadata: { name: 'hub' } } });
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: 'breakglass-hub' },
+        rules: [
+          { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+          { apiGroups: [''], resources: ['namespaces', 'pods'], verbs: ['get'] },
+        ],
+      },
+    });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: 'breakglass-hub' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'breakglass-hub' },
+        subjects: [{ kind: 'ServiceAccount', name: 'hub', namespace: 'breakglass' }],
+      },
+    });
+    const tokenRequest = await core.createNamespacedServiceAccountToken({
+      namespace: 'breakglass',
+      name: 'hub',
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    const hubIdentity = kubeconfigYaml(spoke.server, spoke.caData, 'breakglass-hub', tokenRequest.status?.token ?? '');
+
+    // The hub: Secrets, ClusterConfig, escalation, DenyPolicies.
+    const hubCore = hub.makeApiClient(CoreV1Api);
+    await hubCore.createNamespacedSecret({ namespace: hubNamespace, body: { metadata: { name: 'spoke-kubeconfig' }, stringData: { value: hubIdentity } } });
+    await hubCore.createNamespacedSecret({ namespace: hubNamespace, body: { metadata: { name: 'spoke-webhook' }, stringData: { token: WEBHOOK_TOKEN } } });
+    await custom.createNamespacedCustomObject({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.ClusterConfig,
+      body: {
+        apiVersion: API_VERSION, kind: 'ClusterConfig', metadata: { name: CLUSTER },
+        spec: {
+          kubeconfigSecretRef: { name: 'spoke-kubeconfig', namespace: hubNamespace },
+          webhookAuthentication: { tokenSecretRef: { name: 'spoke-webhook', namespace: hubNamespace, key: 'token' } },
+        },
+      },
+    });
+    await custom.createNamespacedCustomObject({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassEscalation,
+      body: {
+        apiVersion: API_VERSION, kind: 'BreakglassEscalation', metadata: { name: 'payments-oncall' },
+        spec: { escalatedGroup: ESCALATED_GROUP, allowed: { clusters: [CLUSTER], groups: ['developers'] }, approvers: { users: ['bob@example.com'] } },
+      },
+    });
+    const suffix = randomBytes(3).toString('hex');
+    for (const [name, spec] of [
+      [`wh-secrets-${suffix}`, { appliesTo: { clusters: [CLUSTER] }, rules: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['secrets'], namespaces: { patterns: ['kube-system'] } }] }],
+      [
+        `wh-pods-${suffix}`,
+        {
+          appliesTo: { clusters: [CLUSTER] },
+          podSecurityRules: {
+            riskFactors: { hostPID: 40, privilegedContainer: 60 },
+            thresholds: [{ maxScore: 50, action: 'allow' }, { maxScore: 1000, action: 'deny', reason: 'Pod {{.Namespace}}/{{.Pod}} is too risky: {{.Factors}}' }],
+            blockFactors: ['privilegedContainer'],
+            failMode: 'closed',
+          },
+        },
+      ],
+    ] as const) {
+      policyNames.push(name);
+      await custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.DenyPolicy, body: { apiVersion: API_VERSION, kind: 'DenyPolicy', metadata: { name }, spec } });
+    }
+    // The replica's caches see the new objects through their watches.
+    await eventually('the replica is ready', 60_000, async () => {
+      const response = await fetch(`http://127.0.0.1:${replica.ports.probes}/readyz`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed' || replica === undefined) return;
+    const interesting = replica.logs.filter((l) => ['warn', 'error'].includes(String(l.level)) || String(l.msg).startsWith('sar_'));
+    console.log(interesting.slice(-10).map((l) => JSON.stringify(l)).join('\n'));
+  });
+
+  after(async () => {
+    await unsynced?.stop();
+    await silent?.stop();
+    await replica?.stop();
+    await ingress?.stop();
+    await spoke?.stop();
+    for (const name of policyNames) await custom?.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.DenyPolicy, name }).catch(() => {});
+  });
+
+  async function approveSession(name: string, expiresInMs = 3_600_000): Promise<BreakglassSession> {
+    const created = (await custom.createNamespacedCustomObject({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession,
+      body: { apiVersion: API_VERSION, kind: 'BreakglassSession', metadata: { name }, spec: { cluster: CLUSTER, user: alice.username, grantedGroup: ESCALATED_GROUP } },
+    })) as BreakglassSession;
+    return (await custom.replaceNamespacedCustomObjectStatus({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name,
+      body: { ...created, status: { state: 'Approved', approvedAt: isoSeconds(Date.now() - 1000), expiresAt: isoSeconds(Date.now() + expiresInMs), approvers: ['bob@example.com'] } },
+    })) as BreakglassSession;
+  }
+
+  async function endSession(session: BreakglassSession, state: 'Expired'): Promise<void> {
+    const live = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name: session.metadata?.name ?? '' })) as BreakglassSession;
+    await custom.replaceNamespacedCustomObjectStatus({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name: session.metadata?.name ?? '',
+      body: { ...live, status: { ...live.status, state } },
+    });
+  }
+
+  it('without a session: forbidden, naming the escalation that would allow it and its link', async () => {
+    const result = await asAlice(['get', 'pods', '-n', 'payments']);
+    expect(result.code).to.not.equal(0);
+    expect(result.stderr).to.contain('forbidden');
+    expect(result.stderr).to.contain('"payments-oncall"');
+    expect(result.stderr).to.contain(`https://breakglass.example?search=${CLUSTER}&group=${ESCALATED_GROUP}`);
+  });
+
+  it('with an approved session: allowed within seconds; a DenyPolicy still forbids kube-system secrets; exec judged by pod security', async () => {
+    const session = await approveSession(`alice-payments-${randomBytes(2).toString('hex')}`);
+    const allowed = await eventually('kubectl get pods succeeds', 20_000, async () => {
+      const result = await asAlice(['get', 'pods', '-n', 'payments', '-o', 'name']);
+      return result.code === 0 ? result : undefined;
+    });
+    expect(allowed.stdout).to.contain('pod/web');
+
+    const secrets = await asAlice(['get', 'secrets', '-n', 'kube-system']);
+    expect(secrets.code).to.not.equal(0);
+    expect(secrets.stderr).to.contain('forbidden');
+    expect(secrets.stderr).to.contain(policyNames[0]);
+
+    const risky = await asAlice(['exec', '-n', 'payments', 'root-shell', '--', 'id']);
+    expect(risky.code).to.not.equal(0);
+    expect(risky.stderr).to.match(/cannot create resource "pods\/exec"/);
+    expect(risky.stderr).to.contain(policyNames[1]);
+    // The harmless pod passes authorization; without a kubelet the exec then fails for another reason.
+    const harmless = await asAlice(['exec', '-n', 'payments', 'web', '--', 'id']);
+    expect(harmless.stderr).to.not.match(/forbidden|cannot create resource/i);
+
+    // Ending the session (an expiry, as the cleanup loop or a drop writes it) stops granting.
+    await endSession(session, 'Expired');
+    await eventually('kubectl get pods is forbidden again', 20_000, async () => {
+      const result = await asAlice(['get', 'pods', '-n', 'payments']);
+      return result.code !== 0 && result.stderr.includes('forbidden') ? true : undefined;
+    });
+  });
+
+  it('an expiring session stops granting on its own', async () => {
+    await approveSession(`alice-short-${randomBytes(2).toString('hex')}`, 8_000);
+    await eventually('allowed while the session runs', 10_000, async () => ((await asAlice(['get', 'pods', '-n', 'payments'])).code === 0 ? true : undefined));
+    await sleep(8_000);
+    await eventually('forbidden after expiresAt', 15_000, async () => {
+      const result = await asAlice(['get', 'pods', '-n', 'payments']);
+      return result.code !== 0 ? true : undefined;
+    });
+  });
+
+  it('refuses an unauthenticated or wrongly authenticated SAR caller with 401', async () => {
+    const body = JSON.stringify({
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+      spec: { user: alice.username, groups: ['developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } },
+    });
+    const url = `http://127.0.0.1:${replica.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`;
+    for (const headers of [{}, { authorization: 'Bearer not-the-token' }] as Record<string, string>[]) {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      expect(response.status).to.equal(401);
+      expect(await response.text()).to.not.contain('allowed');
+    }
+    const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` }, body });
+    expect(ok.status).to.equal(200);
+  });
+
+  it('a replica whose caches never synced answers fail-closed (500, the spoke denies)', async () => {
+    silent = await startSilentServer();
+    const kubeconfigPath = await writeKubeconfigWithServer(hub, silent.url);
+    unsynced = await Replica.start({ name: 'webhook-unsynced', kubeconfigPath, args: ['--enable-webhooks=false', '--enable-leader-election=false'] });
+    const response = await fetch(`http://127.0.0.1:${unsynced.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
+      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: alice.username, resourceAttributes: { verb: 'get', resource: 'pods' } } }),
+    });
+    expect(response.status).to.equal(500);
+    expect(await response.text()).to.equal('');
+  });
+});
