@@ -20,7 +20,7 @@ import { startControlPlane, kubeconfigYaml, type ControlPlane, type RunningIdent
 import { testCluster, writeKubeconfigWithServer, type KubectlResult } from './harness/cluster.ts';
 import { requireLocalControlPlane } from './harness/local-only.ts';
 import { Replica } from './harness/replicas.ts';
-import { isoSeconds } from './harness/sessions.ts';
+import { isoSeconds, SessionWriteRecorder } from './harness/sessions.ts';
 import { eventually, sleep } from './harness/wait.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -356,6 +356,62 @@ describe('authorization webhook with a real spoke API server', function () {
     }
     const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` }, body });
     expect(ok.status).to.equal(200);
+  });
+
+  it('activity: 500 allowed decisions on two replicas cause at most 2 writes; killing one replica changes no decision of the other', async () => {
+    const second = await Replica.start({
+      name: 'webhook-b',
+      kubeconfigPath: testCluster().admin.kubeconfigPath,
+      args: ['--enable-webhooks=false', '--enable-leader-election=false'],
+    });
+    const recorder = new SessionWriteRecorder(hub, hubNamespace);
+    try {
+      // Until its caches synced the new replica answers 500 (fail-closed); /readyz says when.
+      await eventually('the second replica is ready', 60_000, async () => {
+        const response = await fetch(`http://127.0.0.1:${second.ports.probes}/readyz`).catch(() => undefined);
+        return response?.status === 200 ? true : undefined;
+      });
+      await recorder.start();
+      const name = `alice-busy-${randomBytes(2).toString('hex')}`;
+      await approveSession(name);
+      const review = (resource: Record<string, string>) =>
+        JSON.stringify({
+          apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+          spec: { user: alice.username, groups: ['developers', 'system:authenticated'], resourceAttributes: resource },
+        });
+      const ask = async (port: number, body: string): Promise<boolean> => {
+        const response = await fetch(`http://127.0.0.1:${port}/api/breakglass/webhook/authorize/${CLUSTER}`, {
+          method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` }, body,
+        });
+        expect(response.status).to.equal(200);
+        return ((await response.json()) as { status: { allowed: boolean } }).status.allowed;
+      };
+      const pods = review({ verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' });
+      const secrets = review({ verb: 'get', resource: 'secrets', version: 'v1', namespace: 'kube-system' });
+      const ports = [replica.ports.api, second.ports.api];
+      await eventually('both replicas see the session', 20_000, async () => ((await Promise.all(ports.map((p) => ask(p, pods)))).every(Boolean) ? true : undefined));
+      const before = recorder.rewrites.filter((c) => c.name === name).length;
+      for (let round = 0; round < 25; round++) {
+        const answers = await Promise.all(ports.flatMap((port) => Array.from({ length: 10 }, () => ask(port, pods))));
+        expect(answers.every(Boolean), `round ${round}`).to.equal(true);
+      }
+      await sleep(3000); // writes in flight reach the watch
+      const writes = recorder.rewrites.filter((c) => c.name === name).length;
+      expect(writes, 'activity writes for 500 decisions (plus the warm-up)').to.be.at.most(2);
+      expect(writes + before).to.be.at.least(1);
+      const live = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name })) as BreakglassSession;
+      expect(live.status?.lastActivity, 'lastActivity written').to.be.a('string');
+      expect(live.status?.activityCount ?? 0).to.be.at.least(1);
+
+      // One replica dies; the other decides exactly as before.
+      replica.signal('SIGKILL');
+      await replica.exited;
+      expect(await ask(second.ports.api, pods)).to.equal(true);
+      expect(await ask(second.ports.api, secrets)).to.equal(false);
+    } finally {
+      recorder.stop();
+      await second.stop();
+    }
   });
 
   it('a replica whose caches never synced answers fail-closed (500, the spoke denies)', async () => {
