@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The breakglass controller image. Build: docker build -t breakglass:0.1.0 .
 
-# --- build: compile TypeScript to build/ ---
+# --- build: type-check, then bundle the controller and its packages into build/image/main.mjs ---
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -11,21 +11,12 @@ COPY controller ./controller
 COPY crds ./crds
 RUN npm run build:controller
 
-# --- production dependencies only ---
-FROM node:20-slim AS deps
-WORKDIR /app
-ENV NODE_ENV=production
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
-
 # --- runtime ---
 FROM node:20-slim
 WORKDIR /app
 ENV NODE_ENV=production
-# package.json carries "type": "module", which the compiled ES modules need.
-COPY package.json ./
-COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /app/build ./build
+# One bundled ES module (.mjs, so no package.json is needed) holds the controller and its packages.
+COPY --from=build /app/build/image ./build/image
 # The uid/gid the Deployment's securityContext expects (runAsNonRoot with a numeric user).
 USER 65532:65532
 # API + UI + authorization webhook, metrics, probes, admission webhooks.
@@ -34,4 +25,4 @@ EXPOSE 8080 8081 8082 9443
 # garbage is short-lived (decoded API responses), and the larger young generation only held
 # resident memory (npm run bench:scale, 10,000 sessions: steady RSS 141 -> 115 MiB). The bench
 # runs the node flags of this line, so keep them on it.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "build/controller/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "build/image/main.mjs"]

@@ -1,8 +1,9 @@
 /**
- * The image installs `dependencies` only (Dockerfile: npm ci --omit=dev). cdk8s, constructs and
- * cdk8s-plus-28 are peer and dev dependencies for the construct library, so a controller
- * module importing them, or any other package outside `dependencies`, would crash the image at
- * startup while every test (with dev dependencies installed) stays green.
+ * The controller uses `dependencies` only. The image bundles what controller/main.ts imports
+ * (npm run build:controller), so a controller module importing cdk8s, constructs or
+ * cdk8s-plus-28 (peer and dev dependencies of the construct library) or any other package
+ * outside `dependencies` would silently pull that package into the image and make the package's
+ * runtime dependencies a lie, while every test (with dev dependencies installed) stays green.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

@@ -10,6 +10,8 @@ import type { ControllerMetrics } from './observability/metrics.ts';
 import type { LoopDefinition } from './runtime/loop.ts';
 import { clusterConfigCheckerLoop } from './clusters/cluster-config-checker.ts';
 import { KubernetesClusterConfigStore } from './clusters/cluster-config-store.ts';
+import { KubernetesEscalationStore } from './escalations/escalation-store.ts';
+import { escalationStatusUpdaterLoop } from './escalations/escalation-status-updater.ts';
 import { cleanupLoop } from './sessions/cleanup-pass.ts';
 import type { SessionRepository } from './sessions/session-repository.ts';
 
@@ -37,6 +39,16 @@ export function backgroundLoops(deps: LoopDeps): LoopDefinition[] {
         metrics,
       },
       options.clusterConfigCheckInterval,
+    ),
+  );
+  loops.push(
+    escalationStatusUpdaterLoop(
+      {
+        store: new KubernetesEscalationStore(deps.kubeConfig),
+        logger: logger.child({ loop: 'escalation-status-updater' }),
+        metrics,
+      },
+      options.escalationStatusUpdateInterval,
     ),
   );
   return loops;

@@ -2,7 +2,8 @@
  * The synthesized manifests are sufficient: the real controller process, holding nothing but a
  * TokenRequest token of the synthesized ServiceAccount (bound by the synthesized RBAC), does all
  * of its work: leads through its Lease, transitions a session, reads a kubeconfig Secret, records
- * Events and answers admission reviews with live lookups; and meets no authorization denial
+ * Events, answers admission reviews with live lookups and syncs approver groups (Keycloak client
+ * Secret, escalation and IdentityProvider status); and meets no authorization denial
  * on the way. e2e/infra.e2e.ts covers the other half: what the same identity must not do.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,11 +18,21 @@ import {
   type KubeConfig,
 } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { API_VERSION, GROUP, VERSION, plurals, type BreakglassSession, type ClusterConfig } from '../crds/index.ts';
+import {
+  API_VERSION,
+  GROUP,
+  VERSION,
+  plurals,
+  type BreakglassEscalation,
+  type BreakglassSession,
+  type ClusterConfig,
+  type IdentityProvider,
+} from '../crds/index.ts';
 import { installCrds } from '../crds/install.ts';
 import { ADMISSION_PATHS } from '../controller/admission/admission-app.ts';
 import { sendRaw } from '../controller/admission/client.test-support.ts';
 import { sampleEscalation, sampleIdentityProvider, sampleSession, type SampleObject } from '../controller/admission/samples.test-support.ts';
+import { FakeKeycloak } from '../controller/escalations/fake-keycloak.test-support.ts';
 import { CONFIGURATIONS, findOne, synthesize, type KubeObject } from '../infra/test/configurations.ts';
 import { createCa, createServingCert } from './controlplane/certs.ts';
 import { freePort } from './controlplane/controlplane.ts';
@@ -104,6 +115,7 @@ describe('the controller process as its synthesized ServiceAccount', function ()
   let webhookPort: number;
   let caPem: string;
   let objects: KubeObject[];
+  let keycloak: FakeKeycloak | undefined;
 
   before(async function () {
     this.timeout(180_000);
@@ -126,6 +138,12 @@ describe('the controller process as its synthesized ServiceAccount', function ()
     await createServingCert(certDir, ca, 'tls', { ips: ['127.0.0.1'] });
     caPem = await readFile(ca.certFile, 'utf8');
     webhookPort = await freePort();
+    // Stands in for Keycloak here, where the question is RBAC; e2e/group-sync.e2e.ts uses a real one.
+    keycloak = new FakeKeycloak({
+      certPem: await readFile(join(certDir, 'tls.crt'), 'utf8'),
+      keyPem: await readFile(join(certDir, 'tls.key'), 'utf8'),
+    });
+    await keycloak.start();
 
     const container = controllerContainer(objects);
     replica = await Replica.start({
@@ -136,6 +154,7 @@ describe('the controller process as its synthesized ServiceAccount', function ()
         POD_NAMESPACE: namespace,
         CLEANUP_INTERVAL: '1s',
         CLUSTER_CONFIG_CHECK_INTERVAL: '2s',
+        ESCALATION_STATUS_UPDATE_INTERVAL: '2s',
         LEADER_ELECT_LEASE_DURATION: '3s',
         LEADER_ELECT_RENEW_DEADLINE: '2s',
         LEADER_ELECT_RETRY_PERIOD: '500ms',
@@ -147,6 +166,7 @@ describe('the controller process as its synthesized ServiceAccount', function ()
 
   after(async () => {
     await replica?.stop();
+    await keycloak?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -303,6 +323,76 @@ describe('the controller process as its synthesized ServiceAccount', function ()
     const missing = await review('BreakglassSession', session);
     expect(missing.allowed).to.equal(false);
     expect(missing.status?.message).to.contain(`IdentityProvider "sa-missing-${run}" not found`);
+  });
+
+  it('syncs approver groups: reads the Keycloak client Secret, writes escalation and IdentityProvider status', async () => {
+    const r = running();
+    const kc = keycloak!;
+    const group = `sa-approvers-${run}`;
+    kc.addGroup(group, [{ username: 'bob', email: 'bob@example.com' }]);
+    const core = admin.makeApiClient(CoreV1Api);
+    const custom = admin.makeApiClient(CustomObjectsApi);
+    const secretName = `sa-keycloak-${run}`;
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: secretName }, stringData: { 'client-secret': kc.clientSecret } } });
+    const idpName = `sa-kc-${run}`;
+    await custom.createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: plurals.IdentityProvider,
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'IdentityProvider',
+        metadata: { name: idpName },
+        spec: {
+          oidc: { authority: `${kc.url}/realms/${kc.realm}`, clientID: 'ui', expectedAudience: 'breakglass' },
+          groupSyncProvider: 'Keycloak',
+          keycloak: {
+            baseURL: kc.url,
+            realm: kc.realm,
+            clientID: kc.clientID,
+            clientSecretRef: { name: secretName, namespace, key: 'client-secret' },
+            certificateAuthority: caPem,
+          },
+        },
+      } satisfies IdentityProvider,
+    });
+    const escalationName = `sa-escalation-${run}`;
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: plurals.BreakglassEscalation,
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'BreakglassEscalation',
+        metadata: { name: escalationName },
+        spec: {
+          escalatedGroup: `sa-admin-${run}`,
+          allowed: { clusters: ['*'], groups: ['developers'] },
+          approvers: { groups: [group] },
+          allowedIdentityProviders: [idpName],
+        },
+      } satisfies BreakglassEscalation,
+    });
+    const members = await eventually('the escalation status to list the approver group members', 30_000, async () => {
+      const escalation = (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: plurals.BreakglassEscalation,
+        name: escalationName,
+      })) as BreakglassEscalation;
+      return escalation.status?.approverGroupMembers;
+    });
+    expect(members).to.deep.equal({ [group]: ['bob@example.com'] });
+    const healthy = await eventually('GroupSyncHealthy on the IdentityProvider', 15_000, async () => {
+      const idp = (await custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider, name: idpName })) as IdentityProvider;
+      return idp.status?.conditions?.find((c) => c.type === 'GroupSyncHealthy');
+    });
+    expect(healthy).to.include({ status: 'True', reason: 'GroupSyncSucceeded' });
+    expect(r.logs.some((l) => l.msg === 'Checking group membership')).to.equal(true);
+    expect(JSON.stringify(r.logs)).to.not.include(kc.clientSecret);
+    await custom.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider, name: idpName });
   });
 
   it('met no authorization denial for anything the install grants', async () => {

@@ -57,7 +57,8 @@ describe('keycloak harness: a real Keycloak with the breakglass realm', function
     kc = await useKeycloak();
     if (kc.local) {
       console.log(
-        `      Keycloak ${kc.baseUrl}: ready in ${(kc.timings.startToReadyMs / 1000).toFixed(1)} s, realm import ${(kc.timings.realmImportMs / 1000).toFixed(1)} s`,
+        `      Keycloak ${kc.baseUrl}: ready in ${(kc.timings.startToReadyMs / 1000).toFixed(1)} s, realm import ${(kc.timings.realmImportMs / 1000).toFixed(1)} s` +
+          (kc.timings.databaseFromTemplate ? ' (database from template)' : ' (new database)'),
       );
     }
   });

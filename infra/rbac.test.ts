@@ -47,11 +47,13 @@ describe('ControllerRbac', function () {
       ...['get', 'list', 'watch', 'delete'].map((v) => `${g}/breakglasssessions:${v}`),
       `${g}/breakglasssessions/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/breakglassescalations:${v}`),
+      `${g}/breakglassescalations/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/clusterconfigs:${v}`),
       // The authorization webhook's DenyPolicy cache.
       ...['list', 'watch'].map((v) => `${g}/denypolicies:${v}`),
       `${g}/clusterconfigs/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/identityproviders:${v}`),
+      `${g}/identityproviders/status:update`,
     ]);
   });
 

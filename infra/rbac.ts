@@ -47,7 +47,9 @@ export interface ControllerRbacProps {
  * Sessions: the informer lists and watches, cleanup re-reads (get), replaces the status (update)
  * and deletes retained sessions. ClusterConfigs: the checker lists them and replaces their
  * status. Escalations and IdentityProviders: the admission webhook lists them for cross-object
- * rules; sessions, escalations and ClusterConfigs are also listed for name uniqueness.
+ * rules; sessions, escalations and ClusterConfigs are also listed for name uniqueness. The group
+ * sync lists escalations and IdentityProviders and replaces their status (approver members,
+ * GroupSyncHealthy); it reads the Keycloak client Secret through the `secretNamespaces` Roles.
  * The authorization webhook watches ClusterConfigs, escalations and DenyPolicies on every
  * replica, and writes session activity through the session status (update, above).
  */
@@ -55,9 +57,11 @@ export const BREAKGLASS_PERMISSIONS: ReadonlyArray<{ resource: string; verbs: re
   { resource: plurals.BreakglassSession, verbs: ['get', 'list', 'watch', 'delete'] },
   { resource: `${plurals.BreakglassSession}/status`, verbs: ['update'] },
   { resource: plurals.BreakglassEscalation, verbs: ['get', 'list', 'watch'] },
+  { resource: `${plurals.BreakglassEscalation}/status`, verbs: ['update'] },
   { resource: plurals.ClusterConfig, verbs: ['get', 'list', 'watch'] },
   { resource: `${plurals.ClusterConfig}/status`, verbs: ['update'] },
   { resource: plurals.IdentityProvider, verbs: ['get', 'list', 'watch'] },
+  { resource: `${plurals.IdentityProvider}/status`, verbs: ['update'] },
   { resource: plurals.DenyPolicy, verbs: ['list', 'watch'] },
 ];
 

@@ -17,6 +17,8 @@ export class ControllerMetrics {
   readonly informerCacheAge: Gauge<'informer'>;
   /** Cache-age sources by informer name, read at scrape time. */
   private readonly cacheAges = new Map<string, () => number>();
+  readonly groupSyncErrors: Counter<'identity_provider' | 'reason'>;
+  readonly escalationStatusUpdates: Counter;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -75,6 +77,17 @@ export class ControllerMetrics {
       name: 'breakglass_fenced_writes_total',
       help: 'Leader-only writes refused because the leadership term was no longer safely valid.',
       labelNames: ['loop'],
+      registers,
+    });
+    this.groupSyncErrors = new Counter({
+      name: 'breakglass_group_sync_errors_total',
+      help: 'Approver group lookups (or whole identity providers) the Keycloak group sync could not resolve, by reason.',
+      labelNames: ['identity_provider', 'reason'],
+      registers,
+    });
+    this.escalationStatusUpdates = new Counter({
+      name: 'breakglass_escalation_status_updates_total',
+      help: 'BreakglassEscalation status writes made by the group sync.',
       registers,
     });
     const cacheAges = this.cacheAges;

@@ -1,6 +1,6 @@
 /**
- * `npm run bench:scale`: one replica of the compiled controller (`node build/controller/main.js`
- * with the node flags of the Dockerfile's ENTRYPOINT, as the image runs it; `npm run build` comes
+ * `npm run bench:scale`: one replica of the image's program (`node build/image/main.mjs`
+ * with the node flags of the Dockerfile's ENTRYPOINT, as the image runs it; `npm run build:controller` comes
  * first) against 10,000 BreakglassSessions, on a local control plane or E2E_KUBECONFIG.
  *
  * Seeds BENCH_SESSIONS (default 10,000) sessions with bounded concurrency: BENCH_DUE (default
@@ -32,7 +32,9 @@ import { BulkSessionWriter } from './bulk-create.ts';
 import { median, round } from './stats.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const MAIN = join(root, 'build', 'controller', 'main.js');
+/** The image's program (Dockerfile ENTRYPOINT), built by `npm run build:controller`. */
+const ENTRY = 'build/image/main.mjs';
+const MAIN = join(root, ENTRY);
 const CONCURRENCY = 32;
 const STEADY_WINDOW_MS = 10_000;
 const TARGETS = { rssSteadyMiB: 128, rssPeakMiB: 160, readyS: 3 };
@@ -138,7 +140,7 @@ interface Ports {
 }
 
 /**
- * The node flags of the image: the Dockerfile's ENTRYPOINT ["node", ...flags, "build/controller/main.js"].
+ * The node flags of the image: the Dockerfile's ENTRYPOINT ["node", ...flags, "build/image/main.mjs"].
  * BENCH_NODE_FLAGS (space separated) replaces them, for trying others.
  */
 async function imageNodeFlags(): Promise<string[]> {
@@ -147,8 +149,8 @@ async function imageNodeFlags(): Promise<string[]> {
   const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
   const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
   const entrypoint = line === undefined ? undefined : (JSON.parse(line) as unknown);
-  if (!Array.isArray(entrypoint) || entrypoint[0] !== 'node' || entrypoint.at(-1) !== 'build/controller/main.js') {
-    throw new Error('the Dockerfile ENTRYPOINT is not ["node", ...flags, "build/controller/main.js"]; update the bench');
+  if (!Array.isArray(entrypoint) || entrypoint[0] !== 'node' || entrypoint.at(-1) !== ENTRY) {
+    throw new Error('the Dockerfile ENTRYPOINT is not ["node", ...flags, "build/image/main.mjs"]; update the bench');
   }
   return entrypoint.slice(1, -1).map(String);
 }
@@ -193,7 +195,7 @@ function startReplica(res: Resources, kubeconfigPath: string, namespace: string,
 }
 
 async function main(res: Resources): Promise<void> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm run bench:scale does)`);
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build:controller\` first (npm run bench:scale does)`);
   const count = intFromEnv('BENCH_SESSIONS', 10_000);
   const due = Math.min(count, intFromEnv('BENCH_DUE', 100));
   const { kc, path } = await connect(res);
@@ -262,7 +264,7 @@ async function main(res: Resources): Promise<void> {
     process.stdout.write(
       [
         '',
-        `${count} sessions, one replica: node ${[...nodeFlags, 'build/controller/main.js'].join(' ')}`,
+        `${count} sessions, one replica: node ${[...nodeFlags, ENTRY].join(' ')}`,
         `ready ${result.readyS} s (target <= ${TARGETS.readyS} s: ${met(readyS <= TARGETS.readyS)}), of which ${result.startedS} s until the process started (module loading)`,
         `RSS peak ${result.rssPeakMiB} MiB (target <= ${TARGETS.rssPeakMiB}: ${met(peak <= TARGETS.rssPeakMiB)})`,
         `RSS steady ${result.rssSteadyMiB} MiB (target <= ${TARGETS.rssSteadyMiB}: ${met(steady <= TARGETS.rssSteadyMiB)})`,

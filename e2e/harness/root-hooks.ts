@@ -26,7 +26,7 @@ export const mochaHooks = {
     setTestCluster(localCluster(controlPlane));
   },
   async afterAll(this: Mocha.Context): Promise<void> {
-    this.timeout(60_000);
+    this.timeout(180_000); // Keycloak may save its database template first
     setTestCluster(undefined);
     // Keycloak runs only if a suite asked for it (useKeycloak()).
     await Promise.all([controlPlane?.stop(), stopKeycloak()]);

@@ -5,6 +5,13 @@
  */
 import { expectJson, httpCall, type HttpResponse } from './http.ts';
 
+/**
+ * Generous: on a 2-core machine shared by several test runs a single admin call has taken
+ * 30 s, and importing the realm longer. A hung Keycloak still fails, just later.
+ */
+const REQUEST_TIMEOUT_MS = 120_000;
+const IMPORT_TIMEOUT_MS = 600_000;
+
 export interface AdminCredentials {
   username: string;
   password: string;
@@ -64,6 +71,7 @@ export function adminClient(options: AdminClientOptions): KeycloakAdmin & {
     if (cached && Date.now() < cached.until) return cached.token;
     const res = await httpCall(`${baseUrl}/realms/master/protocol/openid-connect/token`, {
       ca,
+      timeoutMs: REQUEST_TIMEOUT_MS,
       form: { grant_type: 'password', client_id: 'admin-cli', username: credentials.username, password: credentials.password },
     });
     const body = expectJson<{ access_token: string; expires_in: number }>('Keycloak admin login (master realm, admin-cli)', res);
@@ -71,8 +79,8 @@ export function adminClient(options: AdminClientOptions): KeycloakAdmin & {
     return body.access_token;
   }
 
-  async function call(method: string, url: string, body?: unknown): Promise<HttpResponse> {
-    return httpCall(url, { method, ca, headers: { Authorization: `Bearer ${await token()}` }, json: body });
+  async function call(method: string, url: string, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<HttpResponse> {
+    return httpCall(url, { method, ca, headers: { Authorization: `Bearer ${await token()}` }, json: body, timeoutMs });
   }
   const realmUrl = `${baseUrl}/admin/realms/${encodeURIComponent(realm)}`;
   const request = (method: string, path: string, body?: unknown): Promise<HttpResponse> => call(method, `${realmUrl}${path}`, body);
@@ -165,10 +173,10 @@ export function adminClient(options: AdminClientOptions): KeycloakAdmin & {
       return secret.value;
     },
     async importRealm(representation) {
-      await ok(`import realm ${realm}`, call('POST', `${baseUrl}/admin/realms`, representation));
+      await ok(`import realm ${realm}`, call('POST', `${baseUrl}/admin/realms`, representation, IMPORT_TIMEOUT_MS));
     },
     async deleteRealm() {
-      const res = await call('DELETE', realmUrl);
+      const res = await call('DELETE', realmUrl, undefined, IMPORT_TIMEOUT_MS);
       if (res.status !== 204 && res.status !== 404) throw new Error(`delete realm ${realm}: HTTP ${res.status}: ${res.body.slice(0, 500)}`);
     },
   };

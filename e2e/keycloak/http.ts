@@ -41,7 +41,7 @@ export function httpCall(url: string, req: HttpRequest = {}): Promise<HttpRespon
     headers['Content-Type'] = 'application/json';
   }
   if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
-  const timeout = req.timeoutMs ?? 30_000;
+  const timeout = req.timeoutMs ?? 120_000;
   const secure = url.startsWith('https:');
   return new Promise((resolve, reject) => {
     const options: RequestOptions = { method: req.method ?? (payload === undefined ? 'GET' : 'POST'), headers, timeout };

@@ -21,6 +21,7 @@ import type { IdentityProvider } from '../../crds/identity-provider.ts';
 import { createCa, createServingCert } from '../controlplane/certs.ts';
 import { freePort } from '../controlplane/controlplane.ts';
 import { adminClient, type AdminCredentials, type KeycloakAdmin } from './admin.ts';
+import { copyTemplate, readTemplate, removeTemplate, saveTemplate, templateDirFor, type DbTemplate } from './db-template.ts';
 import { expectJson, httpCall } from './http.ts';
 import {
   BREAKGLASS_AUDIENCE,
@@ -89,8 +90,11 @@ export interface KeycloakHandle {
   identityProviderObject(options?: IdentityProviderObjectOptions): IdentityProvider;
   /** The Secret that `identityProviderObject`'s clientSecretRef names. */
   groupSyncSecret(options?: Pick<IdentityProviderObjectOptions, 'secretName' | 'secretNamespace'>): GroupSyncSecret;
-  /** Local only: milliseconds from spawning kc.sh to HTTPS discovery answering, and for the realm import. */
-  timings: { startToReadyMs: number; realmImportMs: number };
+  /**
+   * Local only: milliseconds from spawning kc.sh to HTTPS discovery answering, and for the realm
+   * import; whether the database came from the cached template (see db-template.ts).
+   */
+  timings: { startToReadyMs: number; realmImportMs: number; databaseFromTemplate: boolean };
   /** Local only: process id of the supervisor (kc.sh and the JVM are in its process group). */
   supervisorPid: number | undefined;
   /** Local only: Keycloak's log file. */
@@ -179,25 +183,41 @@ interface Instance {
   startToReadyMs: number;
   supervisorPid: number | undefined;
   logFile: string | undefined;
-  stop(): Promise<void>;
+  /** True when the database was copied from the template (no schema creation at start). */
+  fromTemplate: boolean;
+  /**
+   * Stops Keycloak. `beforeStop` (deleting the test realm) runs first when this run is to
+   * leave its database as the template.
+   */
+  stop(beforeStop?: () => Promise<void>): Promise<void>;
 }
 
-async function startLocalInstance(options: StartKeycloakOptions, log: (line: string) => void): Promise<Instance> {
-  const dist = await fetchDistribution();
+interface Distribution {
+  home: string;
+  javaHome: string;
+}
+
+async function startLocalInstance(
+  dist: Distribution,
+  template: DbTemplate | undefined,
+  options: StartKeycloakOptions,
+  log: (line: string) => void,
+): Promise<Instance> {
   const workDir = await mkdtemp(join(tmpdir(), 'breakglass-kc-'));
   await Promise.all(['db', 'tmp'].map((d) => mkdir(join(workDir, d))));
+  if (template) await copyTemplate(template, join(workDir, 'db'));
   const ca = await createCa(workDir, 'keycloak-test-ca');
   const serving = await createServingCert(workDir, ca, 'keycloak', { ips: ['127.0.0.1'], dns: ['localhost'] });
   const caPem = await readFile(ca.certFile, 'utf8');
   const [httpsPort, httpPort, managementPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const baseUrl = `https://127.0.0.1:${httpsPort}`;
-  const credentials = { username: 'admin', password: randomBytes(16).toString('hex') };
+  // A template database already has its master admin; a fresh one gets a new random one.
+  const credentials = template?.credentials ?? { username: 'admin', password: randomBytes(16).toString('hex') };
   const logFile = join(workDir, 'keycloak.log');
 
   const env = keycloakEnv({
     ...(dist.javaHome ? { JAVA_HOME: dist.javaHome } : {}),
-    KC_BOOTSTRAP_ADMIN_USERNAME: credentials.username,
-    KC_BOOTSTRAP_ADMIN_PASSWORD: credentials.password,
+    ...(template ? {} : { KC_BOOTSTRAP_ADMIN_USERNAME: credentials.username, KC_BOOTSTRAP_ADMIN_PASSWORD: credentials.password }),
     // The writable paths of a start-dev, moved out of the shared distribution into this run.
     JAVA_OPTS_APPEND: [
       `-Dkc.db-url-path=${join(workDir, 'db')}`,
@@ -228,10 +248,23 @@ async function startLocalInstance(options: StartKeycloakOptions, log: (line: str
   installExitHook();
 
   let stopped = false;
-  const stop = async (): Promise<void> => {
+  const stop = async (beforeStop?: () => Promise<void>): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    const makeTemplate = !template && beforeStop !== undefined && !process.env.E2E_KEYCLOAK_NO_DB_TEMPLATE;
+    // Bounded: the root hooks' afterAll waits for this; no template is better than a red run.
+    const prepared =
+      makeTemplate &&
+      (await Promise.race([
+        beforeStop().then(() => true, () => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 60_000).unref()),
+      ]));
     await stopSupervisor(supervisor);
+    // Only a database Keycloak closed itself is worth copying.
+    if (prepared && (await readFile(logFile, 'utf8').catch(() => '')).includes('Keycloak stopped in')) {
+      const dir = templateDirFor(dist.home);
+      if (await saveTemplate(dir, join(workDir, 'db'), credentials)) log(`saved the database as template ${dir} for faster starts`);
+    }
     if (!process.env.E2E_KEEP_TMP) await rm(workDir, { recursive: true, force: true });
   };
 
@@ -260,7 +293,10 @@ async function startLocalInstance(options: StartKeycloakOptions, log: (line: str
     // Harmless for this run, but it means fetch.sh's build and start-dev's options disagree.
     log('warning: start-dev re-augmented the shared distribution; check e2e/keycloak/fetch.sh build options');
   }
-  log(`local Keycloak ready at ${baseUrl} in ${(startToReadyMs / 1000).toFixed(1)} s (dist ${dist.home}, java ${dist.javaHome || 'on PATH'}, work dir ${workDir})`);
+  log(
+    `local Keycloak ready at ${baseUrl} in ${(startToReadyMs / 1000).toFixed(1)} s (${template ? 'database from template' : 'new database'}, ` +
+      `dist ${dist.home}, java ${dist.javaHome || 'on PATH'}, work dir ${workDir})`,
+  );
   return {
     local: true,
     baseUrl,
@@ -270,8 +306,32 @@ async function startLocalInstance(options: StartKeycloakOptions, log: (line: str
     startToReadyMs,
     supervisorPid: supervisor.pid,
     logFile,
+    fromTemplate: template !== undefined,
     stop,
   };
+}
+
+/** A local Keycloak, from the database template when there is one; a broken template is dropped. */
+async function startLocal(options: StartKeycloakOptions, log: (line: string) => void): Promise<Instance> {
+  const dist = await fetchDistribution();
+  const templateDir = templateDirFor(dist.home);
+  const template = process.env.E2E_KEYCLOAK_NO_DB_TEMPLATE ? undefined : await readTemplate(templateDir);
+  if (!template) return startLocalInstance(dist, undefined, options, log);
+  try {
+    const instance = await startLocalInstance(dist, template, options, log);
+    // The admin login proves the template's credentials still match its database.
+    await adminClient({ baseUrl: instance.baseUrl, realm: 'master', credentials: instance.credentials, ca: instance.caPem })
+      .token()
+      .catch(async (error: unknown) => {
+        await instance.stop();
+        throw error;
+      });
+    return instance;
+  } catch (error) {
+    log(`starting from the database template failed (${String(error).split('\n')[0]}); removing it and starting with a new database`);
+    await removeTemplate(templateDir);
+    return startLocalInstance(dist, undefined, options, log);
+  }
 }
 
 function externalInstance(url: string): Instance {
@@ -290,6 +350,7 @@ function externalInstance(url: string): Instance {
     startToReadyMs: 0,
     supervisorPid: undefined,
     logFile: undefined,
+    fromTemplate: false,
     stop: async () => undefined,
   };
 }
@@ -302,7 +363,7 @@ function externalInstance(url: string): Instance {
 export async function startKeycloak(options: StartKeycloakOptions = {}): Promise<KeycloakHandle> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[keycloak] ${line}\n`));
   const external = process.env.E2E_KEYCLOAK_URL;
-  const instance = external ? externalInstance(external) : await startLocalInstance(options, log);
+  const instance = external ? externalInstance(external) : await startLocal(options, log);
   const realmJson = readRealm();
   const realm = realmJson.realm;
   const admin = adminClient({ baseUrl: instance.baseUrl, realm, credentials: instance.credentials, ca: instance.caPem });
@@ -316,7 +377,7 @@ export async function startKeycloak(options: StartKeycloakOptions = {}): Promise
     const clientSecret = await admin.regenerateClientSecret(GROUP_SYNC_CLIENT_ID);
     const discovery = expectJson<{ issuer: string }>(
       `discovery of realm ${realm}`,
-      await httpCall(`${instance.baseUrl}/realms/${realm}/.well-known/openid-configuration`, { ca: instance.caPem }),
+      await httpCall(`${instance.baseUrl}/realms/${realm}/.well-known/openid-configuration`, { ca: instance.caPem, timeoutMs: 120_000 }),
     );
     const issuer = discovery.issuer;
     if (instance.local && issuer !== `${instance.baseUrl}/realms/${realm}`) {
@@ -342,6 +403,7 @@ export async function startKeycloak(options: StartKeycloakOptions = {}): Promise
         const res = await httpCall(`${instance.baseUrl}/realms/${realm}/protocol/openid-connect/token`, {
           ca: caPem,
           form: { grant_type: 'password', client_id: UI_CLIENT_ID, username: creds.username, password: creds.password, scope: 'openid' },
+          timeoutMs: 120_000,
         });
         return expectJson<{ access_token: string }>(`password grant for ${creds.username}`, res).access_token;
       },
@@ -386,12 +448,13 @@ export async function startKeycloak(options: StartKeycloakOptions = {}): Promise
           stringData: { value: clientSecret },
         };
       },
-      timings: { startToReadyMs: instance.startToReadyMs, realmImportMs },
+      timings: { startToReadyMs: instance.startToReadyMs, realmImportMs, databaseFromTemplate: instance.fromTemplate },
       supervisorPid: instance.supervisorPid,
       logFile: instance.logFile,
       async stop() {
         if (!instance.local) await admin.deleteRealm().catch(() => undefined);
-        await instance.stop();
+        // Locally, a run on a new database deletes the test realm and leaves the rest as the template.
+        await instance.stop(() => admin.deleteRealm());
       },
     };
     return handle;
