@@ -112,7 +112,7 @@ describe('authorization webhook with a real spoke API server', function () {
     replica = await Replica.start({
       name: 'webhook-a',
       kubeconfigPath: hubKubeconfig,
-      args: ['--enable-webhooks=false', '--enable-leader-election=false', `--frontend-base-url=${FRONTEND}`, '--sar-grant-cache-ttl=1s'],
+      args: ['--enable-webhooks=false', '--enable-leader-election=false', `--frontend-base-url=${FRONTEND}`, '--sar-grant-cache-ttl=1s', '--cleanup-interval=2s'],
     });
     ingress = await startTlsTerminator(replica.ports.api);
     const webhookUrl = `https://127.0.0.1:${ingress.port}/api/breakglass/webhook/authorize/${CLUSTER}`;
@@ -277,10 +277,10 @@ describe('authorization webhook with a real spoke API server', function () {
     for (const name of policyNames) await custom?.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.DenyPolicy, name }).catch(() => {});
   });
 
-  async function approveSession(name: string, expiresInMs = 3_600_000): Promise<BreakglassSession> {
+  async function approveSession(name: string, expiresInMs = 3_600_000, spec: Record<string, string> = {}): Promise<BreakglassSession> {
     const created = (await custom.createNamespacedCustomObject({
       group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession,
-      body: { apiVersion: API_VERSION, kind: 'BreakglassSession', metadata: { name }, spec: { cluster: CLUSTER, user: alice.username, grantedGroup: ESCALATED_GROUP } },
+      body: { apiVersion: API_VERSION, kind: 'BreakglassSession', metadata: { name }, spec: { cluster: CLUSTER, user: alice.username, grantedGroup: ESCALATED_GROUP, ...spec } },
     })) as BreakglassSession;
     return (await custom.replaceNamespacedCustomObjectStatus({
       group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name,
@@ -356,6 +356,30 @@ describe('authorization webhook with a real spoke API server', function () {
     }
     const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` }, body });
     expect(ok.status).to.equal(200);
+  });
+
+  it('an idle session expires with reason IdleTimeout once the webhook stops recording activity for it', async function () {
+    this.timeout(180_000);
+    const name = `alice-idle-${randomBytes(2).toString('hex')}`;
+    await approveSession(name, 3_600_000, { idleTimeout: '1m' });
+    const read = async () =>
+      (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name })) as BreakglassSession;
+    // One allowed request records activity (idle expiry counts from it).
+    await eventually('allowed through the session', 20_000, async () => ((await asAlice(['get', 'pods', '-n', 'payments'])).code === 0 ? true : undefined));
+    const active = await eventually('lastActivity written', 20_000, async () => {
+      const session = await read();
+      return session.status?.lastActivity ? session : undefined;
+    });
+    expect(active.status?.state).to.equal('Approved');
+    const ended = await eventually('the cleanup loop idle-expires the session', 120_000, async () => {
+      const session = await read();
+      return session.status?.state === 'IdleExpired' ? session : undefined;
+    });
+    const idle = ended.status?.conditions?.find((c) => c.type === 'Idle');
+    expect(idle?.reason).to.equal('IdleTimeout');
+    const lastActivity = Date.parse(active.status?.lastActivity ?? '');
+    expect(Date.parse(idle?.lastTransitionTime ?? '') - lastActivity, 'not before the idle timeout').to.be.at.least(59_000);
+    await eventually('forbidden again', 20_000, async () => ((await asAlice(['get', 'pods', '-n', 'payments'])).code !== 0 ? true : undefined));
   });
 
   it('activity: 500 allowed decisions on two replicas cause at most 2 writes; killing one replica changes no decision of the other', async () => {
