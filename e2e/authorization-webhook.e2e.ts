@@ -24,12 +24,14 @@ import { isoSeconds, SessionWriteRecorder } from './harness/sessions.ts';
 import { eventually, sleep } from './harness/wait.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { createCa, createServingCert } from './controlplane/certs.ts';
+import { CONFIGURATIONS, findOne, synthesize } from '../infra/test/configurations.ts';
+import { applyIdentityAndRbac, serviceAccountKubeConfig } from './harness/serviceaccount.ts';
 
 const CLUSTER = 'spoke';
 const FRONTEND = 'https://breakglass.example/';
@@ -96,6 +98,8 @@ describe('authorization webhook with a real spoke API server', function () {
   let silent: SilentServer | undefined;
   let custom: CustomObjectsApi;
   let ingress: Awaited<ReturnType<typeof startTlsTerminator>> | undefined;
+  let workDir: string | undefined;
+  let hubKubeconfig: string;
   const policyNames: string[] = [];
 
   const asAlice = (args: string[]) => kubectl(spoke.binaries.kubectl, alice.kubeconfigPath, args);
@@ -106,7 +110,17 @@ describe('authorization webhook with a real spoke API server', function () {
     await installCrds(hub);
     custom = hub.makeApiClient(CustomObjectsApi);
     hubNamespace = await testCluster().createNamespace('webhook');
-    const hubKubeconfig = testCluster().admin.kubeconfigPath;
+    // The replicas hold nothing but a token of the synthesized ServiceAccount, so the
+    // synthesized RBAC is proven sufficient (DenyPolicy watch, Secrets in its namespace,
+    // session status writes for activity).
+    const instance = `bg-wh-${randomBytes(3).toString('hex')}`;
+    const { objects } = synthesize(CONFIGURATIONS['single-instance']({ name: instance, namespace: hubNamespace }));
+    await applyIdentityAndRbac(testCluster(), objects);
+    const serviceAccount = findOne(objects, 'ServiceAccount');
+    const asController = await serviceAccountKubeConfig(hub, { name: serviceAccount.metadata.name, namespace: hubNamespace });
+    workDir = await mkdtemp(join(tmpdir(), 'bg-wh-'));
+    hubKubeconfig = join(workDir, 'kubeconfig');
+    await writeFile(hubKubeconfig, asController.exportConfig(), { mode: 0o600 });
 
     // The hub replica first: the spoke's webhook kubeconfig needs its port.
     replica = await Replica.start({
@@ -274,6 +288,7 @@ describe('authorization webhook with a real spoke API server', function () {
     await replica?.stop();
     await ingress?.stop();
     await spoke?.stop();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
     for (const name of policyNames) await custom?.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.DenyPolicy, name }).catch(() => {});
   });
 
@@ -385,7 +400,7 @@ describe('authorization webhook with a real spoke API server', function () {
   it('activity: 500 allowed decisions on two replicas cause at most 2 writes; killing one replica changes no decision of the other', async () => {
     const second = await Replica.start({
       name: 'webhook-b',
-      kubeconfigPath: testCluster().admin.kubeconfigPath,
+      kubeconfigPath: hubKubeconfig,
       args: ['--enable-webhooks=false', '--enable-leader-election=false'],
     });
     const recorder = new SessionWriteRecorder(hub, hubNamespace);
