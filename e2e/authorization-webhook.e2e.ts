@@ -6,9 +6,9 @@
  * spoke with a least-privilege ServiceAccount token from the ClusterConfig's kubeconfig Secret.
  * Real kubectl as alice against the spoke judges every decision.
  *
- * The spoke authenticates users with static tokens here, not Keycloak JWTs (see the report of
- * issue 9: the Keycloak spoke is the next step); sessions are created and approved through the
- * API server directly (status subresource), as the REST API does.
+ * Users log in to the spoke with Keycloak access tokens (AuthenticationConfiguration: username
+ * claim `email`, groups claim `groups` with prefix `oidc:`). Sessions are created and approved
+ * through the API server directly (status subresource), as the REST API does.
  */
 import { expect } from 'chai';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
@@ -19,6 +19,7 @@ import { startSilentServer, type SilentServer } from '../controller/kube/silent-
 import { startControlPlane, kubeconfigYaml, type ControlPlane, type RunningIdentity } from './controlplane/controlplane.ts';
 import { testCluster, writeKubeconfigWithServer, type KubectlResult } from './harness/cluster.ts';
 import { requireLocalControlPlane } from './harness/local-only.ts';
+import { KEYCLOAK_START_TIMEOUT_MS, useKeycloak, type KeycloakHandle } from './harness/keycloak.ts';
 import { Replica } from './harness/replicas.ts';
 import { isoSeconds, SessionWriteRecorder } from './harness/sessions.ts';
 import { eventually, sleep } from './harness/wait.ts';
@@ -93,7 +94,10 @@ describe('authorization webhook with a real spoke API server', function () {
   let replica: Replica;
   let spoke: ControlPlane;
   let spokeAdmin: KubeConfig;
-  let alice: RunningIdentity;
+  let keycloak: KeycloakHandle;
+  /** alice as the spoke sees her: the e-mail claim. */
+  let aliceUser: string;
+  let aliceKubeconfig: string;
   let unsynced: Replica | undefined;
   let silent: SilentServer | undefined;
   let custom: CustomObjectsApi;
@@ -102,10 +106,18 @@ describe('authorization webhook with a real spoke API server', function () {
   let hubKubeconfig: string;
   const policyNames: string[] = [];
 
-  const asAlice = (args: string[]) => kubectl(spoke.binaries.kubectl, alice.kubeconfigPath, args);
+  /** kubectl on the spoke with a fresh Keycloak access token of alice (tokens live 300 s). */
+  const asAlice = async (args: string[]) => {
+    const token = await keycloak.accessToken('alice');
+    await writeFile(aliceKubeconfig, kubeconfigYaml(spoke.server, spoke.caData, 'alice', token), { mode: 0o600 });
+    return kubectl(spoke.binaries.kubectl, aliceKubeconfig, args);
+  };
 
   before(async function () {
+    this.timeout(KEYCLOAK_START_TIMEOUT_MS);
     requireLocalControlPlane(this, 'starts a second control plane from the cached binaries');
+    keycloak = await useKeycloak();
+    aliceUser = keycloak.users.alice.email;
     hub = testCluster().admin.kubeConfig;
     await installCrds(hub);
     custom = hub.makeApiClient(CustomObjectsApi);
@@ -126,7 +138,10 @@ describe('authorization webhook with a real spoke API server', function () {
     replica = await Replica.start({
       name: 'webhook-a',
       kubeconfigPath: hubKubeconfig,
-      args: ['--enable-webhooks=false', '--enable-leader-election=false', `--frontend-base-url=${FRONTEND}`, '--sar-grant-cache-ttl=1s', '--cleanup-interval=2s'],
+      args: [
+        '--enable-webhooks=false', '--enable-leader-election=false', `--frontend-base-url=${FRONTEND}`,
+        '--sar-grant-cache-ttl=1s', '--cleanup-interval=2s', '--oidc-prefixes=oidc:',
+      ],
     });
     ingress = await startTlsTerminator(replica.ports.api);
     const webhookUrl = `https://127.0.0.1:${ingress.port}/api/breakglass/webhook/authorize/${CLUSTER}`;
@@ -165,12 +180,34 @@ describe('authorization webhook with a real spoke API server', function () {
       contexts: [{ name: 'webhook', context: { cluster: 'breakglass-hub', user: 'spoke' } }],
       'current-context': 'webhook',
     };
+    const authentication = {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'AuthenticationConfiguration',
+      jwt: [
+        {
+          issuer: { url: keycloak.issuer, audiences: [keycloak.kubernetesAudience], ...(keycloak.caPem ? { certificateAuthority: keycloak.caPem } : {}) },
+          claimMappings: { username: { claim: 'email', prefix: '' }, groups: { claim: 'groups', prefix: 'oidc:' } },
+        },
+      ],
+    };
     spoke = await startControlPlane({
-      files: { 'authz.yaml': stringify(authorization), 'breakglass-webhook.kubeconfig': stringify(webhookKubeconfig) },
+      files: {
+        'authz.yaml': stringify(authorization),
+        'authn.yaml': stringify(authentication),
+        'breakglass-webhook.kubeconfig': stringify(webhookKubeconfig),
+      },
       authorizationArgs: ['--authorization-config={workDir}/authz.yaml'],
+      extraApiServerArgs: ['--authentication-config={workDir}/authn.yaml'],
       log: () => {},
     });
-    alice = spoke.identities.find((i) => i.name === 'alice') as RunningIdentity;
+    aliceKubeconfig = join(spoke.workDir, 'alice-jwt.kubeconfig');
+    // The API server fetches the issuer's keys after /readyz: wait for a token to work.
+    const whoami = await eventually('alice authenticates on the spoke with her Keycloak token', 60_000, async () => {
+      const result = await asAlice(['auth', 'whoami', '-o', 'json']);
+      return result.code === 0 ? result.stdout : undefined;
+    });
+    expect(JSON.parse(whoami).status.userInfo).to.deep.include({ username: aliceUser });
+    expect(JSON.parse(whoami).status.userInfo.groups).to.include('oidc:developers');
     const adminIdentity = spoke.identities.find((i) => i.name === 'admin') as RunningIdentity;
     spokeAdmin = new KubeConfig();
     spokeAdmin.loadFromFile(adminIdentity.kubeconfigPath);
@@ -295,7 +332,7 @@ describe('authorization webhook with a real spoke API server', function () {
   async function approveSession(name: string, expiresInMs = 3_600_000, spec: Record<string, string> = {}): Promise<BreakglassSession> {
     const created = (await custom.createNamespacedCustomObject({
       group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession,
-      body: { apiVersion: API_VERSION, kind: 'BreakglassSession', metadata: { name }, spec: { cluster: CLUSTER, user: alice.username, grantedGroup: ESCALATED_GROUP, ...spec } },
+      body: { apiVersion: API_VERSION, kind: 'BreakglassSession', metadata: { name }, spec: { cluster: CLUSTER, user: aliceUser, grantedGroup: ESCALATED_GROUP, ...spec } },
     })) as BreakglassSession;
     return (await custom.replaceNamespacedCustomObjectStatus({
       group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name,
@@ -361,7 +398,7 @@ describe('authorization webhook with a real spoke API server', function () {
   it('refuses an unauthenticated or wrongly authenticated SAR caller with 401', async () => {
     const body = JSON.stringify({
       apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-      spec: { user: alice.username, groups: ['developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } },
+      spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } },
     });
     const url = `http://127.0.0.1:${replica.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`;
     for (const headers of [{}, { authorization: 'Bearer not-the-token' }] as Record<string, string>[]) {
@@ -416,7 +453,7 @@ describe('authorization webhook with a real spoke API server', function () {
       const review = (resource: Record<string, string>) =>
         JSON.stringify({
           apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-          spec: { user: alice.username, groups: ['developers', 'system:authenticated'], resourceAttributes: resource },
+          spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: resource },
         });
       const ask = async (port: number, body: string): Promise<boolean> => {
         const response = await fetch(`http://127.0.0.1:${port}/api/breakglass/webhook/authorize/${CLUSTER}`, {
@@ -460,7 +497,7 @@ describe('authorization webhook with a real spoke API server', function () {
     const response = await fetch(`http://127.0.0.1:${unsynced.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
-      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: alice.username, resourceAttributes: { verb: 'get', resource: 'pods' } } }),
+      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: aliceUser, resourceAttributes: { verb: 'get', resource: 'pods' } } }),
     });
     expect(response.status).to.equal(500);
     expect(await response.text()).to.equal('');
