@@ -79,6 +79,43 @@ async function startTlsTerminator(targetPort: number): Promise<{ port: number; c
   };
 }
 
+/** Deterministic PRNG (mulberry32), so that a failing body can be replayed from its index. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ATOMS: unknown[] = [null, true, 0, -1, 1.5, '', 'get', 'pods', 'exec', 'impersonate', 'system:masters', '*', '__proto__', 'x'.repeat(5000), [], {}, ['a'], [1]];
+const KEYS = ['apiVersion', 'kind', 'spec', 'metadata', 'user', 'groups', 'uid', 'extra', 'resourceAttributes', 'nonResourceAttributes', 'verb', 'resource', 'subresource', 'name', 'namespace', 'group', 'path', '__proto__'];
+
+function fuzzValue(next: () => number, depth: number): unknown {
+  if (depth > 3 || next() < 0.4) return ATOMS[Math.floor(next() * ATOMS.length)];
+  if (next() < 0.3) return Array.from({ length: Math.floor(next() * 4) }, () => fuzzValue(next, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (let i = Math.floor(next() * 5); i > 0; i--) out[KEYS[Math.floor(next() * KEYS.length)] as string] = fuzzValue(next, depth + 1);
+  return out;
+}
+
+/** A random body: a valid review with one field replaced, random JSON, or broken text. */
+function fuzzBody(next: () => number, user: string): string {
+  const roll = next();
+  if (roll < 0.15) return JSON.stringify(fuzzValue(next, 0)).slice(0, Math.floor(next() * 200)); // truncated
+  if (roll < 0.3) return JSON.stringify(fuzzValue(next, 0));
+  const spec: Record<string, unknown> = {
+    user,
+    groups: ['oidc:developers', 'system:authenticated'],
+    resourceAttributes: { verb: 'create', resource: 'pods', subresource: 'exec', name: 'web', namespace: 'payments', version: 'v1' },
+  };
+  const target = next() < 0.5 ? (spec.resourceAttributes as Record<string, unknown>) : spec;
+  target[KEYS[Math.floor(next() * KEYS.length)] as string] = fuzzValue(next, 2);
+  return JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec });
+}
+
 function kubectl(binary: string, kubeconfig: string, args: string[]): Promise<KubectlResult> {
   return new Promise((resolve) => {
     execFile(binary, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 8 * 1024 * 1024 }, (error, stdout, stderr) => {
@@ -432,6 +469,30 @@ describe('authorization webhook with a real spoke API server', function () {
     const lastActivity = Date.parse(active.status?.lastActivity ?? '');
     expect(Date.parse(idle?.lastTransitionTime ?? '') - lastActivity, 'not before the idle timeout').to.be.at.least(59_000);
     await eventually('forbidden again', 20_000, async () => ((await asAlice(['get', 'pods', '-n', 'payments'])).code !== 0 ? true : undefined));
+  });
+
+  it('1,000 fuzzed or malformed SAR bodies get 400 or a decision, never a 5xx, and the replica lives on', async () => {
+    const next = random(9);
+    const url = `http://127.0.0.1:${replica.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`;
+    const seen = new Map<number, number>();
+    for (let batch = 0; batch < 50; batch++) {
+      const bodies = Array.from({ length: 20 }, (_, i) => ({ index: batch * 20 + i, body: fuzzBody(next, aliceUser) }));
+      await Promise.all(
+        bodies.map(async ({ index, body }) => {
+          const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` }, body });
+          const text = await response.text();
+          seen.set(response.status, (seen.get(response.status) ?? 0) + 1);
+          expect([200, 400], `body #${index}: ${body.slice(0, 200)} -> ${text.slice(0, 200)}`).to.include(response.status);
+          if (response.status === 200) expect((JSON.parse(text) as { status: { allowed: unknown } }).status.allowed).to.be.a('boolean');
+          else expect((JSON.parse(text) as { error: string }).error).to.be.a('string').and.not.equal('');
+        }),
+      );
+    }
+    expect(seen.get(200) ?? 0, 'some bodies are decided').to.be.greaterThan(0);
+    expect(seen.get(400) ?? 0, 'some bodies are refused').to.be.greaterThan(0);
+    expect(replica.running).to.equal(true);
+    const ready = await fetch(`http://127.0.0.1:${replica.ports.probes}/readyz`);
+    expect(ready.status).to.equal(200);
   });
 
   it('activity: 500 allowed decisions on two replicas cause at most 2 writes; killing one replica changes no decision of the other', async () => {
