@@ -8,8 +8,9 @@ import { createAdmissionApp } from './admission/admission-app.ts';
 import { createAuthorizationWebhook } from './authorization/webhook-wiring.ts';
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
+import { createSessionApi } from './api/session-api.ts';
 import { createApiApp } from './http/api-app.ts';
-import { createIdentityServices } from './identity/index.ts';
+import { createIdentityServices, type TokenVerifier } from './identity/index.ts';
 import { listen } from './http/listen.ts';
 import { createMetricsApp } from './http/metrics-app.ts';
 import { LeaderElector } from './leadership/elector.ts';
@@ -33,7 +34,13 @@ export interface ComposedController {
   identityServices: ReturnType<typeof createIdentityServices>;
 }
 
-export function composeController(options: ControllerOptions, logger: Logger, kubeConfig?: KubeConfig): ComposedController {
+export function composeController(
+  options: ControllerOptions,
+  logger: Logger,
+  kubeConfig?: KubeConfig,
+  /** Replaces the JWKS verifier of the identity registry (tests). */
+  verifier?: TokenVerifier,
+): ComposedController {
   const kc = kubeConfig ?? loadKubeConfig();
   const metrics = new ControllerMetrics();
   const identity = makeIdentity(options.podName || undefined);
@@ -63,6 +70,19 @@ export function composeController(options: ControllerOptions, logger: Logger, ku
   if (options.enableApi || options.enableFrontend) {
     const routers = [];
     if (options.enableApi) {
+      const api = createSessionApi({
+        kubeConfig: kc,
+        sessions,
+        verifier: verifier ?? identityServices.tokenVerifier,
+        identityProviderDirectory: identityServices.identityProviders,
+        logger,
+        version: VERSION,
+        identity,
+        informer: { metrics, maxCacheAgeMs: options.cacheMaxAge },
+        ...(options.disableSessionRateLimit ? { limits: { sessionCreate: false } } : {}),
+      });
+      routers.push(api.router);
+      components.push(...api.components);
       // The authorization webhook (reference §6.1): on every replica, next to the REST API.
       const webhook = createAuthorizationWebhook({
         kubeConfig: kc,

@@ -86,6 +86,8 @@ export const optionDefinitions = {
     'Serve the web UI.'),
   enableApi: bool('enable-api', 'ENABLE_API', true,
     'Serve the REST API and the authorization webhook.'),
+  disableSessionRateLimit: bool('disable-session-rate-limit', 'DISABLE_SESSION_RATE_LIMIT', false,
+    'Turn off the per-user limit on session requests (10 per minute); for tests and benchmarks.'),
   cleanupInterval: duration('cleanup-interval', 'CLEANUP_INTERVAL', '5m',
     'Interval of the session cleanup loop.'),
   escalationStatusUpdateInterval: duration('escalation-status-update-interval', 'ESCALATION_STATUS_UPDATE_INTERVAL', '10m',

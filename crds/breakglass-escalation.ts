@@ -121,7 +121,10 @@ export const BreakglassEscalationSpecSchema = Type.Object(
     allowedIdentityProvidersForRequests: Type.Optional(stringList(20, { description: 'identity providers allowed to request.' })),
     allowedIdentityProvidersForApprovers: Type.Optional(stringList(20, { description: 'identity providers allowed to approve.' })),
     blockSelfApproval: Type.Optional(
-      Type.Boolean({ description: 'forbid requesters to approve their own sessions; unset inherits the ClusterConfig.' }),
+      Type.Boolean({
+        description:
+          'forbid requesters to approve their own sessions; unset inherits the ClusterConfig; unset on both: blocked (false allows self-approval).',
+      }),
     ),
     disableNotifications: Type.Optional(Type.Boolean({ description: 'send no request e-mails to approvers.' })),
     notificationExclusions: Type.Optional(

@@ -129,7 +129,9 @@ export const ClusterConfigSpecSchema = Type.Object(
     qps: Type.Optional(int32({ minimum: 1, description: 'client queries per second against the spoke.' })),
     burst: Type.Optional(int32({ minimum: 1, description: 'client burst against the spoke.' })),
     identityProviderRefs: Type.Optional(stringList(20, { description: 'IdentityProviders allowed for this cluster.' })),
-    blockSelfApproval: Type.Optional(Type.Boolean({ description: 'default for escalations without blockSelfApproval.' })),
+    blockSelfApproval: Type.Optional(
+      Type.Boolean({ description: 'default for escalations without blockSelfApproval; unset: blocked (false allows self-approval).' }),
+    ),
     allowedApproverDomains: Type.Optional(stringList(20, { description: 'default approver e-mail domains.' })),
     mailProvider: Type.Optional(Type.String({ maxLength: 63, description: 'MailProvider name.' })),
     userIdentifierClaim: Type.Optional(

@@ -67,9 +67,11 @@ describe('informer freshness: a cache cut off from the API server', function () 
       status: { approvedAt: isoSeconds(Date.now() - 60_000), expiresAt: isoSeconds(Date.now() - 1000) },
     });
 
-    const red = await eventually('/readyz to fail on the stale cache', (MAX_AGE_S + 15) * 1000, async () => {
+    // Every cache of the replica is cut off; wait for the session cache's own line (another
+    // cache, e.g. the IdentityProviders, may go stale a moment earlier).
+    const red = await eventually('/readyz to fail on the stale session cache', (MAX_AGE_S + 15) * 1000, async () => {
       const res = await get(probes, '/readyz');
-      return res.status === 503 ? res : undefined;
+      return res.status === 503 && res.body.includes('informer-sync:sessions failed') ? res : undefined;
     });
     const redAfterS = (Date.now() - cutAt) / 1000;
     expect(red.body).to.match(/\[-\]informer-sync:sessions failed: cache is stale: no event, watch or list for \d+s \(limit 6s\)/);

@@ -44,7 +44,7 @@ describe('ControllerRbac', function () {
     const g = 'breakglass.t-caas.telekom.com';
     // Written out rather than taken from BREAKGLASS_PERMISSIONS, so an added permission fails here.
     expect(grants(clusterRole)).to.have.members([
-      ...['get', 'list', 'watch', 'delete'].map((v) => `${g}/breakglasssessions:${v}`),
+      ...['get', 'list', 'watch', 'create', 'delete'].map((v) => `${g}/breakglasssessions:${v}`),
       `${g}/breakglasssessions/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/breakglassescalations:${v}`),
       `${g}/breakglassescalations/status:update`,

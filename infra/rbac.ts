@@ -44,17 +44,20 @@ export interface ControllerRbacProps {
 
 /**
  * One ClusterRole rule set per breakglass kind: the verbs the controller uses today.
- * Sessions: the informer lists and watches, cleanup re-reads (get), replaces the status (update)
- * and deletes retained sessions. ClusterConfigs: the checker lists them and replaces their
- * status. Escalations and IdentityProviders: the admission webhook lists them for cross-object
- * rules; sessions, escalations and ClusterConfigs are also listed for name uniqueness. The group
+ * Sessions: the informer lists and watches, cleanup and the REST API re-read (get) and replace
+ * the status (update), the REST API creates them (in the namespace of their escalation) and
+ * deletes a session whose initial status could not be written, cleanup deletes retained ones.
+ * ClusterConfigs: the checker lists them and replaces their status; the API watches them for
+ * approval policy. Escalations and IdentityProviders: the API watches them, the admission
+ * webhook lists them for cross-object rules; sessions, escalations and ClusterConfigs are also
+ * listed for name uniqueness. The group
  * sync lists escalations and IdentityProviders and replaces their status (approver members,
  * GroupSyncHealthy); it reads the Keycloak client Secret through the `secretNamespaces` Roles.
  * The authorization webhook watches ClusterConfigs, escalations and DenyPolicies on every
  * replica, and writes session activity through the session status (update, above).
  */
 export const BREAKGLASS_PERMISSIONS: ReadonlyArray<{ resource: string; verbs: readonly string[] }> = [
-  { resource: plurals.BreakglassSession, verbs: ['get', 'list', 'watch', 'delete'] },
+  { resource: plurals.BreakglassSession, verbs: ['get', 'list', 'watch', 'create', 'delete'] },
   { resource: `${plurals.BreakglassSession}/status`, verbs: ['update'] },
   { resource: plurals.BreakglassEscalation, verbs: ['get', 'list', 'watch'] },
   { resource: `${plurals.BreakglassEscalation}/status`, verbs: ['update'] },

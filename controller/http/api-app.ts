@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import type { Logger } from '../observability/logger.ts';
 import { errorHandler } from './error-handler.ts';
 import { requestLog } from './request-log.ts';
+import { securityHeaders } from './security-headers.ts';
 
 export interface ApiAppOptions {
   logger: Logger;
@@ -22,13 +23,25 @@ export function createApiApp(options: ApiAppOptions): Koa {
   base.get('/api/version', (ctx) => {
     ctx.body = { version: options.version };
   });
-  app.use(errorHandler(options.logger));
   app.use(requestLog(options.logger));
+  app.use(errorHandler(options.logger));
+  app.use(securityHeaders());
+  // @koa/router answers methods it does not know at all (TRACE, PROPFIND, ...) with 501 and
+  // known-but-unrouted ones with 405 (and the fallback's 404 body); either way a wrong method.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 501 || ctx.status === 405) {
+      ctx.status = 405;
+      ctx.body = { error: `method ${ctx.method} is not allowed on ${ctx.path}`, code: 'METHOD_NOT_ALLOWED' };
+    }
+  });
   app.use(base.routes()).use(base.allowedMethods());
   for (const router of options.routers ?? []) app.use(router.routes()).use(router.allowedMethods());
   app.use((ctx) => {
     ctx.status = 404;
-    ctx.body = { error: `no route for ${ctx.method} ${ctx.path}` };
+    ctx.body = ctx.path.startsWith('/api/')
+      ? { error: 'API endpoint not found', code: 'NOT_FOUND', details: ctx.path }
+      : { error: `no route for ${ctx.method} ${ctx.path}`, code: 'NOT_FOUND' };
   });
   return app;
 }

@@ -3,6 +3,7 @@
  * else is logged and answered with a generic 500 that leaks nothing.
  */
 import type { Middleware } from 'koa';
+import { ERROR_CODES, type ErrorStatus } from '../api/api-error.ts';
 import type { Logger } from '../observability/logger.ts';
 
 interface HttpErrorLike {
@@ -22,10 +23,10 @@ export function errorHandler(logger: Logger): Middleware {
       if (status >= 500) {
         logger.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
         ctx.status = 500;
-        ctx.body = { error: 'internal error' };
+        ctx.body = { error: 'internal error', code: 'INTERNAL_ERROR' };
       } else {
         ctx.status = status;
-        ctx.body = { error: e.message ?? 'bad request' };
+        ctx.body = { error: e.message ?? 'bad request', code: ERROR_CODES[status as ErrorStatus] ?? 'BAD_REQUEST' };
       }
     }
   };

@@ -6,8 +6,9 @@ import type { Logger } from '../observability/logger.ts';
 export function requestLog(logger: Logger): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
-    const incoming = ctx.get('X-Request-Id');
-    const requestId = /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    const incoming = ctx.get('X-Request-Id') || ctx.get('X-Correlation-Id');
+    const requestId = /^[A-Za-z0-9_.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
     try {
       await next();

@@ -7,9 +7,10 @@
 import type { BreakglassSession, BreakglassSessionStatus, SessionState } from '../../crds/index.ts';
 import { stateOf } from './predicates.ts';
 import { ConflictError } from '../kube/errors.ts';
-import { SessionNotFoundError, type DeletePrecondition, type SessionRepository } from './session-repository.ts';
+import { SessionNotFoundError, type DeletePrecondition } from './session-repository.ts';
+import type { ListSelector, SessionStore } from './session-store.ts';
 
-export class InMemorySessionRepository implements SessionRepository {
+export class InMemorySessionRepository implements SessionStore {
   private readonly live = new Map<string, BreakglassSession>();
   private cache = new Map<string, BreakglassSession>();
   private nextVersion = 1;
@@ -139,5 +140,29 @@ export class InMemorySessionRepository implements SessionRepository {
     this.deletes.push({ namespace, name });
     if (this.autoSync) this.syncCache();
     return true;
+  }
+
+  async create(session: BreakglassSession, signal?: AbortSignal): Promise<BreakglassSession> {
+    signal?.throwIfAborted();
+    const name = session.metadata?.name ?? `${session.metadata?.generateName ?? 'session-'}${String(this.nextUid).padStart(5, 'x')}`;
+    const { status: _dropped, ...withoutStatus } = session;
+    void _dropped; // as the API server does with a status subresource
+    return this.put({
+      ...withoutStatus,
+      metadata: { ...session.metadata, name, creationTimestamp: new Date().toISOString() },
+    } as BreakglassSession);
+  }
+
+  async listLive(selector: ListSelector, signal?: AbortSignal): Promise<BreakglassSession[]> {
+    signal?.throwIfAborted();
+    const name = selector.fieldSelector?.match(/^metadata\.name=(.*)$/)?.[1];
+    const wanted = (selector.labelSelector ?? '')
+      .split(',')
+      .filter((term) => term !== '')
+      .map((term) => term.split('=') as [string, string]);
+    return [...this.live.values()]
+      .filter((s) => name === undefined || s.metadata?.name === name)
+      .filter((s) => wanted.every(([key, value]) => s.metadata?.labels?.[key] === value))
+      .map((s) => structuredClone(s));
   }
 }

@@ -33,7 +33,8 @@ import { boundedRequest } from '../kube/request-options.ts';
 import { RestartingInformer, type CacheChange, type ListPage, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
 import { ConflictError } from '../kube/errors.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
-import { SessionNotFoundError, type DeletePrecondition, type SessionRepository } from './session-repository.ts';
+import { SessionNotFoundError, type DeletePrecondition } from './session-repository.ts';
+import { SessionCreateRefusedError, type ListSelector, type SessionStore } from './session-store.ts';
 
 const PLURAL = plurals.BreakglassSession;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -55,7 +56,20 @@ function statusCode(err: unknown): number | undefined {
   return err instanceof ApiException ? err.code : undefined;
 }
 
-export class KubernetesSessionRepository implements SessionRepository {
+/** The API server's Status message of a refused request (e.g. the admission webhook's words). */
+function apiMessage(err: unknown): string {
+  if (!(err instanceof ApiException)) return String(err);
+  const body: unknown = err.body;
+  try {
+    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown };
+    if (typeof parsed?.message === 'string') return parsed.message;
+  } catch {
+    // not a Status object
+  }
+  return `the API server refused the session (HTTP ${err.code})`;
+}
+
+export class KubernetesSessionRepository implements SessionStore {
   private readonly api: CustomObjectsApi;
   // Typed as plain Kubernetes objects: client-node's ObjectMeta types timestamps as Date, ours
   // (correctly, for custom objects read as raw JSON) as strings.
@@ -164,6 +178,26 @@ export class KubernetesSessionRepository implements SessionRepository {
       if (statusCode(err) === 404) throw new SessionNotFoundError(namespace, name);
       throw err;
     }
+  }
+
+  async create(session: BreakglassSession, signal?: AbortSignal): Promise<BreakglassSession> {
+    const namespace = session.metadata?.namespace ?? '';
+    try {
+      return (await this.bounded(`POST session in ${namespace}`, signal, (config) =>
+        this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, body: session }, config),
+      )) as BreakglassSession;
+    } catch (err) {
+      const code = statusCode(err);
+      if (code === 400 || code === 403 || code === 422) throw new SessionCreateRefusedError(code, apiMessage(err));
+      throw err;
+    }
+  }
+
+  async listLive(selector: ListSelector, signal?: AbortSignal): Promise<BreakglassSession[]> {
+    const list = (await this.bounded('LIST sessions', signal, (config) =>
+      this.api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL, ...selector }, config),
+    )) as { items?: BreakglassSession[] };
+    return list.items ?? [];
   }
 
   async delete(

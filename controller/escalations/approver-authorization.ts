@@ -1,0 +1,150 @@
+/**
+ * Who may approve, reject or cancel a session (reference §8.8), as a pure function of the
+ * caller, the session, the escalations and the session's ClusterConfig.
+ *
+ * Deliberately different from the reference:
+ * - Self-approval is blocked unless the escalation (or, when the escalation does not say, the
+ *   ClusterConfig) sets `blockSelfApproval: false` explicitly.
+ * - Approver groups are decided by `status.approverGroupMembers` (synced from the identity
+ *   provider) where it has an entry for the group, otherwise by the token's `groups` claim. There
+ *   is no "verification" by impersonating the approver on the spoke: that returns no groups
+ *   (§15.17), so the reference falls back to the token anyway.
+ */
+import type { BreakglassEscalation, BreakglassSession, ClusterConfig } from '../../crds/index.ts';
+import type { VerifiedIdentity } from '../identity/identity.ts';
+import { approverIdentityProviders, matchesCluster } from './matching.ts';
+
+export type ApprovalDenialCode =
+  | 'UNAUTHENTICATED'
+  | 'SELF_APPROVAL_BLOCKED'
+  | 'DOMAIN_NOT_ALLOWED'
+  | 'IDP_NOT_ALLOWED'
+  | 'NOT_AN_APPROVER'
+  | 'NO_MATCHING_ESCALATION'
+  | 'CLUSTER_POLICY_AMBIGUOUS';
+
+export type ApprovalDecision =
+  | { allowed: true; escalation: BreakglassEscalation }
+  | { allowed: false; code: ApprovalDenialCode; message: string };
+
+export const SELF_APPROVAL_MESSAGE =
+  'Self-approval is not allowed for this cluster/escalation. Please ask another approver to approve your request.';
+
+export interface ApprovalContext {
+  caller: VerifiedIdentity;
+  session: BreakglassSession;
+  /** Every known escalation (the candidates are chosen here). */
+  escalations: readonly BreakglassEscalation[];
+  /** The ClusterConfig named session.spec.cluster: undefined when none, 'ambiguous' when several. */
+  clusterConfig: ClusterConfig | 'ambiguous' | undefined;
+}
+
+/** The caller's identifiers, lower-cased, for "is this the requester?" checks. */
+export function callerIdentifiers(caller: VerifiedIdentity): string[] {
+  return [caller.email, caller.username, caller.subject]
+    .filter((v): v is string => v !== undefined && v !== '')
+    .map((v) => v.toLowerCase());
+}
+
+/** Whether the caller is the session's requester (any of email, preferred_username, sub; case-insensitive). */
+export function isRequester(caller: VerifiedIdentity, session: BreakglassSession): boolean {
+  return callerIdentifiers(caller).includes(session.spec.user.toLowerCase());
+}
+
+/** The escalations a session can be decided under: its owner (by name and UID) if it has one. */
+export function candidateEscalations(
+  session: BreakglassSession,
+  escalations: readonly BreakglassEscalation[],
+): BreakglassEscalation[] {
+  const owner = session.metadata?.ownerReferences?.find((ref) => ref.kind === 'BreakglassEscalation' && ref.controller === true);
+  return escalations.filter((escalation) => {
+    if (escalation.spec.escalatedGroup !== session.spec.grantedGroup) return false;
+    if (!matchesCluster(escalation, session.spec.cluster)) return false;
+    if (owner === undefined) return true;
+    return (
+      escalation.metadata?.name === owner.name &&
+      escalation.metadata?.uid === owner.uid &&
+      escalation.metadata?.namespace === session.metadata?.namespace
+    );
+  });
+}
+
+/** Effective self-approval blocking: escalation, else ClusterConfig, else blocked. */
+export function selfApprovalBlocked(escalation: BreakglassEscalation, cluster: ClusterConfig | undefined): boolean {
+  return escalation.spec.blockSelfApproval ?? cluster?.spec.blockSelfApproval ?? true;
+}
+
+/** Whether the caller is an approver of `escalation` by user list, synced group members or token groups. */
+export function isApproverOf(caller: VerifiedIdentity, escalation: BreakglassEscalation): boolean {
+  const email = caller.email?.toLowerCase();
+  if (email === undefined) return false;
+  const users = (escalation.spec.approvers?.users ?? []).map((u) => u.toLowerCase());
+  if (users.includes(email)) return true;
+  const members = escalation.status?.approverGroupMembers ?? {};
+  const tokenGroups = caller.groups ?? [];
+  for (const group of escalation.spec.approvers?.groups ?? []) {
+    const synced = members[group];
+    if (synced !== undefined) {
+      // The synced list is authoritative for its group: someone removed from the group in the
+      // identity provider cannot keep approving with an older token.
+      if (synced.some((member) => member.toLowerCase() === email)) return true;
+    } else if (tokenGroups.includes(group)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const DENIAL_PRECEDENCE: readonly ApprovalDenialCode[] = [
+  'SELF_APPROVAL_BLOCKED',
+  'DOMAIN_NOT_ALLOWED',
+  'NOT_AN_APPROVER',
+  'IDP_NOT_ALLOWED',
+];
+
+/** Decides whether `caller` may approve (reject, cancel) `session`. */
+export function checkApprovalAuthorization(context: ApprovalContext): ApprovalDecision {
+  const { caller, session } = context;
+  const email = caller.email?.toLowerCase();
+  if (email === undefined || email === '') {
+    return { allowed: false, code: 'UNAUTHENTICATED', message: 'Unable to verify user identity: the token has no email claim' };
+  }
+  if (context.clusterConfig === 'ambiguous') {
+    return { allowed: false, code: 'CLUSTER_POLICY_AMBIGUOUS', message: 'Cluster approval policy is ambiguous' };
+  }
+  const cluster = context.clusterConfig;
+  const candidates = candidateEscalations(session, context.escalations);
+  if (candidates.length === 0) {
+    return {
+      allowed: false,
+      code: 'NO_MATCHING_ESCALATION',
+      message: "No matching escalation found for the session's granted group",
+    };
+  }
+  const self = isRequester(caller, session);
+  const denials = new Map<ApprovalDenialCode, string>();
+  for (const escalation of candidates) {
+    if (self && selfApprovalBlocked(escalation, cluster)) {
+      denials.set('SELF_APPROVAL_BLOCKED', SELF_APPROVAL_MESSAGE);
+      continue;
+    }
+    const ownDomains = escalation.spec.allowedApproverDomains ?? [];
+    const domains = ownDomains.length > 0 ? ownDomains : (cluster?.spec.allowedApproverDomains ?? []);
+    if (domains.length > 0 && !domains.some((d) => email.endsWith(`@${d.toLowerCase()}`))) {
+      denials.set(
+        'DOMAIN_NOT_ALLOWED',
+        `Your email domain is not in the list of allowed approver domains: [${domains.join(', ')}]`,
+      );
+      continue;
+    }
+    const idps = approverIdentityProviders(escalation);
+    if (idps.length > 0 && !idps.includes(caller.identityProvider)) {
+      denials.set('IDP_NOT_ALLOWED', 'Your identity provider is not allowed to approve this escalation');
+      continue;
+    }
+    if (isApproverOf(caller, escalation)) return { allowed: true, escalation };
+    denials.set('NOT_AN_APPROVER', 'You are not in an approver group for this escalation');
+  }
+  const code = DENIAL_PRECEDENCE.find((c) => denials.has(c)) as ApprovalDenialCode;
+  return { allowed: false, code, message: denials.get(code) as string };
+}

@@ -1,0 +1,292 @@
+import { expect } from 'chai';
+import type { BreakglassEscalation, BreakglassSession } from '../../crds/index.ts';
+import { clusterConfig, escalation, identityProvider, person, RecordingAudit, StaticSource } from '../api/testing/fixtures.ts';
+import { silentLogger } from '../observability/logger.ts';
+import { InMemorySessionRepository } from './in-memory-session-repository.ts';
+import { RequestError } from './request-errors.ts';
+import { SessionActions } from './session-actions.ts';
+import type { SessionDomainDeps } from './session-context.ts';
+import { SessionQueries } from './session-queries.ts';
+import { SessionRequests } from './session-requests.ts';
+
+const NOW = new Date('2026-06-01T12:00:00Z');
+
+function setup(escalations: BreakglassEscalation[] = [escalation('dev-admin')]) {
+  const sessions = new InMemorySessionRepository();
+  const audit = new RecordingAudit();
+  const deps: SessionDomainDeps = {
+    sessions,
+    escalations: new StaticSource(escalations),
+    clusterConfigs: new StaticSource([]),
+    identityProviders: new StaticSource([]),
+    audit,
+    now: () => NOW,
+  };
+  return {
+    sessions,
+    audit,
+    deps,
+    requests: new SessionRequests(deps, silentLogger()),
+    actions: new SessionActions(deps),
+    queries: new SessionQueries(deps),
+  };
+}
+
+async function refusal(promise: Promise<unknown> | (() => unknown)): Promise<RequestError> {
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (err) {
+    if (err instanceof RequestError) return err;
+    throw err;
+  }
+  throw new Error('expected a RequestError');
+}
+
+const request = { cluster: 'prod-eu', group: 'cluster-admin', reason: 'INC-42: database down' };
+
+describe('session requests', () => {
+  it('creates a Pending session owned by the escalation, with labels, identity and a sanitized reason', async () => {
+    const { requests, audit } = setup([escalation('dev-admin', { maxValidFor: '2h', approvalTimeout: '30m', requestReason: { mandatory: true } })]);
+    const session = await requests.request(person('alice'), request);
+    expect(session.status?.state).to.equal('Pending');
+    expect(session.status?.timeoutAt).to.equal('2026-06-01T12:30:00Z');
+    expect(session.spec).to.include({
+      cluster: 'prod-eu',
+      user: 'alice@example.com',
+      grantedGroup: 'cluster-admin',
+      requestReason: 'INC-42 database down',
+      maxValidFor: '2h',
+      identityProviderName: 'corp',
+      allowIDPMismatch: true,
+    });
+    expect(session.metadata?.ownerReferences?.[0]).to.include({ kind: 'BreakglassEscalation', name: 'dev-admin', uid: 'uid-dev-admin', controller: true });
+    expect(session.metadata?.labels).to.deep.equal({
+      'breakglass.t-caas.telekom.com/cluster': 'prod-eu',
+      'breakglass.t-caas.telekom.com/user': 'alice-example-com',
+      'breakglass.t-caas.telekom.com/group': 'cluster-admin',
+    });
+    expect(session.metadata?.namespace).to.equal('breakglass');
+    expect(audit.records.map((r) => [r.action, r.actor])).to.deep.equal([['requested', 'alice@example.com']]);
+  });
+
+  it('refuses a caller without a matching group (403) and a foreign user name (403)', async () => {
+    const { requests } = setup();
+    const dave = await refusal(requests.request(person('dave'), request));
+    expect([dave.kind, dave.message]).to.deep.equal(['Forbidden', 'user not authorized for requested group']);
+    const other = await refusal(requests.request(person('alice'), { ...request, user: 'bob@example.com' }));
+    expect([other.kind, other.message]).to.deep.equal(['Forbidden', 'user identity mismatch']);
+    const wrongCluster = await refusal(requests.request(person('alice'), { ...request, cluster: 'staging' }));
+    expect(wrongCluster.kind).to.equal('Forbidden');
+  });
+
+  it('validates reason, duration and scheduled start with messages naming the problem', async () => {
+    const { requests } = setup([escalation('dev-admin', { maxValidFor: '1h', requestReason: { mandatory: true, description: 'ticket' } })]);
+    const cases: [Partial<typeof request> & { duration?: number; scheduledStartTime?: string }, string][] = [
+      [{ reason: '' }, 'missing required request reason'],
+      [{ reason: 'x'.repeat(501) }, 'invalid reason: reason must be at most 500 characters'],
+      [{ duration: 59 }, 'invalid duration: duration must be at least 60 seconds (1 minute)'],
+      [{ duration: 3601 }, 'invalid duration: requested duration 3601 seconds exceeds maximum allowed 3600 seconds'],
+      [{ scheduledStartTime: 'tomorrow' }, 'invalid scheduledStartTime format (expected ISO 8601)'],
+      [{ scheduledStartTime: '2026-06-01T11:00:00Z' }, 'scheduledStartTime must be in the future'],
+      [{ cluster: ' ' }, 'missing input request data: cluster is required'],
+    ];
+    for (const [change, message] of cases) {
+      const err = await refusal(requests.request(person('alice'), { ...request, ...change }));
+      expect([err.kind, err.message], JSON.stringify(change)).to.deep.equal(['Unprocessable', message]);
+    }
+  });
+
+  it('stores a shortened duration and a scheduled start', async () => {
+    const { requests } = setup();
+    const session = await requests.request(person('alice'), { ...request, duration: 1800, scheduledStartTime: '2026-06-02T08:00:00.000Z' });
+    expect(session.spec.maxValidFor).to.equal('30m0s');
+    expect(session.spec.scheduledStartTime).to.equal('2026-06-02T08:00:00Z');
+  });
+
+  it('answers a second identical request with 409 and the existing session', async () => {
+    const { requests } = setup();
+    const first = await requests.request(person('alice'), request);
+    const err = await refusal(requests.request(person('alice'), request));
+    expect([err.kind, err.message]).to.deep.equal(['Conflict', 'already requested']);
+    expect(err.session?.metadata?.name).to.equal(first.metadata?.name);
+    expect(err.session?.metadata?.resourceVersion).to.equal(undefined);
+  });
+
+  it('when another replica created the same request concurrently, exactly one stands', async () => {
+    const { requests, sessions } = setup();
+    // The other replica's session appears after this request's duplicate check, before its list.
+    sessions.beforeWrite = () => {
+      sessions.beforeWrite = undefined;
+      sessions.put({
+        metadata: {
+          name: 'other-replica',
+          namespace: 'breakglass',
+          creationTimestamp: '2026-06-01T11:59:59Z',
+          labels: {
+            'breakglass.t-caas.telekom.com/cluster': 'prod-eu',
+            'breakglass.t-caas.telekom.com/user': 'alice-example-com',
+            'breakglass.t-caas.telekom.com/group': 'cluster-admin',
+          },
+        },
+        spec: { cluster: 'prod-eu', user: 'alice@example.com', grantedGroup: 'cluster-admin' },
+        status: { state: 'Pending', timeoutAt: '2026-06-01T13:00:00Z' },
+      });
+    };
+    const err = await refusal(requests.request(person('alice'), request));
+    expect([err.kind, err.message, err.session?.metadata?.name]).to.deep.equal(['Conflict', 'already requested', 'other-replica']);
+    const ours = sessions.listCached().find((s) => s.metadata?.name !== 'other-replica');
+    expect(ours?.status).to.include({ state: 'Withdrawn', reasonEnded: 'withdrawn' });
+  });
+
+  it('enforces session limits of the escalation and of the identity provider', async () => {
+    const limited = setup([
+      escalation('dev-admin', { sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } }),
+      escalation('dev-view', { escalatedGroup: 'view' }),
+    ]);
+    await limited.requests.request(person('alice'), { ...request, group: 'view' });
+    const err = await refusal(limited.requests.request(person('alice'), request));
+    expect(err.kind).to.equal('Unprocessable');
+    expect(err.message).to.match(/maximum 1 slot-occupying sessions per user allowed \(escalation override\)/);
+
+    const byIdp = setup([escalation('dev-admin'), escalation('dev-view', { escalatedGroup: 'view' })]);
+    byIdp.deps.identityProviders = new StaticSource([identityProvider('corp', { sessionLimits: { maxActiveSessionsPerUser: 1 } })]);
+    const requests = new SessionRequests(byIdp.deps, silentLogger());
+    await requests.request(person('alice'), { ...request, group: 'view' });
+    expect((await refusal(requests.request(person('alice'), request))).message).to.match(/\(IDP default\)/);
+  });
+
+  it('refuses a cluster whose ClusterConfig is broken or ambiguous', async () => {
+    const t = setup();
+    t.deps.clusterConfigs = new StaticSource([clusterConfig('prod-eu', {}, 'False')]);
+    const err = await refusal(new SessionRequests(t.deps, silentLogger()).request(person('alice'), request));
+    expect([err.kind, err.message]).to.deep.equal(['Forbidden', 'requested ClusterConfig is not ready or is ambiguous']);
+  });
+
+  it('uses the ClusterConfig userIdentifierClaim for spec.user', async () => {
+    const t = setup();
+    t.deps.clusterConfigs = new StaticSource([clusterConfig('prod-eu', { userIdentifierClaim: 'preferred_username' }, 'True')]);
+    const session = await new SessionRequests(t.deps, silentLogger()).request(person('alice'), request);
+    expect(session.spec.user).to.equal('alice');
+  });
+
+  it('leaves nothing behind when the initial status cannot be written', async () => {
+    const { requests, sessions } = setup();
+    sessions.beforeWrite = () => {
+      sessions.beforeWrite = undefined;
+      throw new Error('API server unavailable');
+    };
+    let failure: unknown;
+    await requests.request(person('alice'), request).catch((err: unknown) => (failure = err));
+    expect(String(failure)).to.contain('API server unavailable');
+    expect(sessions.listCached()).to.deep.equal([]);
+    expect(sessions.deletes).to.have.length(1);
+  });
+});
+
+describe('session actions', () => {
+  async function pending(t = setup()) {
+    const session = await t.requests.request(person('alice'), request);
+    return { ...t, name: session.metadata?.name as string };
+  }
+
+  it('bob approves: Approved with approver, approvedAt, expiresAt, and an audit record', async () => {
+    const t = await pending();
+    const approved = await t.actions.perform(person('bob'), 'approve', t.name, 'ok, go');
+    expect(approved.status).to.include({
+      state: 'Approved',
+      approver: 'bob@example.com',
+      approvedAt: '2026-06-01T12:00:00Z',
+      expiresAt: '2026-06-01T13:00:00Z',
+      approvalReason: 'ok, go',
+    });
+    expect(t.audit.records.map((r) => r.action)).to.deep.equal(['requested', 'approved']);
+  });
+
+  it('alice cannot approve her own request (403 naming self-approval); dave is no approver', async () => {
+    const t = await pending(setup([escalation('dev-admin', { approvers: { groups: ['approvers', 'developers'] } })]));
+    const self = await refusal(t.actions.perform(person('alice'), 'approve', t.name));
+    expect(self.kind).to.equal('Forbidden');
+    expect(self.message).to.match(/Self-approval is not allowed/);
+    const dave = await refusal(t.actions.perform(person('dave'), 'approve', t.name));
+    expect([dave.kind, dave.message]).to.deep.equal(['Forbidden', 'You are not in an approver group for this escalation']);
+  });
+
+  it('carol rejects; the requester may reject (withdraw-like) her own pending request', async () => {
+    const t = await pending();
+    const rejected = await t.actions.perform(person('carol'), 'reject', t.name, 'no ticket');
+    expect(rejected.status).to.include({ state: 'Rejected', approver: 'carol@example.com', reasonEnded: 'rejected' });
+    const again = await refusal(t.actions.perform(person('bob'), 'approve', t.name));
+    expect([again.kind, again.message]).to.deep.equal(['BadRequest', 'session must be pending to perform approve; current state: Rejected']);
+  });
+
+  it('withdraw and drop are for the requester only; cancel for approvers', async () => {
+    const t = await pending();
+    expect((await refusal(t.actions.perform(person('bob'), 'withdraw', t.name))).message).to.equal('only the session requester can withdraw');
+    await t.actions.perform(person('bob'), 'approve', t.name);
+    const notPending = await refusal(t.actions.perform(person('alice'), 'withdraw', t.name));
+    expect([notPending.kind, notPending.message]).to.deep.equal(['BadRequest', 'Session is not pending and cannot be withdrawn; current state: Approved']);
+    expect((await refusal(t.actions.perform(person('dave'), 'cancel', t.name))).message).to.equal('only approvers can cancel sessions');
+    const canceled = await t.actions.perform(person('carol'), 'cancel', t.name);
+    expect(canceled.status).to.include({ state: 'Expired', reasonEnded: 'canceled', approver: 'carol@example.com' });
+    const dropped = await refusal(t.actions.perform(person('alice'), 'drop', t.name));
+    expect(dropped.message).to.equal('session is in terminal state Expired and cannot be dropped');
+  });
+
+  it('a concurrent change between read and write is a conflict, never an overwrite', async () => {
+    const t = await pending();
+    // alice's withdraw lands after bob's read, before bob's write.
+    t.sessions.beforeWrite = (namespace, name) => {
+      t.sessions.beforeWrite = undefined;
+      t.sessions.modify(namespace, name, (s) => {
+        s.status = { ...s.status, state: 'Withdrawn' };
+      });
+    };
+    const err = await refusal(t.actions.perform(person('bob'), 'approve', t.name));
+    expect([err.kind, err.message]).to.deep.equal(['Conflict', 'session update conflict, please retry']);
+    expect(err.session?.status?.state).to.equal('Withdrawn');
+    expect(t.sessions.get('breakglass', t.name)?.status?.state).to.equal('Withdrawn');
+  });
+
+  it('unknown names are 404', async () => {
+    const t = setup();
+    expect((await refusal(t.actions.perform(person('bob'), 'approve', 'nope'))).kind).to.equal('NotFound');
+  });
+});
+
+describe('session queries', () => {
+  it('lists mine, the ones I may approve and the ones I approved, with state filters', async () => {
+    const t = setup([escalation('dev-admin'), escalation('dev-view', { escalatedGroup: 'view', approvers: { users: ['carol@example.com'] } })]);
+    const admin = await t.requests.request(person('alice'), request);
+    const view = await t.requests.request(person('alice'), { ...request, group: 'view' });
+    await t.actions.perform(person('bob'), 'approve', admin.metadata?.name as string);
+    const names = (list: BreakglassSession[]) => list.map((s) => s.spec.grantedGroup).sort();
+
+    expect(names(t.queries.list(person('alice'), { mine: true }))).to.deep.equal(['cluster-admin', 'view']);
+    expect(names(t.queries.list(person('bob'), {}))).to.deep.equal(['cluster-admin']);
+    expect(names(t.queries.list(person('carol'), {}))).to.deep.equal(['cluster-admin', 'view']);
+    expect(names(t.queries.list(person('carol'), { state: ['pending'] }))).to.deep.equal(['view']);
+    expect(names(t.queries.list(person('bob'), { approvedByMe: true }))).to.deep.equal(['cluster-admin']);
+    expect(names(t.queries.list(person('alice'), { mine: true, activeOnly: true }))).to.deep.equal(['cluster-admin']);
+    expect(t.queries.list(person('dave'), {})).to.deep.equal([]);
+    const err = await refusal(() => t.queries.list(person('bob'), { state: ['pending,bogus'] }));
+    expect([err.kind, err.message]).to.deep.equal(['BadRequest', 'invalid state filter']);
+    expect(err.details).to.match(/unsupported state filter value\(s\): bogus/);
+    void view;
+  });
+
+  it('approvalMeta tells requester and approvers what they may do; others may not read', async () => {
+    const t = setup();
+    const session = await t.requests.request(person('alice'), request);
+    const stored = t.sessions.listCached()[0] as BreakglassSession;
+    expect(t.queries.get(person('bob'), stored).approvalMeta).to.deep.equal({
+      canApprove: true,
+      canReject: true,
+      isRequester: false,
+      isApprover: true,
+      sessionState: 'Pending',
+    });
+    expect(t.queries.get(person('alice'), stored).approvalMeta).to.include({ canApprove: false, canReject: true, isRequester: true });
+    expect((await refusal(() => t.queries.get(person('dave'), stored))).message).to.equal('not allowed to read this breakglass session');
+    void session;
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * Property-based fuzzing of the REST API from its own OpenAPI document (schemathesis, from PyPI,
+ * installed once per version outside the repository by e2e/fuzz/install.sh; E2E_SCHEMATHESIS
+ * names an existing `st` instead). At least 1,000 generated requests against a real replica on
+ * the real API server: no 5xx, and every status, content type and body as documented.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { expect } from 'chai';
+import { API_VERSION, GROUP, VERSION, plurals } from '../crds/index.ts';
+import { installCrds } from '../crds/install.ts';
+import { createCa } from './controlplane/certs.ts';
+import { testCluster } from './harness/cluster.ts';
+import { TestOidcProvider } from './harness/oidc-provider.ts';
+import { Replica } from './harness/replicas.ts';
+import { eventually } from './harness/wait.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function schemathesis(): Promise<string> {
+  if (process.env.E2E_SCHEMATHESIS) return process.env.E2E_SCHEMATHESIS;
+  const { stdout } = await promisify(execFile)('bash', [join(here, 'fuzz', 'install.sh')], { timeout: 600_000 });
+  return stdout.trim().split('\n').pop() as string;
+}
+
+function run(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    // In a temporary directory: schemathesis writes its crash cache into the working directory.
+    const child = spawn(command, args, { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('REST API fuzzing from the OpenAPI document (schemathesis)', function () {
+  this.timeout(900_000);
+  const suffix = randomBytes(3).toString('hex');
+  const idpName = `fuzz-${suffix}`;
+  let kc: KubeConfig;
+  let dir: string;
+  let oidc: TestOidcProvider;
+  let replica: Replica | undefined;
+  let st: string;
+  const custom = () => kc.makeApiClient(CustomObjectsApi);
+
+  before(async function () {
+    this.timeout(900_000);
+    st = await schemathesis();
+    const tc = testCluster();
+    kc = tc.admin.kubeConfig;
+    await installCrds(kc);
+    const namespace = await tc.createNamespace('api-fuzz');
+    dir = await mkdtemp(join(tmpdir(), 'api-fuzz-'));
+    const ca = await createCa(dir);
+    oidc = await TestOidcProvider.start({ dir, ca, realmPath: '/realms/fuzz' });
+    await oidc.addKey('ES256');
+    await custom().createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: plurals.IdentityProvider,
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'IdentityProvider',
+        metadata: { name: idpName },
+        spec: { issuer: oidc.issuer, oidc: { authority: oidc.issuer, clientID: 'ui', expectedAudience: 'breakglass', certificateAuthority: await readFile(ca.certFile, 'utf8') } },
+      },
+    });
+    await custom().createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: plurals.BreakglassEscalation,
+      namespace,
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'BreakglassEscalation',
+        metadata: { name: 'fuzz' },
+        spec: { escalatedGroup: 'fuzz-admin', allowed: { clusters: ['*'], groups: ['developers'] }, approvers: { groups: ['approvers'] } },
+      },
+    });
+    replica = await Replica.start({
+      name: `fuzz-${suffix}`,
+      kubeconfigPath: tc.admin.kubeconfigPath,
+      env: { LEADER_ELECT_NAMESPACE: namespace, ENABLE_WEBHOOKS: 'false', ENABLE_CLEANUP: 'false', DISABLE_SESSION_RATE_LIMIT: 'true' },
+    });
+  });
+
+  after(async () => {
+    await replica?.stop();
+    await custom()
+      .deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider, name: idpName })
+      .catch(() => undefined);
+    await oidc?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers at least 1,000 generated requests without a 5xx, each as documented', async () => {
+    const r = replica as Replica;
+    const base = `http://127.0.0.1:${r.ports.api}`;
+    // A developer who may request (and so reaches the deep paths of POST), valid for the whole run.
+    const token = await oidc.sign({ sub: 'fuzzer', email: 'fuzzer@example.com', groups: ['developers', 'approvers'], aud: 'breakglass', exp: Math.floor(Date.now() / 1000) + 3600 });
+    await eventually('the replica to verify tokens', 30_000, async () => {
+      const answer = await fetch(`${base}/api/breakglassEscalations`, { headers: { authorization: `Bearer ${token}` } });
+      return answer.status === 200 ? true : undefined;
+    });
+    const before = r.linesWith('http_request').length;
+    const result = await run(
+      st,
+      [
+        'run',
+        `${base}/api/openapi.json`,
+        '--url',
+        base,
+        '--header',
+        `Authorization: Bearer ${token}`,
+        '--checks',
+        'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+        '--phases',
+        'examples,coverage,fuzzing',
+        '--max-examples',
+        '120',
+        '--workers',
+        '2',
+        '--rate-limit',
+        'auto',
+        '--seed',
+        '20261201',
+        '--suppress-health-check',
+        'all',
+      ],
+      800_000,
+    );
+    const requests = r.linesWith('http_request').slice(before);
+    const serverErrors = requests.filter((l) => Number(l.status) >= 500);
+    expect(serverErrors.map((l) => `${String(l.method)} ${String(l.path)} ${String(l.status)}`), result.output.slice(-4000)).to.deep.equal([]);
+    expect(result.code, result.output.slice(-6000)).to.equal(0);
+    expect(requests.length, 'requests the replica answered').to.be.at.least(1000);
+    const byStatus = new Map<string, number>();
+    for (const l of requests) byStatus.set(String(l.status), (byStatus.get(String(l.status)) ?? 0) + 1);
+    console.log(`      ${requests.length} requests, by status: ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}`);
+  });
+});
