@@ -12,7 +12,7 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
-import { globMatches } from '../../crds/validation/checks.ts';
+import { isEscalationReady, matchesCluster, matchesGroups } from '../escalations/matching.ts';
 import type { CacheChange } from '../kube/restarting-informer.ts';
 import {
   AmbiguousClusterError,
@@ -163,23 +163,13 @@ export class DenyPolicyCache {
   }
 }
 
-/** Whether an escalation may be used for new requests: Ready=False (or Unknown) refuses; none yet counts as ready. */
-function isReady(escalation: BreakglassEscalation): boolean {
-  const ready = escalation.status?.conditions?.find((c) => c.type === 'Ready');
-  return ready === undefined || ready.status === 'True';
-}
-
 /**
- * Escalation matching of §4.3 as the webhook needs it: the escalation targets the cluster (exact
- * or glob in allowed.clusters / clusterConfigRefs) and one of the user's groups is allowed.
- * TODO(wave/api merge): use controller/escalations/matching.ts, the REST API's one definition.
+ * Escalation matching of §4.3, the REST API's one definition (escalations/matching.ts): the
+ * escalation targets the cluster, one of the user's groups is allowed, and it is ready; so the
+ * hint never names an escalation the API would refuse to request.
  */
 export function requestableBy(escalation: BreakglassEscalation, cluster: string, groups: readonly string[]): boolean {
-  const spec = escalation.spec;
-  const clusters = [...(spec.allowed?.clusters ?? []), ...(spec.clusterConfigRefs ?? [])];
-  if (!clusters.some((pattern) => globMatches(pattern, cluster))) return false;
-  const allowed = spec.allowed?.groups ?? [];
-  return groups.some((group) => allowed.includes(group)) && isReady(escalation);
+  return matchesCluster(escalation, cluster) && matchesGroups(escalation, groups) && isEscalationReady(escalation);
 }
 
 export class EscalationCache implements EscalationDirectory, RequestableEscalations {
