@@ -7,8 +7,9 @@
  * Real kubectl as alice against the spoke judges every decision.
  *
  * Users log in to the spoke with Keycloak access tokens (AuthenticationConfiguration: username
- * claim `email`, groups claim `groups` with prefix `oidc:`). Sessions are created and approved
- * through the API server directly (status subresource), as the REST API does.
+ * claim `email`, groups claim `groups` with prefix `oidc:`). alice requests and drops through the
+ * REST API and bob approves there; sessions for the timing tests (expiry, idle, activity) are
+ * seeded through the API server directly.
  */
 import { expect } from 'chai';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
@@ -142,6 +143,7 @@ describe('authorization webhook with a real spoke API server', function () {
   let workDir: string | undefined;
   let hubKubeconfig: string;
   const policyNames: string[] = [];
+  let idpName = '';
 
   /** kubectl on the spoke with a fresh Keycloak access token of alice (tokens live 300 s). */
   const asAlice = async (args: string[]) => {
@@ -321,10 +323,12 @@ describe('authorization webhook with a real spoke API server', function () {
       group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassEscalation,
       body: {
         apiVersion: API_VERSION, kind: 'BreakglassEscalation', metadata: { name: 'payments-oncall' },
-        spec: { escalatedGroup: ESCALATED_GROUP, allowed: { clusters: [CLUSTER], groups: ['developers'] }, approvers: { users: ['bob@example.com'] } },
+        spec: { escalatedGroup: ESCALATED_GROUP, allowed: { clusters: [CLUSTER], groups: ['developers'] }, approvers: { groups: ['approvers'] }, maxValidFor: '1h' },
       },
     });
     const suffix = randomBytes(3).toString('hex');
+    idpName = `keycloak-wh-${suffix}`;
+    await custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider, body: keycloak.identityProviderObject({ name: idpName, groupSync: false }) });
     for (const [name, spec] of [
       [`wh-secrets-${suffix}`, { appliesTo: { clusters: [CLUSTER] }, rules: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['secrets'], namespaces: { patterns: ['kube-system'] } }] }],
       [
@@ -363,8 +367,19 @@ describe('authorization webhook with a real spoke API server', function () {
     await ingress?.stop();
     await spoke?.stop();
     if (workDir) await rm(workDir, { recursive: true, force: true });
+    if (idpName) await custom?.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider, name: idpName }).catch(() => {});
     for (const name of policyNames) await custom?.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.DenyPolicy, name }).catch(() => {});
   });
+
+  /** The REST API of replica A with a fresh Keycloak token of `who`. */
+  async function api(who: 'alice' | 'bob', method: string, path: string, body?: unknown): Promise<{ status: number; body: { metadata?: { name?: string }; error?: string } }> {
+    const response = await fetch(`http://127.0.0.1:${replica.ports.api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${await keycloak.accessToken(who)}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as { metadata?: { name?: string }; error?: string } };
+  }
 
   async function approveSession(name: string, expiresInMs = 3_600_000, spec: Record<string, string> = {}): Promise<BreakglassSession> {
     const created = (await custom.createNamespacedCustomObject({
@@ -377,14 +392,6 @@ describe('authorization webhook with a real spoke API server', function () {
     })) as BreakglassSession;
   }
 
-  async function endSession(session: BreakglassSession, state: 'Expired'): Promise<void> {
-    const live = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name: session.metadata?.name ?? '' })) as BreakglassSession;
-    await custom.replaceNamespacedCustomObjectStatus({
-      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name: session.metadata?.name ?? '',
-      body: { ...live, status: { ...live.status, state } },
-    });
-  }
-
   it('without a session: forbidden, naming the escalation that would allow it and its link', async () => {
     const result = await asAlice(['get', 'pods', '-n', 'payments']);
     expect(result.code).to.not.equal(0);
@@ -393,8 +400,14 @@ describe('authorization webhook with a real spoke API server', function () {
     expect(result.stderr).to.contain(`https://breakglass.example?search=${CLUSTER}&group=${ESCALATED_GROUP}`);
   });
 
-  it('with an approved session: allowed within seconds; a DenyPolicy still forbids kube-system secrets; exec judged by pod security', async () => {
-    const session = await approveSession(`alice-payments-${randomBytes(2).toString('hex')}`);
+  it('alice requests through the REST API, bob approves: allowed within seconds; a DenyPolicy still forbids kube-system secrets; exec judged by pod security; after the drop forbidden again', async () => {
+    const requested = await eventually('alice requests the escalation through the API', 30_000, async () => {
+      const answer = await api('alice', 'POST', '/api/breakglassSessions', { cluster: CLUSTER, group: ESCALATED_GROUP, reason: 'INC-42 payments down' });
+      return answer.status === 201 ? answer : undefined;
+    });
+    const name = requested.body.metadata?.name ?? '';
+    const approved = await api('bob', 'POST', `/api/breakglassSessions/${name}/approve`, { reason: 'go ahead' });
+    expect(approved.status, JSON.stringify(approved.body)).to.equal(200);
     const allowed = await eventually('kubectl get pods succeeds', 20_000, async () => {
       const result = await asAlice(['get', 'pods', '-n', 'payments', '-o', 'name']);
       return result.code === 0 ? result : undefined;
@@ -414,8 +427,8 @@ describe('authorization webhook with a real spoke API server', function () {
     const harmless = await asAlice(['exec', '-n', 'payments', 'web', '--', 'id']);
     expect(harmless.stderr).to.not.match(/forbidden|cannot create resource/i);
 
-    // Ending the session (an expiry, as the cleanup loop or a drop writes it) stops granting.
-    await endSession(session, 'Expired');
+    const dropped = await api('alice', 'POST', `/api/breakglassSessions/${name}/drop`);
+    expect(dropped.status, JSON.stringify(dropped.body)).to.equal(200);
     await eventually('kubectl get pods is forbidden again', 20_000, async () => {
       const result = await asAlice(['get', 'pods', '-n', 'payments']);
       return result.code !== 0 && result.stderr.includes('forbidden') ? true : undefined;
