@@ -5,7 +5,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import * as validation from '../crds/validation/index.ts';
 import { createAdmissionApp } from './admission/admission-app.ts';
-import { createAuthorizationWebhook } from './authorization/webhook-wiring.ts';
+import { createAuthorizationWebhook } from './api/authorization-webhook.ts';
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
 import { createSessionApi } from './api/session-api.ts';

@@ -20,7 +20,7 @@ import { CachingGrantChecker } from '../../controller/authorization/grant-cache.
 import { GrantCheckError, type GrantChecker } from '../../controller/authorization/grant-checker.ts';
 import { registerWebhookMetrics } from '../../controller/authorization/metrics.ts';
 import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../../controller/authorization/webhook-caches.ts';
-import { createWebhookRouter } from '../../controller/authorization/webhook-router.ts';
+import { createWebhookRouter } from '../../controller/api/authorization-webhook-router.ts';
 
 export const BENCH_TOKEN = 'bench-webhook-token';
 export const BENCH_CLUSTERS = 10;

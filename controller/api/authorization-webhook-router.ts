@@ -11,16 +11,16 @@
 import Router, { type RouterContext } from '@koa/router';
 import type { Context } from 'koa';
 import type { Logger } from '../observability/logger.ts';
-import { bearerToken, type CallerAuthenticator } from './caller-auth.ts';
-import { CacheNotSyncedError, AmbiguousClusterError, type AuthorizationPipeline, type ClusterDirectory } from './decision.ts';
-import { clusterLabel, noopWebhookMetrics, type WebhookMetrics } from './metrics.ts';
+import { bearerToken, type CallerAuthenticator } from '../authorization/caller-auth.ts';
+import { CacheNotSyncedError, AmbiguousClusterError, type AuthorizationPipeline, type ClusterDirectory } from '../authorization/decision.ts';
+import { clusterLabel, noopWebhookMetrics, type WebhookMetrics } from '../authorization/metrics.ts';
 import {
   buildSubjectAccessReviewResponse,
   MAX_SAR_BODY_BYTES,
   parseSubjectAccessReview,
   SubjectAccessReviewError,
   type SubjectAccessReviewRequest,
-} from './subject-access-review.ts';
+} from '../authorization/subject-access-review.ts';
 
 export const WEBHOOK_PATHS = ['/api/breakglass/webhook/authorize/:cluster', '/breakglass/webhook/authorize/:cluster'] as const;
 

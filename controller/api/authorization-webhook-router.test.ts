@@ -7,13 +7,13 @@ import { listen, type ListeningServer } from '../http/listen.ts';
 import type { CacheChange } from '../kube/restarting-informer.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { formatTime } from '../sessions/timestamps.ts';
-import { CallerAuthenticator } from './caller-auth.ts';
-import { AuthorizationPipeline } from './decision.ts';
-import type { GrantChecker } from './grant-checker.ts';
-import { GrantCheckError } from './grant-checker.ts';
-import { registerWebhookMetrics, WEBHOOK_METRIC_NAMES } from './metrics.ts';
-import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from './webhook-caches.ts';
-import { createWebhookRouter } from './webhook-router.ts';
+import { CallerAuthenticator } from '../authorization/caller-auth.ts';
+import { AuthorizationPipeline } from '../authorization/decision.ts';
+import type { GrantChecker } from '../authorization/grant-checker.ts';
+import { GrantCheckError } from '../authorization/grant-checker.ts';
+import { registerWebhookMetrics, WEBHOOK_METRIC_NAMES } from '../authorization/metrics.ts';
+import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../authorization/webhook-caches.ts';
+import { createWebhookRouter } from './authorization-webhook-router.ts';
 
 const TOKEN = 'spoke-token-0123456789';
 

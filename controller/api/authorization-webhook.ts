@@ -16,15 +16,15 @@ import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
 import type { ReplicaComponent } from '../runtime/controller-process.ts';
 import type { SessionRepository } from '../sessions/session-repository.ts';
-import { ActivityRecorder } from './activity.ts';
-import { SessionActivityWriter } from './activity-writer.ts';
-import { CallerAuthenticator } from './caller-auth.ts';
-import { AuthorizationPipeline, type DecisionOptions } from './decision.ts';
-import { CachingGrantChecker, type GrantCacheOptions } from './grant-cache.ts';
-import { registerWebhookMetrics } from './metrics.ts';
-import { SpokeClients, SpokeGrantChecker, SpokeObjectReader } from './spoke.ts';
-import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, typedSource, type ChangeSource } from './webhook-caches.ts';
-import { createWebhookRouter } from './webhook-router.ts';
+import { ActivityRecorder } from '../authorization/activity.ts';
+import { SessionActivityWriter } from '../authorization/activity-writer.ts';
+import { CallerAuthenticator } from '../authorization/caller-auth.ts';
+import { AuthorizationPipeline, type DecisionOptions } from '../authorization/decision.ts';
+import { CachingGrantChecker, type GrantCacheOptions } from '../authorization/grant-cache.ts';
+import { registerWebhookMetrics } from '../authorization/metrics.ts';
+import { SpokeClients, SpokeGrantChecker, SpokeObjectReader } from '../authorization/spoke.ts';
+import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, typedSource, type ChangeSource } from '../authorization/webhook-caches.ts';
+import { createWebhookRouter } from './authorization-webhook-router.ts';
 
 export interface AuthorizationWebhookOptions {
   readonly kubeConfig: KubeConfig;
