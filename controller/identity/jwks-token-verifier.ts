@@ -235,7 +235,12 @@ function toIdentity(payload: JWTPayload, issuer: string, identityProvider: strin
   const expiresAt = new Date(exp * 1000);
   // jose accepts any number; a date JavaScript cannot represent would break every later comparison.
   if (Number.isNaN(expiresAt.getTime())) throw new TokenRejectedError('token claim exp is out of range', 'invalid_claims');
-  const email = stringClaim(payload.email);
+  // As kube-apiserver's JWT authenticator: an email the IdP does not vouch for is no identity.
+  // Approver, requester and approvedByMe decisions match on email, so an unverified address
+  // (self-registration, an admin typo) must not grant anything. No claim at all means the IdP
+  // does not say, and the address is used as before.
+  const emailUnverified = Object.hasOwn(payload, 'email_verified') && payload.email_verified !== true;
+  const email = emailUnverified ? undefined : stringClaim(payload.email);
   const username = stringClaim(payload.preferred_username);
   const name = stringClaim(payload.name);
   const groups = groupsClaim(payload);
