@@ -232,6 +232,21 @@ describe('session actions', () => {
     expect(dropped.message).to.equal('session is in terminal state Expired and cannot be dropped');
   });
 
+  it('the same name at another identity provider is not the requester: no withdraw, not in mine, no read', async () => {
+    const t = await pending();
+    const impostor = person('alice', { issuer: 'https://other.example.com/realms/x', identityProvider: 'other' });
+    const withdraw = await refusal(t.actions.perform(impostor, 'withdraw', t.name));
+    expect([withdraw.kind, withdraw.message]).to.deep.equal(['Forbidden', 'only the session requester can withdraw']);
+    expect(t.queries.list(impostor, { mine: true })).to.deep.equal([]);
+    const stored = t.sessions.get('breakglass', t.name) as BreakglassSession;
+    expect((await refusal(() => t.queries.get(impostor, stored))).message).to.equal('not allowed to read this breakglass session');
+    // Self-approval stays blocked for the same person arriving through another provider.
+    const approverImpostor = person('alice', { issuer: 'https://other.example.com/realms/x', identityProvider: 'other', groups: ['approvers'] });
+    expect((await refusal(t.actions.perform(approverImpostor, 'approve', t.name))).message).to.match(/Self-approval is not allowed/);
+    expect(t.queries.list(person('alice'), { mine: true }).map((s) => s.metadata?.name)).to.deep.equal([t.name]);
+    await t.actions.perform(person('alice'), 'withdraw', t.name);
+  });
+
   it('a concurrent change between read and write is a conflict, never an overwrite', async () => {
     const t = await pending();
     // alice's withdraw lands after bob's read, before bob's write.
