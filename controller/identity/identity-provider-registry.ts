@@ -9,7 +9,7 @@ import { GROUP, VERSION, plurals } from '../../crds/index.ts';
 import type { IdentityProvider } from '../../crds/identity-provider.ts';
 import { CustomObjectCache, type CustomObjectCacheOptions, type ObjectSource } from '../kube/custom-object-cache.ts';
 import type { Logger } from '../observability/logger.ts';
-import { parseIdentityProvider, primaryOf, resolveIssuer, type IdentityProviderConfig } from './identity-provider-config.ts';
+import { parseIdentityProvider, primaryOf, resolveIssuer, sharedIssuers, type IdentityProviderConfig } from './identity-provider-config.ts';
 
 export const IDENTITY_PROVIDERS_WATCH_PATH = `/apis/${GROUP}/${VERSION}/${plurals.IdentityProvider}`;
 
@@ -43,6 +43,8 @@ export class IdentityProviderRegistry implements IdentityProviderDirectory {
   private readonly logger: Logger;
   /** Parse results by uid, reused while the resourceVersion is unchanged (and logged once per version). */
   private readonly parsed = new Map<string, Parsed>();
+  /** The shared issuers last warned about, so the warning is logged once per change. */
+  private sharedIssuersKey = '[]';
 
   constructor(kubeConfig: KubeConfig, options: IdentityProviderRegistryOptions) {
     this.logger = options.logger;
@@ -102,7 +104,18 @@ export class IdentityProviderRegistry implements IdentityProviderDirectory {
       if (config !== undefined) configs.push(config);
     }
     for (const key of this.parsed.keys()) if (!seen.has(key)) this.parsed.delete(key);
-    return configs.sort((a, b) => a.name.localeCompare(b.name));
+    configs.sort((a, b) => a.name.localeCompare(b.name));
+    this.warnOnSharedIssuers(configs);
+    return configs;
+  }
+
+  /** Tokens of a shared issuer are refused (AmbiguousIssuerError); tell the administrator why, once per change. */
+  private warnOnSharedIssuers(configs: readonly IdentityProviderConfig[]): void {
+    const shared = sharedIssuers(configs);
+    const key = JSON.stringify(shared);
+    if (key === this.sharedIssuersKey) return;
+    this.sharedIssuersKey = key;
+    if (shared.length > 0) this.logger.warn({ sharedIssuers: shared }, 'Identity providers share an issuer');
   }
 
   private parse(key: string, object: IdentityProvider): IdentityProviderConfig | undefined {

@@ -346,6 +346,15 @@ describe('JwksTokenVerifier against an HTTPS OIDC provider', function () {
     }
   });
 
+  it('refuses (401, reason ambiguous_issuer) a token whose issuer two enabled providers claim', async () => {
+    providers.configs = [config('corp', idp.issuer, caPem), config('corp-copy', idp.issuer, caPem)];
+    const err = await rejection(verifier().verify(await idp.sign({ aud: AUDIENCE })));
+    expect(err).to.be.instanceOf(AuthenticationError);
+    expect((err as TokenRejectedError).reason).to.equal('ambiguous_issuer');
+    expect(err.message).to.equal('token issuer is claimed by more than one identity provider (corp, corp-copy)');
+    expect(await counter('breakglass_token_verifications_total', { result: 'rejected', reason: 'ambiguous_issuer' })).to.equal(1);
+  });
+
   it('selects the provider by iss among several', async () => {
     const second = await TestOidcProvider.start({ dir, ca, realmPath: '/realms/partners' });
     try {
