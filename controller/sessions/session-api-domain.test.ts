@@ -138,6 +138,38 @@ describe('session requests', () => {
     expect(ours?.status).to.include({ state: 'Withdrawn', reasonEnded: 'withdrawn' });
   });
 
+  it('a concurrent stateless winner that is gone when re-read does not withdraw this request', async () => {
+    const { requests, sessions } = setup();
+    sessions.beforeWrite = () => {
+      sessions.beforeWrite = undefined;
+      // Another replica's half-created session: created first, its status write failed.
+      sessions.put({
+        metadata: {
+          name: 'half-created',
+          namespace: 'breakglass',
+          creationTimestamp: '2026-06-01T11:59:59Z',
+          labels: {
+            'breakglass.t-caas.telekom.com/cluster': 'prod-eu',
+            'breakglass.t-caas.telekom.com/user': 'alice-example-com',
+            'breakglass.t-caas.telekom.com/group': 'cluster-admin',
+          },
+        },
+        spec: { cluster: 'prod-eu', user: 'alice@example.com', grantedGroup: 'cluster-admin' },
+      });
+    };
+    // Its creator removes it after this request listed it, before this request decides.
+    const listLive = sessions.listLive.bind(sessions);
+    sessions.listLive = async (selector, signal) => {
+      const listed = await listLive(selector, signal);
+      const half = sessions.get('breakglass', 'half-created');
+      if (half !== undefined) await sessions.delete('breakglass', 'half-created', { uid: half.metadata?.uid ?? '', resourceVersion: half.metadata?.resourceVersion ?? '' });
+      return listed;
+    };
+    const session = await requests.request(person('alice'), request);
+    expect(session.status?.state).to.equal('Pending');
+    expect(sessions.listCached().map((s) => [s.metadata?.name, s.status?.state])).to.deep.equal([[session.metadata?.name, 'Pending']]);
+  });
+
   it('enforces session limits of the escalation and of the identity provider', async () => {
     const limited = setup([
       escalation('dev-admin', { sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } }),
