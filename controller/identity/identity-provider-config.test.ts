@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import type { IdentityProvider } from '../../crds/identity-provider.ts';
+import { capturingLogger } from '../kube/capturing-logger.ts';
+import { SharedIssuerWarning } from './identity-provider-registry.ts';
 import { AmbiguousIssuerError, parseIdentityProvider, primaryOf, resolveIssuer, sharedIssuers, type IdentityProviderConfig } from './identity-provider-config.ts';
 
 function object(name: string, spec: Record<string, unknown>, oidc: Record<string, unknown> = {}): IdentityProvider {
@@ -88,6 +90,23 @@ describe('IdentityProvider configuration', () => {
     expect(resolveIssuer(configs, 'https://solo.example')?.name).to.equal('solo');
     expect(sharedIssuers(configs)).to.deep.equal([{ issuer: 'https://idp.example/realms/r', providers: ['a', 'b'] }]);
     expect(sharedIssuers(configs.slice(2))).to.deep.equal([]);
+  });
+
+  it('warns "Identity providers share an issuer" once per change of the shared set', () => {
+    const { logger, records } = capturingLogger();
+    const warning = new SharedIssuerWarning(logger);
+    const a = parsed(object('a', { issuer: 'https://idp.example/realms/r' }));
+    const b = parsed(object('b', { issuer: 'https://idp.example/realms/r' }));
+    const warnings = () => records.filter((r) => r.msg === 'Identity providers share an issuer');
+    warning.observe([a]);
+    expect(warnings()).to.have.length(0);
+    warning.observe([a, b]);
+    warning.observe([a, b]);
+    expect(warnings()).to.have.length(1);
+    expect(warnings()[0]?.sharedIssuers).to.deep.equal([{ issuer: 'https://idp.example/realms/r', providers: ['a', 'b'] }]);
+    warning.observe([a]);
+    warning.observe([a, b]);
+    expect(warnings()).to.have.length(2);
   });
 
   it('picks the primary provider: first enabled with primary, else the first enabled', () => {

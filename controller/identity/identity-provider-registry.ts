@@ -38,16 +38,34 @@ interface Parsed {
   config: IdentityProviderConfig | undefined;
 }
 
+/**
+ * Tokens of a shared issuer are refused (AmbiguousIssuerError); this tells the administrator
+ * why, once per change of the set of shared issuers (not on every token).
+ */
+export class SharedIssuerWarning {
+  private lastKey = '[]';
+
+  constructor(private readonly logger: Logger) {}
+
+  observe(configs: readonly IdentityProviderConfig[]): void {
+    const shared = sharedIssuers(configs);
+    const key = JSON.stringify(shared);
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    if (shared.length > 0) this.logger.warn({ sharedIssuers: shared }, 'Identity providers share an issuer');
+  }
+}
+
 export class IdentityProviderRegistry implements IdentityProviderDirectory {
   private readonly informer: CustomObjectCache<IdentityProvider>;
   private readonly logger: Logger;
   /** Parse results by uid, reused while the resourceVersion is unchanged (and logged once per version). */
   private readonly parsed = new Map<string, Parsed>();
-  /** The shared issuers last warned about, so the warning is logged once per change. */
-  private sharedIssuersKey = '[]';
+  private readonly sharedIssuerWarning: SharedIssuerWarning;
 
   constructor(kubeConfig: KubeConfig, options: IdentityProviderRegistryOptions) {
     this.logger = options.logger;
+    this.sharedIssuerWarning = new SharedIssuerWarning(options.logger);
     this.informer = new CustomObjectCache<IdentityProvider>(kubeConfig, 'IdentityProvider', {
       logger: options.logger,
       informer: { ...options.informer, name: 'identityproviders' },
@@ -105,17 +123,8 @@ export class IdentityProviderRegistry implements IdentityProviderDirectory {
     }
     for (const key of this.parsed.keys()) if (!seen.has(key)) this.parsed.delete(key);
     configs.sort((a, b) => a.name.localeCompare(b.name));
-    this.warnOnSharedIssuers(configs);
+    this.sharedIssuerWarning.observe(configs);
     return configs;
-  }
-
-  /** Tokens of a shared issuer are refused (AmbiguousIssuerError); tell the administrator why, once per change. */
-  private warnOnSharedIssuers(configs: readonly IdentityProviderConfig[]): void {
-    const shared = sharedIssuers(configs);
-    const key = JSON.stringify(shared);
-    if (key === this.sharedIssuersKey) return;
-    this.sharedIssuersKey = key;
-    if (shared.length > 0) this.logger.warn({ sharedIssuers: shared }, 'Identity providers share an issuer');
   }
 
   private parse(key: string, object: IdentityProvider): IdentityProviderConfig | undefined {
