@@ -127,22 +127,28 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
     await next();
   };
 
+  /**
+   * A missing or refused token costs its address a token of the per-IP bucket; an exhausted
+   * bucket answers 429 instead of 401. The bucket is never consulted for a verified caller:
+   * behind an ingress every user shares one address (Koa `proxy` is off), so one client
+   * guessing tokens must not lock everyone out. Verified callers have the per-user bucket.
+   */
+  const refuse = (ctx: Context, err: AuthenticationError): never => {
+    const taken = perIp.take(ctx.ip);
+    if (!taken.ok) throw rateLimited('Rate limit exceeded, please try again later', taken.retryAfterSeconds);
+    throw err;
+  };
+
   const authenticate: Middleware = async (ctx, next) => {
-    const blocked = perIp.check(ctx.ip);
-    if (!blocked.ok) throw rateLimited('Rate limit exceeded, please try again later', blocked.retryAfterSeconds);
     const header = ctx.get('Authorization');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match === null) {
-      perIp.take(ctx.ip);
-      throw new AuthenticationError('No Bearer token provided in Authorization header');
-    }
+    if (match === null) return refuse(ctx, new AuthenticationError('No Bearer token provided in Authorization header'));
     let caller: VerifiedIdentity;
     try {
       caller = await deps.verifier.verify(match[1] as string);
     } catch (err) {
       if (err instanceof AuthenticationError) {
-        perIp.take(ctx.ip);
-        throw err;
+        return refuse(ctx, err);
       }
       deps.logger.warn(
         {

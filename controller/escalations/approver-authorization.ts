@@ -46,9 +46,22 @@ export function callerIdentifiers(caller: VerifiedIdentity): string[] {
     .map((v) => v.toLowerCase());
 }
 
-/** Whether the caller is the session's requester (any of email, preferred_username, sub; case-insensitive). */
-export function isRequester(caller: VerifiedIdentity, session: BreakglassSession): boolean {
+/** Whether one of the caller's identifiers (email, preferred_username, sub; case-insensitive) is the session's user. */
+export function namesRequester(caller: VerifiedIdentity, session: BreakglassSession): boolean {
   return callerIdentifiers(caller).includes(session.spec.user.toLowerCase());
+}
+
+/**
+ * Whether the caller is the session's requester: the same name at the same identity provider.
+ * Names are only unique within one IdP (a `sub` or username at another realm is another
+ * person), so the caller's `iss` must equal the issuer recorded at creation when the session
+ * has one. `allowIDPMismatch` is deliberately not consulted: it relaxes which tokens the
+ * authorization webhook honours, not who owns (withdraws, drops, reads) the request.
+ */
+export function isRequester(caller: VerifiedIdentity, session: BreakglassSession): boolean {
+  const issuer = session.spec.identityProviderIssuer;
+  if (issuer !== undefined && issuer !== '' && issuer !== caller.issuer) return false;
+  return namesRequester(caller, session);
 }
 
 /** The escalations a session can be decided under: its owner (by name and UID) if it has one. */
@@ -121,7 +134,9 @@ export function checkApprovalAuthorization(context: ApprovalContext): ApprovalDe
       message: "No matching escalation found for the session's granted group",
     };
   }
-  const self = isRequester(caller, session);
+  // Self-approval is blocked on the name alone: the same person logging in through a second
+  // identity provider must not become their own approver.
+  const self = namesRequester(caller, session);
   const denials = new Map<ApprovalDenialCode, string>();
   for (const escalation of candidates) {
     if (self && selfApprovalBlocked(escalation, cluster)) {

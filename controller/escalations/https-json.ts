@@ -1,13 +1,13 @@
 /**
  * A small HTTPS JSON client for the Keycloak admin API: every request is bounded by a time
- * limit and the caller's signal, and TLS trusts the system roots plus the identity provider's
- * configured CA. Verification is never switched off (the CRD forbids insecureSkipVerify).
+ * limit and the caller's signal, and TLS trusts the identity provider's configured CA only (the
+ * system roots when none is configured). Verification is never switched off (the CRD forbids
+ * insecureSkipVerify).
  *
  * node:https rather than fetch: fetch cannot take a per-connection CA without an extra
  * dispatcher dependency, and an https.Agent gives keep-alive per identity provider.
  */
 import { Agent, request } from 'node:https';
-import { rootCertificates } from 'node:tls';
 import { RequestTimeoutError } from '../kube/request-options.ts';
 
 /** A response body larger than this is refused; Keycloak pages are far smaller. */
@@ -47,7 +47,7 @@ export class InvalidResponseError extends Error {
 }
 
 export interface HttpsJsonClientOptions {
-  /** PEM CA(s) trusted in addition to the system roots. */
+  /** PEM CA(s) trusted instead of the system roots. */
   certificateAuthority?: string;
   /** Upper bound of one request, connect to last body byte. */
   timeoutMs: number;
@@ -64,17 +64,27 @@ export interface JsonRequest {
   signal?: AbortSignal;
 }
 
+/**
+ * The `ca` option of the agent. A configured CA replaces the system roots (as for token
+ * verification in identity/https-get.ts and kube-apiserver's AuthenticationConfiguration):
+ * this client sends the Keycloak client secret, so a certificate from any public CA for the
+ * same host name must not be able to receive it. The reference appends to the roots; §15.
+ */
+export function trustedCertificateAuthorities(certificateAuthority: string | undefined): string[] | undefined {
+  const ca = certificateAuthority?.trim();
+  return ca ? [ca] : undefined;
+}
+
 export class HttpsJsonClient {
   private readonly agent: Agent;
 
   constructor(private readonly options: HttpsJsonClientOptions) {
-    const ca = options.certificateAuthority?.trim();
+    const cas = trustedCertificateAuthorities(options.certificateAuthority);
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: options.maxSockets ?? 8,
       minVersion: 'TLSv1.2',
-      // `ca` replaces the default roots, so they are passed along (the reference appends too).
-      ...(ca ? { ca: [...rootCertificates, ca] } : {}),
+      ...(cas ? { ca: cas } : {}),
     });
   }
 

@@ -10,6 +10,7 @@ export type VerificationReason =
   | 'malformed_token'
   | 'algorithm_not_allowed'
   | 'unknown_issuer'
+  | 'ambiguous_issuer'
   | 'key_id_not_found'
   | 'invalid_signature'
   | 'token_expired'

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { IdentityProvider } from '../../crds/identity-provider.ts';
-import { parseIdentityProvider, primaryOf, resolveIssuer, type IdentityProviderConfig } from './identity-provider-config.ts';
+import { capturingLogger } from '../kube/capturing-logger.ts';
+import { SharedIssuerWarning } from './identity-provider-registry.ts';
+import { AmbiguousIssuerError, parseIdentityProvider, primaryOf, resolveIssuer, sharedIssuers, type IdentityProviderConfig } from './identity-provider-config.ts';
 
 function object(name: string, spec: Record<string, unknown>, oidc: Record<string, unknown> = {}): IdentityProvider {
   return {
@@ -65,6 +67,46 @@ describe('IdentityProvider configuration', () => {
     expect(resolveIssuer(configs.slice(0, 1), 'https://idp.example/realms/r')?.name).to.equal('by-authority');
     expect(resolveIssuer(configs, 'https://off.example')).to.equal(undefined);
     expect(resolveIssuer(configs, 'https://unknown.example')).to.equal(undefined);
+  });
+
+  it('refuses an issuer claimed by two enabled providers instead of picking one by name', () => {
+    const configs = [
+      parsed(object('a', { issuer: 'https://idp.example/realms/r' })),
+      parsed(object('b', { issuer: 'https://idp.example/realms/r/' }, { authority: 'https://other.example/realms/r' })),
+      parsed(object('c', {}, { authority: 'https://idp.example/realms/r' })),
+      parsed(object('off', { issuer: 'https://solo.example', disabled: true })),
+      parsed(object('solo', { issuer: 'https://solo.example' })),
+    ];
+    const err = (() => {
+      try {
+        resolveIssuer(configs, 'https://idp.example/realms/r');
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).to.be.instanceOf(AmbiguousIssuerError);
+    expect((err as AmbiguousIssuerError).providers).to.deep.equal(['a', 'b']);
+    expect(resolveIssuer(configs, 'https://solo.example')?.name).to.equal('solo');
+    expect(sharedIssuers(configs)).to.deep.equal([{ issuer: 'https://idp.example/realms/r', providers: ['a', 'b'] }]);
+    expect(sharedIssuers(configs.slice(2))).to.deep.equal([]);
+  });
+
+  it('warns "Identity providers share an issuer" once per change of the shared set', () => {
+    const { logger, records } = capturingLogger();
+    const warning = new SharedIssuerWarning(logger);
+    const a = parsed(object('a', { issuer: 'https://idp.example/realms/r' }));
+    const b = parsed(object('b', { issuer: 'https://idp.example/realms/r' }));
+    const warnings = () => records.filter((r) => r.msg === 'Identity providers share an issuer');
+    warning.observe([a]);
+    expect(warnings()).to.have.length(0);
+    warning.observe([a, b]);
+    warning.observe([a, b]);
+    expect(warnings()).to.have.length(1);
+    expect(warnings()[0]?.sharedIssuers).to.deep.equal([{ issuer: 'https://idp.example/realms/r', providers: ['a', 'b'] }]);
+    warning.observe([a]);
+    warning.observe([a, b]);
+    expect(warnings()).to.have.length(2);
   });
 
   it('picks the primary provider: first enabled with primary, else the first enabled', () => {

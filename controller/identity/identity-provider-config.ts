@@ -98,17 +98,54 @@ export function parseIdentityProvider(object: IdentityProvider): ParsedIdentityP
 }
 
 /**
+ * `iss` is claimed by several enabled providers. Admission forbids duplicate issuers but may be
+ * off; picking one (say, the first by name) would let whoever creates a provider with a lower
+ * name take over the issuer's tokens, keys and approver groups silently. So the token is refused
+ * until an administrator fixes the configuration.
+ */
+export class AmbiguousIssuerError extends Error {
+  constructor(
+    readonly issuer: string,
+    /** Names of the claiming providers, sorted. */
+    readonly providers: readonly string[],
+  ) {
+    super(`token issuer is claimed by more than one identity provider (${providers.join(', ')})`);
+    this.name = 'AmbiguousIssuerError';
+  }
+}
+
+/**
  * The enabled provider whose spec.issuer equals `iss`, else the one whose authority does (both
- * compared without trailing `/`), per reference §2.4. Several matches (admission forbids duplicate
- * issuers, but it may be off) resolve to the first by name, so every replica picks the same one.
+ * compared without trailing `/`), per reference §2.4. Throws AmbiguousIssuerError when the
+ * deciding step matches more than one provider.
  */
 export function resolveIssuer(configs: readonly IdentityProviderConfig[], iss: string): IdentityProviderConfig | undefined {
   const wanted = trimIssuer(iss);
   const enabled = configs.filter((config) => !config.disabled).sort((a, b) => a.name.localeCompare(b.name));
-  return (
-    enabled.find((config) => config.specIssuer !== undefined && trimIssuer(config.specIssuer) === wanted) ??
-    enabled.find((config) => trimIssuer(config.authority) === wanted)
-  );
+  let matches = enabled.filter((config) => config.specIssuer !== undefined && trimIssuer(config.specIssuer) === wanted);
+  if (matches.length === 0) matches = enabled.filter((config) => trimIssuer(config.authority) === wanted);
+  if (matches.length > 1) throw new AmbiguousIssuerError(wanted, matches.map((config) => config.name));
+  return matches[0];
+}
+
+/** Every issuer that resolveIssuer refuses as ambiguous, with its claimants (for the registry's warning). */
+export function sharedIssuers(configs: readonly IdentityProviderConfig[]): { issuer: string; providers: readonly string[] }[] {
+  const candidates = new Set<string>();
+  for (const config of configs) {
+    if (config.disabled) continue;
+    if (config.specIssuer !== undefined) candidates.add(trimIssuer(config.specIssuer));
+    candidates.add(trimIssuer(config.authority));
+  }
+  const shared: { issuer: string; providers: readonly string[] }[] = [];
+  for (const issuer of [...candidates].sort()) {
+    try {
+      resolveIssuer(configs, issuer);
+    } catch (err) {
+      if (err instanceof AmbiguousIssuerError) shared.push({ issuer, providers: err.providers });
+      else throw err;
+    }
+  }
+  return shared;
 }
 
 /** Reference §2.4: the first enabled provider with primary: true, else the first enabled one (by name). */

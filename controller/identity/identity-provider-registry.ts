@@ -9,7 +9,7 @@ import { GROUP, VERSION, plurals } from '../../crds/index.ts';
 import type { IdentityProvider } from '../../crds/identity-provider.ts';
 import { CustomObjectCache, type CustomObjectCacheOptions, type ObjectSource } from '../kube/custom-object-cache.ts';
 import type { Logger } from '../observability/logger.ts';
-import { parseIdentityProvider, primaryOf, resolveIssuer, type IdentityProviderConfig } from './identity-provider-config.ts';
+import { parseIdentityProvider, primaryOf, resolveIssuer, sharedIssuers, type IdentityProviderConfig } from './identity-provider-config.ts';
 
 export const IDENTITY_PROVIDERS_WATCH_PATH = `/apis/${GROUP}/${VERSION}/${plurals.IdentityProvider}`;
 
@@ -38,14 +38,34 @@ interface Parsed {
   config: IdentityProviderConfig | undefined;
 }
 
+/**
+ * Tokens of a shared issuer are refused (AmbiguousIssuerError); this tells the administrator
+ * why, once per change of the set of shared issuers (not on every token).
+ */
+export class SharedIssuerWarning {
+  private lastKey = '[]';
+
+  constructor(private readonly logger: Logger) {}
+
+  observe(configs: readonly IdentityProviderConfig[]): void {
+    const shared = sharedIssuers(configs);
+    const key = JSON.stringify(shared);
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    if (shared.length > 0) this.logger.warn({ sharedIssuers: shared }, 'Identity providers share an issuer');
+  }
+}
+
 export class IdentityProviderRegistry implements IdentityProviderDirectory {
   private readonly informer: CustomObjectCache<IdentityProvider>;
   private readonly logger: Logger;
   /** Parse results by uid, reused while the resourceVersion is unchanged (and logged once per version). */
   private readonly parsed = new Map<string, Parsed>();
+  private readonly sharedIssuerWarning: SharedIssuerWarning;
 
   constructor(kubeConfig: KubeConfig, options: IdentityProviderRegistryOptions) {
     this.logger = options.logger;
+    this.sharedIssuerWarning = new SharedIssuerWarning(options.logger);
     this.informer = new CustomObjectCache<IdentityProvider>(kubeConfig, 'IdentityProvider', {
       logger: options.logger,
       informer: { ...options.informer, name: 'identityproviders' },
@@ -102,7 +122,9 @@ export class IdentityProviderRegistry implements IdentityProviderDirectory {
       if (config !== undefined) configs.push(config);
     }
     for (const key of this.parsed.keys()) if (!seen.has(key)) this.parsed.delete(key);
-    return configs.sort((a, b) => a.name.localeCompare(b.name));
+    configs.sort((a, b) => a.name.localeCompare(b.name));
+    this.sharedIssuerWarning.observe(configs);
+    return configs;
   }
 
   private parse(key: string, object: IdentityProvider): IdentityProviderConfig | undefined {

@@ -11,7 +11,7 @@ import { JwksTokenVerifier, type JwksTokenVerifierOptions } from './jwks-token-v
 
 export * from './identity.ts';
 export { IdentityMetrics, type VerificationReason } from './identity-metrics.ts';
-export { parseIdentityProvider, primaryOf, resolveIssuer, trimIssuer, type IdentityProviderConfig } from './identity-provider-config.ts';
+export { AmbiguousIssuerError, parseIdentityProvider, primaryOf, resolveIssuer, sharedIssuers, trimIssuer, type IdentityProviderConfig } from './identity-provider-config.ts';
 export {
   IDENTITY_PROVIDERS_WATCH_PATH,
   IdentityProviderRegistry,

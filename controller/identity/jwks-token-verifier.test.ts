@@ -121,6 +121,17 @@ describe('JwksTokenVerifier against an HTTPS OIDC provider', function () {
     expect(await counter('breakglass_identity_provider_fetches_total', { document: 'jwks', result: 'success' })).to.equal(1);
   });
 
+  it('drops the email claim when email_verified is present and not true (as kube-apiserver does)', async () => {
+    const v = verifier();
+    expect((await v.verify(await idp.sign({ aud: AUDIENCE, email: 'a@example.com', email_verified: true }))).email).to.equal('a@example.com');
+    expect((await v.verify(await idp.sign({ aud: AUDIENCE, email: 'a@example.com' }))).email).to.equal('a@example.com');
+    for (const unverified of [false, 'true', 1, null]) {
+      const identity = await v.verify(await idp.sign({ aud: AUDIENCE, email: 'a@example.com', email_verified: unverified, preferred_username: 'a' }));
+      expect(identity, String(unverified)).to.not.have.property('email');
+      expect(identity.username).to.equal('a');
+    }
+  });
+
   it('tells an absent groups claim (undefined) from an empty one ([]) and refuses a non-array', async () => {
     const v = verifier();
     const absent = await v.verify(await idp.sign({ aud: AUDIENCE }));
@@ -333,6 +344,15 @@ describe('JwksTokenVerifier against an HTTPS OIDC provider', function () {
     } finally {
       await second.close();
     }
+  });
+
+  it('refuses (401, reason ambiguous_issuer) a token whose issuer two enabled providers claim', async () => {
+    providers.configs = [config('corp', idp.issuer, caPem), config('corp-copy', idp.issuer, caPem)];
+    const err = await rejection(verifier().verify(await idp.sign({ aud: AUDIENCE })));
+    expect(err).to.be.instanceOf(AuthenticationError);
+    expect((err as TokenRejectedError).reason).to.equal('ambiguous_issuer');
+    expect(err.message).to.equal('token issuer is claimed by more than one identity provider (corp, corp-copy)');
+    expect(await counter('breakglass_token_verifications_total', { result: 'rejected', reason: 'ambiguous_issuer' })).to.equal(1);
   });
 
   it('selects the provider by iss among several', async () => {

@@ -33,7 +33,7 @@ import {
 import type { Logger } from '../observability/logger.ts';
 import { AuthenticationError, IdentityProviderUnavailableError, type TokenVerifier, type VerifiedIdentity } from './identity.ts';
 import type { IdentityMetrics, VerificationReason } from './identity-metrics.ts';
-import type { IdentityProviderConfig } from './identity-provider-config.ts';
+import { AmbiguousIssuerError, type IdentityProviderConfig } from './identity-provider-config.ts';
 import type { IdentityProviderSource } from './identity-provider-registry.ts';
 import { ProviderKeys, type ProviderKeysOptions } from './provider-keys.ts';
 
@@ -127,7 +127,7 @@ export class JwksTokenVerifier implements TokenVerifier {
     const iss = unverified.iss;
     if (iss === undefined) throw new TokenRejectedError('token has no issuer (iss) claim', 'malformed_token');
     if (!validIssuerFormat(iss)) throw new TokenRejectedError('invalid token issuer format', 'malformed_token');
-    const provider = this.options.identityProviders.resolveIssuer(iss);
+    const provider = this.resolveProvider(iss);
     if (provider === undefined) throw new TokenRejectedError('token issuer is not configured for this service', 'unknown_issuer');
 
     const { issuer, getKey } = await this.keysOf(provider).resolve();
@@ -156,6 +156,15 @@ export class JwksTokenVerifier implements TokenVerifier {
     if (this.keys.size > MAX_CACHED_PROVIDERS) this.keys.delete(this.keys.keys().next().value ?? '');
     if (existing !== undefined) this.options.logger.info({ identityProvider: provider.name }, 'Identity provider keys reset after a configuration change');
     return keys;
+  }
+
+  private resolveProvider(iss: string): IdentityProviderConfig | undefined {
+    try {
+      return this.options.identityProviders.resolveIssuer(iss);
+    } catch (err) {
+      if (err instanceof AmbiguousIssuerError) throw new TokenRejectedError(err.message, 'ambiguous_issuer');
+      throw err;
+    }
   }
 
   private count(result: 'accepted' | 'rejected' | 'unavailable', reason: VerificationReason): void {
@@ -235,7 +244,12 @@ function toIdentity(payload: JWTPayload, issuer: string, identityProvider: strin
   const expiresAt = new Date(exp * 1000);
   // jose accepts any number; a date JavaScript cannot represent would break every later comparison.
   if (Number.isNaN(expiresAt.getTime())) throw new TokenRejectedError('token claim exp is out of range', 'invalid_claims');
-  const email = stringClaim(payload.email);
+  // As kube-apiserver's JWT authenticator: an email the IdP does not vouch for is no identity.
+  // Approver, requester and approvedByMe decisions match on email, so an unverified address
+  // (self-registration, an admin typo) must not grant anything. No claim at all means the IdP
+  // does not say, and the address is used as before.
+  const emailUnverified = Object.hasOwn(payload, 'email_verified') && payload.email_verified !== true;
+  const email = emailUnverified ? undefined : stringClaim(payload.email);
   const username = stringClaim(payload.preferred_username);
   const name = stringClaim(payload.name);
   const groups = groupsClaim(payload);

@@ -287,6 +287,40 @@ describe('cleanup pass', () => {
     });
   });
 
+  describe('step 7: stateless sessions', () => {
+    it('deletes a session without state older than 5 minutes, never a young one or one with a state', async () => {
+      const { repo, deps } = fixture();
+      repo.put({
+        metadata: { name: 'half', namespace: 'ns', ownerReferences: owner, creationTimestamp: iso(-6 * MIN) },
+        spec: { cluster: 'prod', user: 'half@example.com', grantedGroup: 'admins' },
+      });
+      repo.put({
+        metadata: { name: 'young', namespace: 'ns', ownerReferences: owner, creationTimestamp: iso(-MIN) },
+        spec: { cluster: 'prod', user: 'young@example.com', grantedGroup: 'admins' },
+      });
+      add(repo, 'pending', { state: 'Pending', timeoutAt: iso(HOUR) }, {}, { creationTimestamp: iso(-HOUR) });
+      const { logger, records } = capturingLogger();
+      const counts = await runCleanupPass({ ...deps, logger }, ctx());
+      expect(counts).to.include({ statelessDeleted: 1, deleted: 0 });
+      expect(repo.deletes.map((d) => d.name)).to.deep.equal(['half']);
+      expect(repo.get('ns', 'young')).to.not.equal(undefined);
+      expect(repo.get('ns', 'pending')).to.not.equal(undefined);
+      expect(records.some((r) => r.msg === 'Deleted stateless breakglass session' && r.session === 'ns/half')).to.equal(true);
+    });
+
+    it('keeps a stateless session that got its state before the delete (precondition)', async () => {
+      const { repo, deps } = fixture();
+      repo.put({
+        metadata: { name: 'half', namespace: 'ns', ownerReferences: owner, creationTimestamp: iso(-6 * MIN) },
+        spec: { cluster: 'prod', user: 'half@example.com', grantedGroup: 'admins' },
+      });
+      repo.beforeWrite = (ns, name) => repo.modify(ns, name, (s) => (s.metadata = { ...s.metadata, labels: { touched: 'yes' } }));
+      const counts = await runCleanupPass(deps, ctx());
+      expect(counts).to.include({ statelessDeleted: 0, skipped: 1 });
+      expect(repo.get('ns', 'half')).to.not.equal(undefined);
+    });
+  });
+
   it('runs the steps in the reference order: activate, timeout, expire, duplicates, idle, delete', async () => {
     const { repo, deps } = fixture();
     // Inserted in reverse order so that the store's order cannot produce the expected one.

@@ -61,6 +61,8 @@ export interface CleanupCounts {
   idleExpired: number;
   /** T18, T19 */
   deleted: number;
+  /** Sessions that never got a state (half-created) and are older than STATELESS_GRACE_MS. */
+  statelessDeleted: number;
   /** Candidates left alone because they changed, vanished or conflicted; retried next pass. */
   skipped: number;
   /** Candidates whose handling failed unexpectedly (logged at warn); retried next pass. */
@@ -70,6 +72,9 @@ export interface CleanupCounts {
   /** The pass timeout (not the end of the term) stopped it; the rest waits for the next pass. */
   timedOut: boolean;
 }
+
+/** How old a session without status.state must be before step 7 deletes it as half-created. */
+export const STATELESS_GRACE_MS = 5 * 60_000;
 
 /** One pass over the cache; shared state of the steps. */
 class CleanupPass {
@@ -81,6 +86,7 @@ class CleanupPass {
     duplicatesTerminated: 0,
     idleExpired: 0,
     deleted: 0,
+    statelessDeleted: 0,
     skipped: 0,
     failed: 0,
     stoppedEarly: false,
@@ -131,6 +137,7 @@ class CleanupPass {
       () => this.terminateDuplicates(),
       () => this.expireIdle(),
       () => this.deleteRetained(),
+      () => this.deleteStateless(),
     ];
     for (const step of steps) {
       if (this.stopped()) break;
@@ -270,6 +277,53 @@ class CleanupPass {
       await this.isolate(key(cached), () => this.deleteOne(cached, deletable));
     }
     this.deps.logger.info({ count: this.counts.deleted - before }, 'Expired breakglass sessions deletion completed');
+  }
+
+  /**
+   * Step 7: delete sessions that never got a state. A request whose first status write and
+   * compensating delete both failed leaves one behind; it grants nothing and blocks nothing,
+   * but nothing else would ever remove it. The grace period leaves a request whose status
+   * write is still under way alone. Deleted with uid + resourceVersion preconditions, so a
+   * session that got its state in the meantime is kept.
+   */
+  private async deleteStateless(): Promise<void> {
+    const before = this.counts.statelessDeleted;
+    const now = this.now().getTime();
+    const deletable = (session: BreakglassSession) => {
+      const created = Date.parse(session.metadata?.creationTimestamp ?? '');
+      return stateOf(session) === '' && Number.isFinite(created) && now - created > STATELESS_GRACE_MS;
+    };
+    for (const cached of this.repo.listCached()) {
+      if (this.stopped()) break;
+      if (!deletable(cached)) continue;
+      await this.isolate(key(cached), async () => {
+        const live = await this.readUnchanged(cached);
+        if (live === undefined || !deletable(live)) {
+          this.counts.skipped++;
+          return;
+        }
+        this.ctx.guard.assertCanWrite();
+        try {
+          const deleted = await this.repo.delete(
+            namespaceOf(live),
+            nameOf(live),
+            { uid: live.metadata?.uid ?? '', resourceVersion: live.metadata?.resourceVersion ?? '' },
+            this.signal,
+          );
+          if (!deleted) {
+            this.counts.skipped++;
+            return;
+          }
+          this.counts.statelessDeleted++;
+          this.deps.logger.info({ session: key(live), createdAt: live.metadata?.creationTimestamp }, 'Deleted stateless breakglass session');
+        } catch (err) {
+          if (!(err instanceof ConflictError)) throw err;
+          this.counts.skipped++;
+          this.deps.logger.info({ session: key(live) }, 'session changed before deletion; retrying next pass');
+        }
+      });
+    }
+    this.deps.logger.info({ count: this.counts.statelessDeleted - before }, 'Stateless breakglass sessions deletion completed');
   }
 
   private async deleteOne(cached: BreakglassSession, deletable: (session: BreakglassSession) => boolean): Promise<void> {

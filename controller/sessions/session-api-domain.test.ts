@@ -138,6 +138,38 @@ describe('session requests', () => {
     expect(ours?.status).to.include({ state: 'Withdrawn', reasonEnded: 'withdrawn' });
   });
 
+  it('a concurrent stateless winner that is gone when re-read does not withdraw this request', async () => {
+    const { requests, sessions } = setup();
+    sessions.beforeWrite = () => {
+      sessions.beforeWrite = undefined;
+      // Another replica's half-created session: created first, its status write failed.
+      sessions.put({
+        metadata: {
+          name: 'half-created',
+          namespace: 'breakglass',
+          creationTimestamp: '2026-06-01T11:59:59Z',
+          labels: {
+            'breakglass.t-caas.telekom.com/cluster': 'prod-eu',
+            'breakglass.t-caas.telekom.com/user': 'alice-example-com',
+            'breakglass.t-caas.telekom.com/group': 'cluster-admin',
+          },
+        },
+        spec: { cluster: 'prod-eu', user: 'alice@example.com', grantedGroup: 'cluster-admin' },
+      });
+    };
+    // Its creator removes it after this request listed it, before this request decides.
+    const listLive = sessions.listLive.bind(sessions);
+    sessions.listLive = async (selector, signal) => {
+      const listed = await listLive(selector, signal);
+      const half = sessions.get('breakglass', 'half-created');
+      if (half !== undefined) await sessions.delete('breakglass', 'half-created', { uid: half.metadata?.uid ?? '', resourceVersion: half.metadata?.resourceVersion ?? '' });
+      return listed;
+    };
+    const session = await requests.request(person('alice'), request);
+    expect(session.status?.state).to.equal('Pending');
+    expect(sessions.listCached().map((s) => [s.metadata?.name, s.status?.state])).to.deep.equal([[session.metadata?.name, 'Pending']]);
+  });
+
   it('enforces session limits of the escalation and of the identity provider', async () => {
     const limited = setup([
       escalation('dev-admin', { sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } }),
@@ -230,6 +262,21 @@ describe('session actions', () => {
     expect(canceled.status).to.include({ state: 'Expired', reasonEnded: 'canceled', approver: 'carol@example.com' });
     const dropped = await refusal(t.actions.perform(person('alice'), 'drop', t.name));
     expect(dropped.message).to.equal('session is in terminal state Expired and cannot be dropped');
+  });
+
+  it('the same name at another identity provider is not the requester: no withdraw, not in mine, no read', async () => {
+    const t = await pending();
+    const impostor = person('alice', { issuer: 'https://other.example.com/realms/x', identityProvider: 'other' });
+    const withdraw = await refusal(t.actions.perform(impostor, 'withdraw', t.name));
+    expect([withdraw.kind, withdraw.message]).to.deep.equal(['Forbidden', 'only the session requester can withdraw']);
+    expect(t.queries.list(impostor, { mine: true })).to.deep.equal([]);
+    const stored = t.sessions.get('breakglass', t.name) as BreakglassSession;
+    expect((await refusal(() => t.queries.get(impostor, stored))).message).to.equal('not allowed to read this breakglass session');
+    // Self-approval stays blocked for the same person arriving through another provider.
+    const approverImpostor = person('alice', { issuer: 'https://other.example.com/realms/x', identityProvider: 'other', groups: ['approvers'] });
+    expect((await refusal(t.actions.perform(approverImpostor, 'approve', t.name))).message).to.match(/Self-approval is not allowed/);
+    expect(t.queries.list(person('alice'), { mine: true }).map((s) => s.metadata?.name)).to.deep.equal([t.name]);
+    await t.actions.perform(person('alice'), 'withdraw', t.name);
   });
 
   it('a concurrent change between read and write is a conflict, never an overwrite', async () => {

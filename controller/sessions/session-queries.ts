@@ -155,7 +155,7 @@ export class SessionQueries {
       if (states !== undefined && !states.some((p) => p(session, now))) continue;
       if (query.activeOnly === true && !isAccessActive(session, now)) continue;
       const selected =
-        (mine && identifiers.includes(session.spec.user.toLowerCase())) ||
+        (mine && isRequester(caller, session)) ||
         (approvedByMe &&
           email !== undefined &&
           (session.status?.approver?.toLowerCase() === email ||

@@ -347,8 +347,17 @@ export class SessionRequests {
         // A stateless one may be a concurrent request whose first status write is under way.
         (occupiesSlot(s, now) || (stateOf(s) === '' && now.getTime() - Date.parse(s.metadata?.creationTimestamp ?? '') < 60_000)),
     );
-    const winner = [created, ...others].sort(concurrentOrder)[0];
-    return winner === created ? undefined : winner;
+    for (const candidate of [created, ...others].sort(concurrentOrder)) {
+      if (candidate === created) return undefined;
+      if (stateOf(candidate) !== '') return candidate;
+      // A stateless winner may be half-created: its first status write failed and its creator is
+      // deleting it. Withdrawing for it would leave the user with no request at all, so it is
+      // re-read live: gone, replaced or ended, the next candidate decides.
+      const live = await this.deps.sessions.getLive(candidate.metadata?.namespace ?? '', candidate.metadata?.name ?? '');
+      if (live === undefined || live.metadata?.uid !== candidate.metadata?.uid) continue;
+      if (stateOf(live) === '' || occupiesSlot(live, now)) return live;
+    }
+    return undefined;
   }
 
   private async removeHalfCreated(created: BreakglassSession): Promise<void> {
