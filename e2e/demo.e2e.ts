@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { requireLocalControlPlane } from './harness/local-only.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -43,7 +44,9 @@ describe('npm run demo (DEMO_CHECK=1)', function () {
   // Keycloak's first start on a loaded machine can take minutes; a warm run is about one.
   this.timeout(15 * 60_000);
 
-  it('walks the whole journey on real parts and stops by itself', async () => {
+  it('walks the whole journey on real parts and stops by itself', async function () {
+    // The demo starts its own control plane either way: once per `npm test` is enough.
+    requireLocalControlPlane(this, 'the demo brings its own control plane; the local run covers it');
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'e2e', 'demo.ts')], {
       cwd: root,
       env: { ...process.env, DEMO_CHECK: '1' },
