@@ -5,6 +5,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import * as validation from '../crds/validation/index.ts';
 import { createAdmissionApp } from './admission/admission-app.ts';
+import { createAuthorizationWebhook } from './authorization/webhook-wiring.ts';
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
 import { createSessionApi } from './api/session-api.ts';
@@ -82,6 +83,23 @@ export function composeController(
       });
       routers.push(api.router);
       components.push(...api.components);
+      // The authorization webhook (reference §6.1): on every replica, next to the REST API.
+      const webhook = createAuthorizationWebhook({
+        kubeConfig: kc,
+        logger,
+        registry: metrics.registry,
+        metrics,
+        sessionCache: sessions.cacheView(),
+        sessions,
+        maxCacheAgeMs: options.cacheMaxAge,
+        decision: {
+          ...(options.frontendBaseUrl === '' ? {} : { frontendBaseUrl: options.frontendBaseUrl }),
+          oidcPrefixes: options.oidcPrefixes.split(',').map((p) => p.trim()).filter((p) => p !== ''),
+        },
+        grantCache: { allowedTtlMs: options.sarGrantCacheTtl, deniedTtlMs: Math.max(500, options.sarGrantCacheTtl / 2) },
+      });
+      routers.push(webhook.router);
+      components.push(...webhook.components);
     }
     const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION, routers });
     servers.push({ name: 'api', start: () => listen(app.callback(), options.apiBindAddress) });

@@ -108,6 +108,14 @@ export const optionDefinitions = {
     'File name of the webhook serving certificate.'),
   webhookCertKey: str('webhook-cert-key', 'WEBHOOK_CERT_KEY', 'tls.key',
     'File name of the webhook serving key.'),
+  frontendBaseUrl: str('frontend-base-url', 'FRONTEND_BASE_URL', '',
+    'Base URL of the web UI; authorization webhook denials link to <url>?search=<cluster>&group=<group>. Empty: no links.'),
+  oidcPrefixes: str('oidc-prefixes', 'OIDC_PREFIXES', '',
+    'Comma-separated group prefixes the spokes add to token groups (e.g. "oidc:"); grant checks on a spoke also try each prefixed group.'),
+  sarGrantCacheTtl: duration('sar-grant-cache-ttl', 'SAR_GRANT_CACHE_TTL', '10s',
+    'How long the authorization webhook reuses a spoke\'s "allowed" answer for (cluster, group, request); "not allowed" is kept half as long. '
+    + 'Session state is never cached beyond the informer. Range 1s to 5m.',
+    { minMs: 1000, maxMs: 300_000 }),
   cacheMaxAge: duration('cache-max-age', 'CACHE_MAX_AGE', '3m',
     'Readiness fails while an informer cache has had no event, watch start or list for longer than this; '
     + 'a cache silent for half of it is replaced by a fresh list + watch, and watches are renewed every third of it. '

@@ -114,6 +114,18 @@ export const ClusterConfigSpecSchema = Type.Object(
     kubeconfigSecretRef: Type.Optional(SecretKeyReferenceSchema),
     oidcAuth: Type.Optional(OIDCAuthConfigSchema),
     oidcFromIdentityProvider: Type.Optional(OIDCFromIdentityProviderSchema),
+    webhookAuthentication: Type.Optional(
+      Type.Object(
+        {
+          // The Secret key holding the bearer token the spoke's webhook kubeconfig presents.
+          tokenSecretRef: SecretKeyReferenceSchema,
+        },
+        {
+          description:
+            'how the spoke API server authenticates to the hub authorization webhook; without it every SubjectAccessReview for this cluster is refused (401).',
+        },
+      ),
+    ),
     qps: Type.Optional(int32({ minimum: 1, description: 'client queries per second against the spoke.' })),
     burst: Type.Optional(int32({ minimum: 1, description: 'client burst against the spoke.' })),
     identityProviderRefs: Type.Optional(stringList(20, { description: 'IdentityProviders allowed for this cluster.' })),

@@ -49,6 +49,8 @@ describe('ControllerRbac', function () {
       ...['get', 'list', 'watch'].map((v) => `${g}/breakglassescalations:${v}`),
       `${g}/breakglassescalations/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/clusterconfigs:${v}`),
+      // The authorization webhook's DenyPolicy cache.
+      ...['list', 'watch'].map((v) => `${g}/denypolicies:${v}`),
       `${g}/clusterconfigs/status:update`,
       ...['get', 'list', 'watch'].map((v) => `${g}/identityproviders:${v}`),
       `${g}/identityproviders/status:update`,

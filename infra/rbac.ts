@@ -53,7 +53,8 @@ export interface ControllerRbacProps {
  * listed for name uniqueness. The group
  * sync lists escalations and IdentityProviders and replaces their status (approver members,
  * GroupSyncHealthy); it reads the Keycloak client Secret through the `secretNamespaces` Roles.
- * Nothing reads DenyPolicies yet, so there is no rule for them.
+ * The authorization webhook watches ClusterConfigs, escalations and DenyPolicies on every
+ * replica, and writes session activity through the session status (update, above).
  */
 export const BREAKGLASS_PERMISSIONS: ReadonlyArray<{ resource: string; verbs: readonly string[] }> = [
   { resource: plurals.BreakglassSession, verbs: ['get', 'list', 'watch', 'create', 'delete'] },
@@ -64,6 +65,7 @@ export const BREAKGLASS_PERMISSIONS: ReadonlyArray<{ resource: string; verbs: re
   { resource: `${plurals.ClusterConfig}/status`, verbs: ['update'] },
   { resource: plurals.IdentityProvider, verbs: ['get', 'list', 'watch'] },
   { resource: `${plurals.IdentityProvider}/status`, verbs: ['update'] },
+  { resource: plurals.DenyPolicy, verbs: ['list', 'watch'] },
 ];
 
 /**

@@ -45,6 +45,12 @@ export interface ListPage {
 }
 
 export const DEFAULT_MAX_CACHE_AGE_MS = 180_000;
+
+/**
+ * A change of what `list()` returns: one object added, updated or deleted, or `reset` when a
+ * fresh informer replaced the cache (derived indexes then rebuild from `list()`).
+ */
+export type CacheChange<T> = { readonly type: 'add' | 'update' | 'delete'; readonly object: T } | { readonly type: 'reset' };
 const DEFAULT_PAGE_SIZE = 500;
 
 export interface RestartingInformerOptions<T extends KubernetesObject> {
@@ -99,6 +105,7 @@ export class RestartingInformer<T extends KubernetesObject> {
   /** performance.now() of the last sign of life (list, watch start, event); set by start(). */
   private lastAliveAt = performance.now();
   private readonly syncWaiters: (() => void)[] = [];
+  private readonly listeners = new Set<(change: CacheChange<T>) => void>();
   readonly name: string;
   readonly maxCacheAgeMs: number;
   private readonly silenceLimitMs: number;
@@ -162,6 +169,19 @@ export class RestartingInformer<T extends KubernetesObject> {
     return this.current?.informer.get(name, namespace);
   }
 
+  /**
+   * Calls `listener` after every change of the served cache (derived indexes, e.g. sessions by
+   * cluster and user). Returns the unsubscribe function. Listeners must not throw.
+   */
+  subscribe(listener: (change: CacheChange<T>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(change: CacheChange<T>): void {
+    for (const listener of this.listeners) listener(change);
+  }
+
   private alive(): void {
     this.lastAliveAt = performance.now();
     if (this.synced) this.releaseWaiters();
@@ -223,6 +243,12 @@ export class RestartingInformer<T extends KubernetesObject> {
     });
     const informer: ListWatch<T> = new ListWatch<T>(this.options.path, watch, () => this.listAll(requests, transform), false);
     const running: Running<T> = { informer, abort };
+    // Only the informer whose cache is served reports changes; a successor's initial list is one reset.
+    for (const type of ['add', 'update', 'delete'] as const) {
+      informer.on(type, (object: T) => {
+        if (this.current === running) this.emit({ type, object });
+      });
+    }
     let firstError: unknown;
     let onError: (err: unknown) => void = () => {};
     const failed = new Promise<unknown>((resolve) => (onError = resolve));
@@ -248,6 +274,7 @@ export class RestartingInformer<T extends KubernetesObject> {
     // the new list was read.
     stop(previous);
     this.synced = true;
+    this.emit({ type: 'reset' });
     this.alive();
     const watching = new AbortController();
     const until = AbortSignal.any([requests, watching.signal]);

@@ -30,7 +30,7 @@ import {
 import type { Logger } from '../observability/logger.ts';
 import { stateOf } from './predicates.ts';
 import { boundedRequest } from '../kube/request-options.ts';
-import { RestartingInformer, type ListPage, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
+import { RestartingInformer, type CacheChange, type ListPage, type RestartingInformerOptions } from '../kube/restarting-informer.ts';
 import { ConflictError } from '../kube/errors.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
 import { SessionNotFoundError, type DeletePrecondition } from './session-repository.ts';
@@ -120,6 +120,16 @@ export class KubernetesSessionRepository implements SessionStore {
   /** Cached objects are shared with the cache: do not modify them. */
   listCached(): BreakglassSession[] {
     return [...this.informer.list()] as BreakglassSession[];
+  }
+
+  /** The cache as a change source (the webhook's index by cluster and user); objects are shared: do not modify. */
+  cacheView(): { hasSynced(): boolean; list(): readonly BreakglassSession[]; subscribe(listener: (change: CacheChange<BreakglassSession>) => void): () => void } {
+    const informer = this.informer;
+    return {
+      hasSynced: () => informer.hasSynced(),
+      list: () => informer.list() as readonly BreakglassSession[],
+      subscribe: (listener) => informer.subscribe(listener as (change: CacheChange<KubernetesObject>) => void),
+    };
   }
 
   listCachedByState(...states: SessionState[]): BreakglassSession[] {

@@ -159,8 +159,18 @@ export function kubeconfigYaml(server: string, caData: string, user: string, tok
 }
 
 export interface StartOptions {
-  /** Extra kube-apiserver flags, e.g. an authorization config for later suites. */
+  /** Extra kube-apiserver flags; `{workDir}` in a flag is replaced by the work directory. */
   extraApiServerArgs?: string[];
+  /**
+   * Files written into the work directory before kube-apiserver starts (relative name ->
+   * content; `{workDir}` in the content is replaced too), e.g. an AuthorizationConfiguration.
+   */
+  files?: Record<string, string>;
+  /**
+   * Replaces `--authorization-mode=RBAC`, e.g. `['--authorization-config={workDir}/authz.yaml']`
+   * (the API server refuses both together).
+   */
+  authorizationArgs?: string[];
   log?: (line: string) => void;
 }
 
@@ -187,6 +197,9 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     tokenFile,
     identities.map((i, n) => `${i.token},${i.username},uid-${n},"${i.groups.join(',')}"`).join('\n') + '\n',
   );
+
+  const inWorkDir = (text: string): string => text.replaceAll('{workDir}', workDir);
+  for (const [name, content] of Object.entries(options.files ?? {})) await writeFile(join(workDir, name), inWorkDir(content));
 
   const [etcdClient, etcdPeer, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const server = `https://127.0.0.1:${apiPort}`;
@@ -215,7 +228,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     `--tls-private-key-file=${serving.keyFile}`,
     `--client-ca-file=${ca.certFile}`,
     `--token-auth-file=${tokenFile}`,
-    '--authorization-mode=RBAC',
+    ...(options.authorizationArgs ?? ['--authorization-mode=RBAC']).map(inWorkDir),
     '--service-cluster-ip-range=10.0.0.0/24',
     '--allow-privileged=true',
     '--disable-admission-plugins=ServiceAccount',
@@ -229,7 +242,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     '--enable-priority-and-fairness=false',
     '--max-requests-inflight=1000',
     '--max-mutating-requests-inflight=500',
-    ...(options.extraApiServerArgs ?? []),
+    ...(options.extraApiServerArgs ?? []).map(inWorkDir),
   ], join(workDir, 'kube-apiserver.log'));
   processes.push(apiserver);
 

@@ -1,0 +1,108 @@
+import { expect } from 'chai';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import type { ClusterConfig } from '../../crds/index.ts';
+import { FakeClock } from '../clock/clock.ts';
+import { RequestTimeoutError } from '../kube/request-options.ts';
+import { GrantCheckError } from './grant-checker.ts';
+import { GRANT_CHECK_USER, grantCheckFailure, SpokeClients, SpokeGrantChecker, SpokeObjectReader } from './spoke.ts';
+
+const config = (spec: ClusterConfig['spec'] = { kubeconfigSecretRef: { name: 'kc', namespace: 'bg' } }): ClusterConfig => ({
+  metadata: { name: 'spoke', namespace: 'bg', uid: 'u', resourceVersion: '1' },
+  spec,
+});
+
+/** A plain-HTTP stand-in for the spoke API server (the parse hook allows its http URL). */
+function plainKubeConfig(server: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 's', server, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 'hub-token' }],
+    contexts: [{ name: 'c', cluster: 's', user: 'u' }],
+    currentContext: 'c',
+  });
+  return kc;
+}
+
+describe('spoke access', () => {
+  let server: Server;
+  let url: string;
+  const requests: { path: string; body: Record<string, unknown> }[] = [];
+  let respond: (req: IncomingMessage, body: Record<string, unknown>) => { status: number; body: unknown } = () => ({ status: 500, body: {} });
+
+  before(async () => {
+    server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        const body = raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
+        requests.push({ path: req.url ?? '', body });
+        const answer = respond(req, body);
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer.body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const clients = (cluster: ClusterConfig | undefined, secret: Record<string, string> | null = { value: 'kubeconfig' }) => {
+    let reads = 0;
+    const spokes = new SpokeClients(
+      { get: () => cluster },
+      { readSecret: async () => (reads++, secret ?? undefined) },
+      { clock: new FakeClock(), parse: () => plainKubeConfig(url), requestTimeoutMs: 500 },
+    );
+    return { spokes, reads: () => reads };
+  };
+
+  it('asks the spoke with a SubjectAccessReview for the groups under a system: user, with the resource attributes', async () => {
+    respond = (_req, body) => ({ status: 201, body: { ...body, status: { allowed: (body.spec as { groups: string[] }).groups.includes('admins') } } });
+    const { spokes, reads } = clients(config());
+    const checker = new SpokeGrantChecker(spokes);
+    const attributes = { resource: { namespace: 'payments', verb: 'get', group: '', version: 'v1', resource: 'pods', subresource: '', name: 'web' } };
+    expect(await checker.allowed('spoke', ['admins', 'oidc:admins'], attributes)).to.equal(true);
+    expect(await checker.allowed('spoke', ['viewers'], attributes)).to.equal(false);
+    const sent = requests.at(-1);
+    expect(sent?.path).to.equal('/apis/authorization.k8s.io/v1/subjectaccessreviews');
+    expect(sent?.body.spec).to.deep.include({ user: GRANT_CHECK_USER, groups: ['viewers'] });
+    expect((sent?.body.spec as { resourceAttributes: unknown }).resourceAttributes).to.deep.include({ namespace: 'payments', resource: 'pods', name: 'web' });
+    expect(reads(), 'credentials built once').to.equal(1);
+  });
+
+  it('types failures: no kubeconfig, missing Secret, 403, 5xx, timeout', async () => {
+    const attributes = { nonResource: { path: '/metrics', verb: 'get' } };
+    const failure = async (spokes: SpokeClients) => {
+      try {
+        await new SpokeGrantChecker(spokes).allowed('spoke', ['g'], attributes);
+      } catch (error) {
+        expect(error).to.be.instanceOf(GrantCheckError);
+        return (error as GrantCheckError).failure;
+      }
+      throw new Error('expected a failure');
+    };
+    expect(await failure(clients(config({ authType: 'OIDC' })).spokes)).to.equal('no-credentials');
+    expect(await failure(clients(config(), null).spokes)).to.equal('no-credentials');
+    expect(await failure(clients(undefined).spokes)).to.equal('no-credentials');
+    respond = () => ({ status: 403, body: { kind: 'Status', code: 403 } });
+    expect(await failure(clients(config()).spokes)).to.equal('forbidden');
+    respond = () => ({ status: 503, body: { kind: 'Status', code: 503 } });
+    const unavailable = await failure(clients(config()).spokes);
+    expect(unavailable).to.equal('unreachable');
+    expect(grantCheckFailure(new RequestTimeoutError('x', 1), 'spoke').failure).to.equal('timeout');
+    expect(grantCheckFailure(new ApiException(401, 'x', undefined, {}), 'spoke').failure).to.equal('no-credentials');
+  });
+
+  it('reads namespace labels and pods; a missing pod is undefined, not an error', async () => {
+    respond = (req) => {
+      if (req.url === '/api/v1/namespaces/payments') return { status: 200, body: { metadata: { name: 'payments', labels: { tier: 'critical' } } } };
+      if (req.url === '/api/v1/namespaces/payments/pods/web') return { status: 200, body: { metadata: { name: 'web' }, spec: { hostPID: true, containers: [] } } };
+      return { status: 404, body: { kind: 'Status', code: 404 } };
+    };
+    const reader = new SpokeObjectReader(clients(config()).spokes);
+    expect(await reader.namespaceLabels('spoke', 'payments')).to.deep.equal({ tier: 'critical' });
+    expect((await reader.getPod('spoke', 'payments', 'web'))?.spec?.hostPID).to.equal(true);
+    expect(await reader.getPod('spoke', 'payments', 'gone')).to.equal(undefined);
+  });
+});

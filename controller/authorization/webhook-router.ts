@@ -1,0 +1,148 @@
+/**
+ * Transport of the authorization webhook (reference §6.1, §6.2, §6.7): `POST
+ * /api/breakglass/webhook/authorize/:cluster` and the legacy `/breakglass/webhook/authorize/:cluster`
+ * on the 8080 server of every replica. Koa only carries: the caller is authenticated
+ * (caller-auth.ts), the body read with a 1 MiB cap (413), parsed (400 naming the field) and
+ * handed to the AuthorizationPipeline, whose outcome becomes the SAR response (200) or an
+ * empty 500 that makes the spoke apply its failurePolicy.
+ *
+ * The request id is set by the app's request-log middleware (`X-Request-Id`, echoed).
+ */
+import Router, { type RouterContext } from '@koa/router';
+import type { Context } from 'koa';
+import type { Logger } from '../observability/logger.ts';
+import { bearerToken, type CallerAuthenticator } from './caller-auth.ts';
+import { CacheNotSyncedError, AmbiguousClusterError, type AuthorizationPipeline, type ClusterDirectory } from './decision.ts';
+import { clusterLabel, noopWebhookMetrics, type WebhookMetrics } from './metrics.ts';
+import {
+  buildSubjectAccessReviewResponse,
+  MAX_SAR_BODY_BYTES,
+  parseSubjectAccessReview,
+  SubjectAccessReviewError,
+  type SubjectAccessReviewRequest,
+} from './subject-access-review.ts';
+
+export const WEBHOOK_PATHS = ['/api/breakglass/webhook/authorize/:cluster', '/breakglass/webhook/authorize/:cluster'] as const;
+
+export interface WebhookRouterOptions {
+  readonly pipeline: Pick<AuthorizationPipeline, 'authorize'>;
+  readonly clusters: ClusterDirectory;
+  readonly callers: Pick<CallerAuthenticator, 'authenticate'>;
+  readonly logger: Logger;
+  readonly metrics?: WebhookMetrics;
+}
+
+class BodyTooLargeError extends Error {}
+
+/** Reads at most `limit` bytes; rejects with BodyTooLargeError beyond it (without buffering the rest). */
+async function readBody(ctx: Context, limit: number): Promise<Buffer> {
+  const declared = Number(ctx.get('Content-Length'));
+  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLargeError();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function fail(ctx: Context, status: number, error: string): void {
+  ctx.status = status;
+  ctx.body = { error };
+}
+
+export function createWebhookRouter(options: WebhookRouterOptions): Router {
+  const metrics = options.metrics ?? noopWebhookMetrics;
+  const logger = options.logger;
+  const router = new Router();
+
+  const handle = async (ctx: RouterContext): Promise<void> => {
+    const started = performance.now();
+    const clusterName = String(ctx.params.cluster ?? '');
+    const requestId = ctx.response.get('X-Request-Id');
+    const elapsed = () => (performance.now() - started) / 1000;
+
+    // Who is asking: the cluster's own webhook token, or nobody gets a decision.
+    let cluster;
+    try {
+      cluster = options.clusters.get(clusterName);
+    } catch (error) {
+      if (error instanceof CacheNotSyncedError || error instanceof AmbiguousClusterError) {
+        logger.warn({ requestId, cluster: clusterName, err: error.message }, 'sar_failed');
+        metrics.observeDecision(clusterLabel(clusterName, false), 'error', '', elapsed());
+        ctx.status = 500;
+        ctx.body = '';
+        return;
+      }
+      throw error;
+    }
+    if (cluster === undefined) {
+      logger.info({ requestId, cluster: clusterName }, 'sar_unauthenticated');
+      fail(ctx, 401, `no ClusterConfig named "${clusterName}" accepts this caller`);
+      return;
+    }
+    const authorization = ctx.get('Authorization');
+    const caller = await options.callers.authenticate(cluster, bearerToken(authorization || undefined));
+    if (!caller.ok) {
+      // The scheme only, never the credential.
+      const scheme = authorization === '' ? 'none' : (authorization.split(' ')[0] ?? '').slice(0, 20);
+      logger.info({ requestId, cluster: clusterName, reason: caller.reason, scheme }, 'sar_unauthenticated');
+      ctx.set('WWW-Authenticate', 'Bearer');
+      fail(ctx, 401, caller.reason);
+      return;
+    }
+
+    let raw: Buffer;
+    try {
+      raw = await readBody(ctx, MAX_SAR_BODY_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        fail(ctx, 413, `the body must be at most ${MAX_SAR_BODY_BYTES} bytes`);
+        return;
+      }
+      throw error;
+    }
+    let review: SubjectAccessReviewRequest;
+    try {
+      let decoded: unknown;
+      try {
+        decoded = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new SubjectAccessReviewError('(body)', 'is not valid JSON');
+      }
+      review = parseSubjectAccessReview(decoded);
+    } catch (error) {
+      if (error instanceof SubjectAccessReviewError) {
+        fail(ctx, 400, error.message);
+        return;
+      }
+      throw error;
+    }
+    metrics.observePhase(clusterLabel(clusterName, true), 'parse', elapsed());
+
+    const outcome = await options.pipeline.authorize(clusterName, review);
+    const seconds = elapsed();
+    metrics.observePhase(outcome.clusterLabel, 'total', seconds);
+    if (outcome.kind === 'failure') {
+      logger.warn({ requestId, cluster: clusterName, failure: outcome.failure, err: outcome.message }, 'sar_failed');
+      metrics.observeDecision(outcome.clusterLabel, 'error', '', seconds);
+      ctx.status = 500;
+      ctx.body = '';
+      return;
+    }
+    metrics.observeDecision(outcome.clusterLabel, outcome.decision, outcome.denySource, seconds);
+    if (!outcome.allowed) {
+      logger.debug({ requestId, cluster: clusterName, user: review.user, decision: outcome.decision, denySource: outcome.denySource }, 'sar_denied');
+    }
+    for (const warning of outcome.warnings) {
+      logger.info({ requestId, cluster: clusterName, user: review.user, policy: warning.policy, score: warning.score }, 'pod_security_warning');
+    }
+    ctx.status = 200;
+    ctx.body = buildSubjectAccessReviewResponse(review, outcome);
+  };
+
+  for (const path of WEBHOOK_PATHS) router.post(path, handle);
+  return router;
+}

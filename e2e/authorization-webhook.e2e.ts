@@ -1,0 +1,566 @@
+/**
+ * The authorization webhook with a real spoke (issue 9): a second etcd + kube-apiserver whose
+ * AuthorizationConfiguration asks RBAC first and then the hub replica's
+ * /api/breakglass/webhook/authorize/spoke (failurePolicy Deny, system: users skipped, no
+ * caching), authenticated with the ClusterConfig's webhook token; the hub checks grants on the
+ * spoke with a least-privilege ServiceAccount token from the ClusterConfig's kubeconfig Secret.
+ * Real kubectl as alice against the spoke judges every decision.
+ *
+ * Users log in to the spoke with Keycloak access tokens (AuthenticationConfiguration: username
+ * claim `email`, groups claim `groups` with prefix `oidc:`). Sessions are created and approved
+ * through the API server directly (status subresource), as the REST API does.
+ */
+import { expect } from 'chai';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { installCrds } from '../crds/install.ts';
+import { API_VERSION, GROUP, VERSION, plurals, type BreakglassSession } from '../crds/index.ts';
+import { startSilentServer, type SilentServer } from '../controller/kube/silent-server.ts';
+import { startControlPlane, kubeconfigYaml, type ControlPlane, type RunningIdentity } from './controlplane/controlplane.ts';
+import { testCluster, writeKubeconfigWithServer, type KubectlResult } from './harness/cluster.ts';
+import { requireLocalControlPlane } from './harness/local-only.ts';
+import { KEYCLOAK_START_TIMEOUT_MS, useKeycloak, type KeycloakHandle } from './harness/keycloak.ts';
+import { Replica } from './harness/replicas.ts';
+import { isoSeconds, SessionWriteRecorder } from './harness/sessions.ts';
+import { eventually, sleep } from './harness/wait.ts';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { createCa, createServingCert } from './controlplane/certs.ts';
+import { CONFIGURATIONS, findOne, synthesize } from '../infra/test/configurations.ts';
+import { applyIdentityAndRbac, serviceAccountKubeConfig } from './harness/serviceaccount.ts';
+
+const CLUSTER = 'spoke';
+const FRONTEND = 'https://breakglass.example/';
+const ESCALATED_GROUP = 'payments-admin';
+const WEBHOOK_TOKEN = randomBytes(24).toString('hex');
+
+/**
+ * TLS in front of the replica's plain-HTTP 8080 port, as an ingress terminates it in production.
+ * Needed, not decoration: kube-apiserver (client-go) sends the webhook kubeconfig's bearer token
+ * only over TLS.
+ */
+async function startTlsTerminator(targetPort: number): Promise<{ port: number; caPem: string; stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'breakglass-tls-'));
+  const ca = await createCa(dir, 'ingress-ca');
+  const serving = await createServingCert(dir, ca, 'ingress', { ips: ['127.0.0.1'] });
+  const sockets = new Set<Socket>();
+  const server: TlsServer = createTlsServer(
+    { cert: await readFile(serving.certFile), key: await readFile(serving.keyFile) },
+    (client) => {
+      const upstream = connect(targetPort, '127.0.0.1');
+      sockets.add(client);
+      sockets.add(upstream);
+      client.pipe(upstream).pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      client.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const caPem = await readFile(ca.certFile, 'utf8');
+  return {
+    port: (server.address() as { port: number }).port,
+    caPem,
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Deterministic PRNG (mulberry32), so that a failing body can be replayed from its index. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ATOMS: unknown[] = [null, true, 0, -1, 1.5, '', 'get', 'pods', 'exec', 'impersonate', 'system:masters', '*', '__proto__', 'x'.repeat(5000), [], {}, ['a'], [1]];
+const KEYS = ['apiVersion', 'kind', 'spec', 'metadata', 'user', 'groups', 'uid', 'extra', 'resourceAttributes', 'nonResourceAttributes', 'verb', 'resource', 'subresource', 'name', 'namespace', 'group', 'path', '__proto__'];
+
+function fuzzValue(next: () => number, depth: number): unknown {
+  if (depth > 3 || next() < 0.4) return ATOMS[Math.floor(next() * ATOMS.length)];
+  if (next() < 0.3) return Array.from({ length: Math.floor(next() * 4) }, () => fuzzValue(next, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (let i = Math.floor(next() * 5); i > 0; i--) out[KEYS[Math.floor(next() * KEYS.length)] as string] = fuzzValue(next, depth + 1);
+  return out;
+}
+
+/** A random body: a valid review with one field replaced, random JSON, or broken text. */
+function fuzzBody(next: () => number, user: string): string {
+  const roll = next();
+  if (roll < 0.15) return JSON.stringify(fuzzValue(next, 0)).slice(0, Math.floor(next() * 200)); // truncated
+  if (roll < 0.3) return JSON.stringify(fuzzValue(next, 0));
+  const spec: Record<string, unknown> = {
+    user,
+    groups: ['oidc:developers', 'system:authenticated'],
+    resourceAttributes: { verb: 'create', resource: 'pods', subresource: 'exec', name: 'web', namespace: 'payments', version: 'v1' },
+  };
+  const target = next() < 0.5 ? (spec.resourceAttributes as Record<string, unknown>) : spec;
+  target[KEYS[Math.floor(next() * KEYS.length)] as string] = fuzzValue(next, 2);
+  return JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec });
+}
+
+function kubectl(binary: string, kubeconfig: string, args: string[]): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    execFile(binary, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 8 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ stdout, stderr, code: error ? (typeof error.code === 'number' ? error.code : 1) : 0 });
+    });
+  });
+}
+
+describe('authorization webhook with a real spoke API server', function () {
+  this.timeout(300_000);
+  let hub: KubeConfig;
+  let hubNamespace: string;
+  let replica: Replica;
+  let spoke: ControlPlane;
+  let spokeAdmin: KubeConfig;
+  let keycloak: KeycloakHandle;
+  /** alice as the spoke sees her: the e-mail claim. */
+  let aliceUser: string;
+  let aliceKubeconfig: string;
+  let unsynced: Replica | undefined;
+  let silent: SilentServer | undefined;
+  let custom: CustomObjectsApi;
+  let ingress: Awaited<ReturnType<typeof startTlsTerminator>> | undefined;
+  let workDir: string | undefined;
+  let hubKubeconfig: string;
+  const policyNames: string[] = [];
+
+  /** kubectl on the spoke with a fresh Keycloak access token of alice (tokens live 300 s). */
+  const asAlice = async (args: string[]) => {
+    const token = await keycloak.accessToken('alice');
+    await writeFile(aliceKubeconfig, kubeconfigYaml(spoke.server, spoke.caData, 'alice', token), { mode: 0o600 });
+    return kubectl(spoke.binaries.kubectl, aliceKubeconfig, args);
+  };
+
+  before(async function () {
+    this.timeout(KEYCLOAK_START_TIMEOUT_MS);
+    requireLocalControlPlane(this, 'starts a second control plane from the cached binaries');
+    keycloak = await useKeycloak();
+    aliceUser = keycloak.users.alice.email;
+    hub = testCluster().admin.kubeConfig;
+    await installCrds(hub);
+    custom = hub.makeApiClient(CustomObjectsApi);
+    hubNamespace = await testCluster().createNamespace('webhook');
+    // The replicas hold nothing but a token of the synthesized ServiceAccount, so the
+    // synthesized RBAC is proven sufficient (DenyPolicy watch, Secrets in its namespace,
+    // session status writes for activity).
+    const instance = `bg-wh-${randomBytes(3).toString('hex')}`;
+    const { objects } = synthesize(CONFIGURATIONS['single-instance']({ name: instance, namespace: hubNamespace }));
+    await applyIdentityAndRbac(testCluster(), objects);
+    const serviceAccount = findOne(objects, 'ServiceAccount');
+    const asController = await serviceAccountKubeConfig(hub, { name: serviceAccount.metadata.name, namespace: hubNamespace });
+    workDir = await mkdtemp(join(tmpdir(), 'bg-wh-'));
+    hubKubeconfig = join(workDir, 'kubeconfig');
+    await writeFile(hubKubeconfig, asController.exportConfig(), { mode: 0o600 });
+
+    // The hub replica first: the spoke's webhook kubeconfig needs its port.
+    replica = await Replica.start({
+      name: 'webhook-a',
+      kubeconfigPath: hubKubeconfig,
+      args: [
+        '--enable-webhooks=false', '--enable-leader-election=false', `--frontend-base-url=${FRONTEND}`,
+        '--sar-grant-cache-ttl=1s', '--cleanup-interval=2s', '--oidc-prefixes=oidc:',
+      ],
+    });
+    ingress = await startTlsTerminator(replica.ports.api);
+    const webhookUrl = `https://127.0.0.1:${ingress.port}/api/breakglass/webhook/authorize/${CLUSTER}`;
+
+    const authorization = {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'AuthorizationConfiguration',
+      authorizers: [
+        { type: 'RBAC', name: 'rbac' },
+        {
+          type: 'Webhook',
+          name: 'breakglass',
+          webhook: {
+            timeout: '3s',
+            subjectAccessReviewVersion: 'v1',
+            matchConditionSubjectAccessReviewVersion: 'v1',
+            failurePolicy: 'Deny',
+            authorizedTTL: '1s',
+            unauthorizedTTL: '1s',
+            cacheAuthorizedRequests: false,
+            cacheUnauthorizedRequests: false,
+            connectionInfo: { type: 'KubeConfigFile', kubeConfigFile: '{workDir}/breakglass-webhook.kubeconfig' },
+            matchConditions: [
+              { expression: "!request.user.startsWith('system:')" },
+              { expression: "'system:authenticated' in request.groups" },
+            ],
+          },
+        },
+      ],
+    };
+    const webhookKubeconfig = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'breakglass-hub', cluster: { server: webhookUrl, 'certificate-authority-data': Buffer.from(ingress.caPem).toString('base64') } }],
+      users: [{ name: 'spoke', user: { token: WEBHOOK_TOKEN } }],
+      contexts: [{ name: 'webhook', context: { cluster: 'breakglass-hub', user: 'spoke' } }],
+      'current-context': 'webhook',
+    };
+    const authentication = {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'AuthenticationConfiguration',
+      jwt: [
+        {
+          issuer: { url: keycloak.issuer, audiences: [keycloak.kubernetesAudience], ...(keycloak.caPem ? { certificateAuthority: keycloak.caPem } : {}) },
+          claimMappings: { username: { claim: 'email', prefix: '' }, groups: { claim: 'groups', prefix: 'oidc:' } },
+        },
+      ],
+    };
+    spoke = await startControlPlane({
+      files: {
+        'authz.yaml': stringify(authorization),
+        'authn.yaml': stringify(authentication),
+        'breakglass-webhook.kubeconfig': stringify(webhookKubeconfig),
+      },
+      authorizationArgs: ['--authorization-config={workDir}/authz.yaml'],
+      extraApiServerArgs: ['--authentication-config={workDir}/authn.yaml'],
+      log: () => {},
+    });
+    aliceKubeconfig = join(spoke.workDir, 'alice-jwt.kubeconfig');
+    // The API server fetches the issuer's keys after /readyz: wait for a token to work.
+    const whoami = await eventually('alice authenticates on the spoke with her Keycloak token', 60_000, async () => {
+      const result = await asAlice(['auth', 'whoami', '-o', 'json']);
+      return result.code === 0 ? result.stdout : undefined;
+    });
+    expect(JSON.parse(whoami).status.userInfo).to.deep.include({ username: aliceUser });
+    expect(JSON.parse(whoami).status.userInfo.groups).to.include('oidc:developers');
+    const adminIdentity = spoke.identities.find((i) => i.name === 'admin') as RunningIdentity;
+    spokeAdmin = new KubeConfig();
+    spokeAdmin.loadFromFile(adminIdentity.kubeconfigPath);
+
+    // The spoke: namespaces, pods (no kubelet: they stay Pending; authorization comes first),
+    // RBAC for the escalated group, and the hub's least-privilege identity.
+    const core = spokeAdmin.makeApiClient(CoreV1Api);
+    const rbac = spokeAdmin.makeApiClient(RbacAuthorizationV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'payments' } } });
+    await core.createNamespace({ body: { metadata: { name: 'breakglass' } } });
+    const container = (securityContext: Record<string, unknown>) => [{ name: 'c', image: 'registry.example/app:1', securityContext }];
+    await core.createNamespacedPod({ namespace: 'payments', body: { metadata: { name: 'web' }, spec: { containers: container({ runAsUser: 1000 }) } } });
+    await core.createNamespacedPod({
+      namespace: 'payments',
+      body: { metadata: { name: 'root-shell' }, spec: { hostPID: true, containers: container({ privileged: true }) } },
+    });
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: 'payments-admin' },
+        rules: [
+          { apiGroups: [''], resources: ['pods', 'secrets'], verbs: ['get', 'list'] },
+          { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+        ],
+      },
+    });
+    // Bound cluster-wide: the spoke's RBAC alone would let the group read kube-system secrets;
+    // only the hub's DenyPolicy stops that.
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: 'payments-admin' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'payments-admin' },
+        subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: ESCALATED_GROUP }],
+      },
+    });
+    await core.createNamespacedServiceAccount({ namespace: 'breakglass', body: { metadata: { name: 'hub' } } });
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: 'breakglass-hub' },
+        rules: [
+          { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+          { apiGroups: [''], resources: ['namespaces', 'pods'], verbs: ['get'] },
+        ],
+      },
+    });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: 'breakglass-hub' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'breakglass-hub' },
+        subjects: [{ kind: 'ServiceAccount', name: 'hub', namespace: 'breakglass' }],
+      },
+    });
+    const tokenRequest = await core.createNamespacedServiceAccountToken({
+      namespace: 'breakglass',
+      name: 'hub',
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    const hubIdentity = kubeconfigYaml(spoke.server, spoke.caData, 'breakglass-hub', tokenRequest.status?.token ?? '');
+
+    // The hub: Secrets, ClusterConfig, escalation, DenyPolicies.
+    const hubCore = hub.makeApiClient(CoreV1Api);
+    await hubCore.createNamespacedSecret({ namespace: hubNamespace, body: { metadata: { name: 'spoke-kubeconfig' }, stringData: { value: hubIdentity } } });
+    await hubCore.createNamespacedSecret({ namespace: hubNamespace, body: { metadata: { name: 'spoke-webhook' }, stringData: { token: WEBHOOK_TOKEN } } });
+    await custom.createNamespacedCustomObject({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.ClusterConfig,
+      body: {
+        apiVersion: API_VERSION, kind: 'ClusterConfig', metadata: { name: CLUSTER },
+        spec: {
+          kubeconfigSecretRef: { name: 'spoke-kubeconfig', namespace: hubNamespace },
+          webhookAuthentication: { tokenSecretRef: { name: 'spoke-webhook', namespace: hubNamespace, key: 'token' } },
+        },
+      },
+    });
+    await custom.createNamespacedCustomObject({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassEscalation,
+      body: {
+        apiVersion: API_VERSION, kind: 'BreakglassEscalation', metadata: { name: 'payments-oncall' },
+        spec: { escalatedGroup: ESCALATED_GROUP, allowed: { clusters: [CLUSTER], groups: ['developers'] }, approvers: { users: ['bob@example.com'] } },
+      },
+    });
+    const suffix = randomBytes(3).toString('hex');
+    for (const [name, spec] of [
+      [`wh-secrets-${suffix}`, { appliesTo: { clusters: [CLUSTER] }, rules: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['secrets'], namespaces: { patterns: ['kube-system'] } }] }],
+      [
+        `wh-pods-${suffix}`,
+        {
+          appliesTo: { clusters: [CLUSTER] },
+          podSecurityRules: {
+            riskFactors: { hostPID: 40, privilegedContainer: 60 },
+            thresholds: [{ maxScore: 50, action: 'allow' }, { maxScore: 1000, action: 'deny', reason: 'Pod {{.Namespace}}/{{.Pod}} is too risky: {{.Factors}}' }],
+            blockFactors: ['privilegedContainer'],
+            failMode: 'closed',
+          },
+        },
+      ],
+    ] as const) {
+      policyNames.push(name);
+      await custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.DenyPolicy, body: { apiVersion: API_VERSION, kind: 'DenyPolicy', metadata: { name }, spec } });
+    }
+    // The replica's caches see the new objects through their watches.
+    await eventually('the replica is ready', 60_000, async () => {
+      const response = await fetch(`http://127.0.0.1:${replica.ports.probes}/readyz`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed' || replica === undefined) return;
+    const interesting = replica.logs.filter((l) => ['warn', 'error'].includes(String(l.level)) || String(l.msg).startsWith('sar_'));
+    console.log(interesting.slice(-10).map((l) => JSON.stringify(l)).join('\n'));
+  });
+
+  after(async () => {
+    await unsynced?.stop();
+    await silent?.stop();
+    await replica?.stop();
+    await ingress?.stop();
+    await spoke?.stop();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+    for (const name of policyNames) await custom?.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.DenyPolicy, name }).catch(() => {});
+  });
+
+  async function approveSession(name: string, expiresInMs = 3_600_000, spec: Record<string, string> = {}): Promise<BreakglassSession> {
+    const created = (await custom.createNamespacedCustomObject({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession,
+      body: { apiVersion: API_VERSION, kind: 'BreakglassSession', metadata: { name }, spec: { cluster: CLUSTER, user: aliceUser, grantedGroup: ESCALATED_GROUP, ...spec } },
+    })) as BreakglassSession;
+    return (await custom.replaceNamespacedCustomObjectStatus({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name,
+      body: { ...created, status: { state: 'Approved', approvedAt: isoSeconds(Date.now() - 1000), expiresAt: isoSeconds(Date.now() + expiresInMs), approvers: ['bob@example.com'] } },
+    })) as BreakglassSession;
+  }
+
+  async function endSession(session: BreakglassSession, state: 'Expired'): Promise<void> {
+    const live = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name: session.metadata?.name ?? '' })) as BreakglassSession;
+    await custom.replaceNamespacedCustomObjectStatus({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name: session.metadata?.name ?? '',
+      body: { ...live, status: { ...live.status, state } },
+    });
+  }
+
+  it('without a session: forbidden, naming the escalation that would allow it and its link', async () => {
+    const result = await asAlice(['get', 'pods', '-n', 'payments']);
+    expect(result.code).to.not.equal(0);
+    expect(result.stderr).to.contain('forbidden');
+    expect(result.stderr).to.contain('"payments-oncall"');
+    expect(result.stderr).to.contain(`https://breakglass.example?search=${CLUSTER}&group=${ESCALATED_GROUP}`);
+  });
+
+  it('with an approved session: allowed within seconds; a DenyPolicy still forbids kube-system secrets; exec judged by pod security', async () => {
+    const session = await approveSession(`alice-payments-${randomBytes(2).toString('hex')}`);
+    const allowed = await eventually('kubectl get pods succeeds', 20_000, async () => {
+      const result = await asAlice(['get', 'pods', '-n', 'payments', '-o', 'name']);
+      return result.code === 0 ? result : undefined;
+    });
+    expect(allowed.stdout).to.contain('pod/web');
+
+    const secrets = await asAlice(['get', 'secrets', '-n', 'kube-system']);
+    expect(secrets.code).to.not.equal(0);
+    expect(secrets.stderr).to.contain('forbidden');
+    expect(secrets.stderr).to.contain(policyNames[0]);
+
+    const risky = await asAlice(['exec', '-n', 'payments', 'root-shell', '--', 'id']);
+    expect(risky.code).to.not.equal(0);
+    expect(risky.stderr).to.match(/cannot create resource "pods\/exec"/);
+    expect(risky.stderr).to.contain(policyNames[1]);
+    // The harmless pod passes authorization; without a kubelet the exec then fails for another reason.
+    const harmless = await asAlice(['exec', '-n', 'payments', 'web', '--', 'id']);
+    expect(harmless.stderr).to.not.match(/forbidden|cannot create resource/i);
+
+    // Ending the session (an expiry, as the cleanup loop or a drop writes it) stops granting.
+    await endSession(session, 'Expired');
+    await eventually('kubectl get pods is forbidden again', 20_000, async () => {
+      const result = await asAlice(['get', 'pods', '-n', 'payments']);
+      return result.code !== 0 && result.stderr.includes('forbidden') ? true : undefined;
+    });
+  });
+
+  it('an expiring session stops granting on its own', async () => {
+    await approveSession(`alice-short-${randomBytes(2).toString('hex')}`, 8_000);
+    await eventually('allowed while the session runs', 10_000, async () => ((await asAlice(['get', 'pods', '-n', 'payments'])).code === 0 ? true : undefined));
+    await sleep(8_000);
+    await eventually('forbidden after expiresAt', 15_000, async () => {
+      const result = await asAlice(['get', 'pods', '-n', 'payments']);
+      return result.code !== 0 ? true : undefined;
+    });
+  });
+
+  it('refuses an unauthenticated or wrongly authenticated SAR caller with 401', async () => {
+    const body = JSON.stringify({
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+      spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } },
+    });
+    const url = `http://127.0.0.1:${replica.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`;
+    for (const headers of [{}, { authorization: 'Bearer not-the-token' }] as Record<string, string>[]) {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      expect(response.status).to.equal(401);
+      expect(await response.text()).to.not.contain('allowed');
+    }
+    const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` }, body });
+    expect(ok.status).to.equal(200);
+  });
+
+  it('an idle session expires with reason IdleTimeout once the webhook stops recording activity for it', async function () {
+    this.timeout(180_000);
+    const name = `alice-idle-${randomBytes(2).toString('hex')}`;
+    await approveSession(name, 3_600_000, { idleTimeout: '1m' });
+    const read = async () =>
+      (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name })) as BreakglassSession;
+    // One allowed request records activity (idle expiry counts from it).
+    await eventually('allowed through the session', 20_000, async () => ((await asAlice(['get', 'pods', '-n', 'payments'])).code === 0 ? true : undefined));
+    const active = await eventually('lastActivity written', 20_000, async () => {
+      const session = await read();
+      return session.status?.lastActivity ? session : undefined;
+    });
+    expect(active.status?.state).to.equal('Approved');
+    const ended = await eventually('the cleanup loop idle-expires the session', 120_000, async () => {
+      const session = await read();
+      return session.status?.state === 'IdleExpired' ? session : undefined;
+    });
+    const idle = ended.status?.conditions?.find((c) => c.type === 'Idle');
+    expect(idle?.reason).to.equal('IdleTimeout');
+    const lastActivity = Date.parse(active.status?.lastActivity ?? '');
+    expect(Date.parse(idle?.lastTransitionTime ?? '') - lastActivity, 'not before the idle timeout').to.be.at.least(59_000);
+    await eventually('forbidden again', 20_000, async () => ((await asAlice(['get', 'pods', '-n', 'payments'])).code !== 0 ? true : undefined));
+  });
+
+  it('1,000 fuzzed or malformed SAR bodies get 400 or a decision, never a 5xx, and the replica lives on', async () => {
+    const next = random(9);
+    const url = `http://127.0.0.1:${replica.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`;
+    const seen = new Map<number, number>();
+    for (let batch = 0; batch < 50; batch++) {
+      const bodies = Array.from({ length: 20 }, (_, i) => ({ index: batch * 20 + i, body: fuzzBody(next, aliceUser) }));
+      await Promise.all(
+        bodies.map(async ({ index, body }) => {
+          const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` }, body });
+          const text = await response.text();
+          seen.set(response.status, (seen.get(response.status) ?? 0) + 1);
+          expect([200, 400], `body #${index}: ${body.slice(0, 200)} -> ${text.slice(0, 200)}`).to.include(response.status);
+          if (response.status === 200) expect((JSON.parse(text) as { status: { allowed: unknown } }).status.allowed).to.be.a('boolean');
+          else expect((JSON.parse(text) as { error: string }).error).to.be.a('string').and.not.equal('');
+        }),
+      );
+    }
+    expect(seen.get(200) ?? 0, 'some bodies are decided').to.be.greaterThan(0);
+    expect(seen.get(400) ?? 0, 'some bodies are refused').to.be.greaterThan(0);
+    expect(replica.running).to.equal(true);
+    const ready = await fetch(`http://127.0.0.1:${replica.ports.probes}/readyz`);
+    expect(ready.status).to.equal(200);
+  });
+
+  it('activity: 500 allowed decisions on two replicas cause at most 2 writes; killing one replica changes no decision of the other', async () => {
+    const second = await Replica.start({
+      name: 'webhook-b',
+      kubeconfigPath: hubKubeconfig,
+      args: ['--enable-webhooks=false', '--enable-leader-election=false'],
+    });
+    const recorder = new SessionWriteRecorder(hub, hubNamespace);
+    try {
+      // Until its caches synced the new replica answers 500 (fail-closed); /readyz says when.
+      await eventually('the second replica is ready', 60_000, async () => {
+        const response = await fetch(`http://127.0.0.1:${second.ports.probes}/readyz`).catch(() => undefined);
+        return response?.status === 200 ? true : undefined;
+      });
+      await recorder.start();
+      const name = `alice-busy-${randomBytes(2).toString('hex')}`;
+      await approveSession(name);
+      const review = (resource: Record<string, string>) =>
+        JSON.stringify({
+          apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+          spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: resource },
+        });
+      const ask = async (port: number, body: string): Promise<boolean> => {
+        const response = await fetch(`http://127.0.0.1:${port}/api/breakglass/webhook/authorize/${CLUSTER}`, {
+          method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` }, body,
+        });
+        expect(response.status).to.equal(200);
+        return ((await response.json()) as { status: { allowed: boolean } }).status.allowed;
+      };
+      const pods = review({ verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' });
+      const secrets = review({ verb: 'get', resource: 'secrets', version: 'v1', namespace: 'kube-system' });
+      const ports = [replica.ports.api, second.ports.api];
+      await eventually('both replicas see the session', 20_000, async () => ((await Promise.all(ports.map((p) => ask(p, pods)))).every(Boolean) ? true : undefined));
+      const before = recorder.rewrites.filter((c) => c.name === name).length;
+      for (let round = 0; round < 25; round++) {
+        const answers = await Promise.all(ports.flatMap((port) => Array.from({ length: 10 }, () => ask(port, pods))));
+        expect(answers.every(Boolean), `round ${round}`).to.equal(true);
+      }
+      await sleep(3000); // writes in flight reach the watch
+      const writes = recorder.rewrites.filter((c) => c.name === name).length;
+      expect(writes, 'activity writes for 500 decisions (plus the warm-up)').to.be.at.most(2);
+      expect(writes + before).to.be.at.least(1);
+      const live = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name })) as BreakglassSession;
+      expect(live.status?.lastActivity, 'lastActivity written').to.be.a('string');
+      expect(live.status?.activityCount ?? 0).to.be.at.least(1);
+
+      // One replica dies; the other decides exactly as before.
+      replica.signal('SIGKILL');
+      await replica.exited;
+      expect(await ask(second.ports.api, pods)).to.equal(true);
+      expect(await ask(second.ports.api, secrets)).to.equal(false);
+    } finally {
+      recorder.stop();
+      await second.stop();
+    }
+  });
+
+  it('a replica whose caches never synced answers fail-closed (500, the spoke denies)', async () => {
+    silent = await startSilentServer();
+    const kubeconfigPath = await writeKubeconfigWithServer(hub, silent.url);
+    unsynced = await Replica.start({ name: 'webhook-unsynced', kubeconfigPath, args: ['--enable-webhooks=false', '--enable-leader-election=false'] });
+    const response = await fetch(`http://127.0.0.1:${unsynced.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
+      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: aliceUser, resourceAttributes: { verb: 'get', resource: 'pods' } } }),
+    });
+    expect(response.status).to.equal(500);
+    expect(await response.text()).to.equal('');
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * The server half of `npm run bench:sar` (a child process, so the load generator does not share
+ * its event loop): the webhook router and the real decision pipeline, grant cache and caches over
+ * in-memory informer contents of BENCH_SESSIONS sessions and BENCH_POLICIES DenyPolicies; the
+ * grant checks go over loopback HTTP to the fake spoke at BENCH_SPOKE_URL. Prints its port as
+ * one JSON line; answers `rss` IPC messages with its resident set size.
+ */
+import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
+import { systemClock } from '../../controller/clock/clock.ts';
+import { createApiApp } from '../../controller/http/api-app.ts';
+import { listen } from '../../controller/http/listen.ts';
+import type { CacheChange } from '../../controller/kube/restarting-informer.ts';
+import { silentLogger } from '../../controller/observability/logger.ts';
+import { formatTime } from '../../controller/sessions/timestamps.ts';
+import { Registry } from 'prom-client';
+import { ActivityRecorder } from '../../controller/authorization/activity.ts';
+import { CallerAuthenticator } from '../../controller/authorization/caller-auth.ts';
+import { AuthorizationPipeline } from '../../controller/authorization/decision.ts';
+import { CachingGrantChecker } from '../../controller/authorization/grant-cache.ts';
+import { GrantCheckError, type GrantChecker } from '../../controller/authorization/grant-checker.ts';
+import { registerWebhookMetrics } from '../../controller/authorization/metrics.ts';
+import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../../controller/authorization/webhook-caches.ts';
+import { createWebhookRouter } from '../../controller/authorization/webhook-router.ts';
+
+export const BENCH_TOKEN = 'bench-webhook-token';
+export const BENCH_CLUSTERS = 10;
+
+function source<T>(items: T[]): ChangeSource<T> {
+  return { hasSynced: () => true, list: () => items, subscribe: (_l: (c: CacheChange<T>) => void) => () => {} };
+}
+
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
+const POLICIES = Number(process.env.BENCH_POLICIES ?? 50);
+const spokeUrl = process.env.BENCH_SPOKE_URL ?? '';
+const now = Date.now();
+
+const clusters: ClusterConfig[] = Array.from({ length: BENCH_CLUSTERS }, (_, i) => ({
+  metadata: { name: `cluster-${i}`, namespace: 'breakglass', uid: `c${i}`, resourceVersion: '1' },
+  spec: { tenant: `tenant-${i % 3}`, webhookAuthentication: { tokenSecretRef: { name: 'webhook', namespace: 'breakglass' } } },
+}));
+// user-<n> has sessions on cluster-<n mod 10>; users 0..SESSIONS/2-1 have one Approved session each
+// and one Expired one, like a real history.
+const sessions: BreakglassSession[] = Array.from({ length: SESSIONS }, (_, i) => {
+  const user = `user-${i % (SESSIONS / 2)}@example.com`;
+  const approved = i < SESSIONS / 2;
+  return {
+    metadata: { name: `s-${i}`, namespace: 'breakglass', uid: `u${i}`, resourceVersion: '5' },
+    spec: { cluster: `cluster-${i % (SESSIONS / 2) % BENCH_CLUSTERS}`, user, grantedGroup: `team-${i % 20}` },
+    status: approved
+      ? { state: 'Approved', approvedAt: formatTime(now - 60_000), expiresAt: formatTime(now + 3_600_000), lastActivity: formatTime(now) }
+      : { state: 'Expired', approvedAt: formatTime(now - 7_200_000), expiresAt: formatTime(now - 3_600_000) },
+  } as BreakglassSession;
+});
+const policies: DenyPolicy[] = Array.from({ length: POLICIES }, (_, i) => ({
+  metadata: { name: `policy-${i}` },
+  spec: {
+    precedence: i,
+    ...(i % 5 === 0 ? {} : { appliesTo: { clusters: [`cluster-${i % BENCH_CLUSTERS}`, 'cluster-9*'] } }),
+    rules: [
+      { verbs: ['delete', 'deletecollection'], apiGroups: ['apps'], resources: [`deploy${i}`, 'statefulsets'], namespaces: { patterns: [`prod-${i}-*`] } },
+      { verbs: ['get', 'list'], apiGroups: [''], resources: ['secrets'], namespaces: { patterns: ['kube-system', `vault-${i}`] } },
+    ],
+    ...(i % 10 === 0
+      ? {
+          podSecurityRules: {
+            riskFactors: { hostPID: 40, privilegedContainer: 60 },
+            thresholds: [{ maxScore: 50, action: 'allow' }, { maxScore: 1000, action: 'deny' }],
+            failMode: 'closed',
+          },
+        }
+      : {}),
+  },
+})) as DenyPolicy[];
+const escalations: BreakglassEscalation[] = Array.from({ length: 20 }, (_, i) => ({
+  metadata: { name: `escalation-${i}`, namespace: 'breakglass', uid: `e${i}` },
+  spec: { escalatedGroup: `team-${i}`, allowed: { clusters: ['cluster-*'], groups: ['developers'] }, approvers: { users: ['bob@example.com'] } },
+})) as BreakglassEscalation[];
+
+/** The spoke's RBAC over loopback HTTP, as a real spoke call would be. */
+const spoke: GrantChecker = {
+  async allowed(cluster, groups, attributes, signal) {
+    const response = await fetch(spokeUrl, { method: 'POST', body: JSON.stringify({ cluster, groups, attributes }), signal });
+    if (!response.ok) throw new GrantCheckError('unreachable', cluster, `spoke answered ${response.status}`);
+    return ((await response.json()) as { allowed: boolean }).allowed;
+  },
+};
+
+const directory = new InformerClusterDirectory(source(clusters));
+const escalationCache = new EscalationCache(source(escalations));
+const denyCache = new DenyPolicyCache(source(policies));
+const registry = new Registry();
+const metrics = registerWebhookMetrics(registry);
+const activity = new ActivityRecorder({ write: async () => {} }, { clock: systemClock });
+const pipeline = new AuthorizationPipeline(
+  {
+    clusters: directory,
+    sessions: new SessionIndex(source(sessions)),
+    escalations: escalationCache,
+    requestable: escalationCache,
+    denyPolicies: () => denyCache.current(),
+    spoke: { namespaceLabels: async () => ({}), getPod: async () => undefined },
+    grants: new CachingGrantChecker(spoke, { clock: systemClock, maxEntries: 50_000 }),
+    activity,
+    clock: systemClock,
+    metrics,
+  },
+  { frontendBaseUrl: 'https://breakglass.example/' },
+);
+const callers = new CallerAuthenticator({ readSecret: async () => ({ value: BENCH_TOKEN }) }, { clock: systemClock });
+const router = createWebhookRouter({ pipeline, clusters: directory, callers, logger: silentLogger(), metrics });
+const server = await listen(createApiApp({ logger: silentLogger(), version: 'bench', routers: [router] }).callback(), '127.0.0.1:0');
+process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
+process.on('message', (message) => {
+  if (message === 'rss') process.send?.({ rssMiB: process.memoryUsage().rss / 1024 / 1024 });
+});
+process.on('disconnect', () => void server.close().then(() => process.exit(0)));
