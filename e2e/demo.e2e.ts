@@ -1,7 +1,7 @@
 /**
  * The README's first command, `npm run demo`, run in its short mode (DEMO_CHECK=1: stop after
  * the journey) as a child process, so the demo cannot rot: it must exit 0 and print the
- * journey's steps in order, with the answers a person would see. The demo starts its own
+ * journey's steps in order, with the answers a person would see (kubectl on the spoke included). The demo starts its own
  * control plane and Keycloak (the cached binaries make that about a minute).
  */
 import { spawn } from 'node:child_process';
@@ -22,6 +22,8 @@ const JOURNEY: RegExp[] = [
   /-> access token for alice@example\.com \(groups: \["developers"\]/,
   /\$ curl -s -H "authorization: Bearer \$ALICE_TOKEN" 'http:\/\/127\.0\.0\.1:\d+\/api\/breakglassEscalations'/,
   /-> 200: prod-cluster-admin \(escalation breakglass-system\/prod-admin/,
+  /kubectl --kubeconfig \S+ get pods -n payments {3}# alice/,
+  /-> Error from server \(Forbidden\): pods is forbidden: User "alice@example\.com" .*request escalation "prod-admin" \(group prod-cluster-admin\)/,
   /\$ curl -s -X POST .* -d '\{"cluster":"prod-eu1","group":"prod-cluster-admin","reason":"INC-4711 payments down"\}' 'http:\/\/127\.0\.0\.1:\d+\/api\/breakglassSessions'/,
   /-> 201: (\S+): alice@example\.com -> prod-cluster-admin on prod-eu1, state Pending/,
   /-> 403: Self-approval is not allowed/,
@@ -30,10 +32,14 @@ const JOURNEY: RegExp[] = [
   /-> 200: \S+: .*state Approved, approver bob@example\.com, expiresAt \d{4}-\d\d-\d\dT/,
   /# alice on breakglass-0/,
   /state Approved, approver bob@example\.com, expiresAt .*"isRequester":true/,
+  /get pods -n payments {3}# alice/,
+  /-> web +0\/1 +Pending/,
   /logged: \{"msg":"escalation approver group members updated","escalation":"breakglass-system\/prod-admin","reason":"GroupMembersResolved"/,
   /approverGroupMembers of prod-admin: \{"approvers":\["bob@example\.com","carol@example\.com"\]\}/,
   /\/drop'\s+# alice on breakglass-0/,
   /-> 200: \S+: .*state Expired/,
+  /get pods -n payments {3}# alice/,
+  /-> Error from server \(Forbidden\): pods is forbidden: User "alice@example\.com"/,
   /\[breakglass-\d\] Deleted ended breakglass session breakglass-system\//,
   /stopping the leader breakglass-\d/,
   /the leader is now breakglass-\d/,

@@ -17,6 +17,7 @@ import { startControlPlane } from './controlplane/controlplane.ts';
 import { startKeycloak, type KeycloakHandle } from './keycloak/keycloak.ts';
 import type { KeycloakUserName } from './keycloak/realm.ts';
 import { currentLeader, Replica, type LogLine } from './harness/replicas.ts';
+import { startDemoSpoke, type DemoSpoke, type KubectlResult } from './demo-spoke.ts';
 
 const NAMESPACE = 'breakglass-system';
 const IDP_NAME = 'keycloak';
@@ -27,6 +28,7 @@ const CHECK = process.env.DEMO_CHECK === '1';
 /** Replica log lines worth a person's attention, printed as they happen. */
 const SHOWN = new Set([
   'is now the leader',
+  'lost leader status',
   'released leader lease',
   'escalation approver group members updated',
   'Session state transition',
@@ -44,6 +46,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const replicas: Replica[] = [];
 let keycloak: KeycloakHandle | undefined;
 let stopControlPlane: (() => Promise<void>) | undefined;
+let spoke: DemoSpoke | undefined;
 let stopping = false;
 
 async function stopAll(code: number): Promise<never> {
@@ -51,6 +54,7 @@ async function stopAll(code: number): Promise<never> {
   stopping = true;
   say('stopping the replicas, Keycloak and the control plane');
   await Promise.all(replicas.map((r) => r.stop()));
+  await spoke?.stop().catch(() => undefined);
   await keycloak?.stop().catch(() => undefined);
   await stopControlPlane?.().catch(() => undefined);
   process.exit(code);
@@ -139,6 +143,10 @@ try {
         LEADER_ELECT_LEASE_DURATION: '5s',
         LEADER_ELECT_RENEW_DEADLINE: '3s',
         LEADER_ELECT_RETRY_PERIOD: '1s',
+        // The spoke prefixes token groups with oidc: (its AuthenticationConfiguration).
+        OIDC_PREFIXES: 'oidc:',
+        SAR_GRANT_CACHE_TTL: '1s',
+        FRONTEND_BASE_URL: 'https://breakglass.example/',
       },
     })),
   );
@@ -163,6 +171,39 @@ try {
   }, 200).unref();
 
   const [a, b] = replicas as [Replica, Replica, Replica];
+
+  say(`starting the spoke cluster ${CLUSTER}: a second kube-apiserver trusting Keycloak tokens, asking the replicas' authorization webhook after RBAC`);
+  spoke = await startDemoSpoke({
+    hub: kc,
+    namespace: NAMESPACE,
+    cluster: CLUSTER,
+    escalatedGroup: ESCALATED_GROUP,
+    keycloak: idpKc,
+    apiPorts: replicas.map((r) => r.ports.api),
+  });
+  const theSpoke = spoke;
+  const authDeadline = Date.now() + 60_000;
+  // The spoke fetches Keycloak's keys after it is ready: wait until alice's token is accepted.
+  while ((await theSpoke.asAlice(['auth', 'whoami'])).code !== 0) {
+    if (Date.now() > authDeadline) throw new Error('the spoke does not accept alice\'s Keycloak token after 60 s');
+    await sleep(500);
+  }
+  say(`spoke ${CLUSTER} at ${theSpoke.server}; ClusterConfig ${NAMESPACE}/${CLUSTER} on the hub`);
+  const kubectlLine = `${theSpoke.kubectlBinary} --kubeconfig ${theSpoke.aliceKubeconfig} get pods -n payments`;
+  const showKubectl = (r: KubectlResult): void => {
+    for (const line of (r.code === 0 ? r.stdout : r.stderr).trim().split('\n')) say(`-> ${line}`);
+  };
+  /** kubectl as alice until the expected outcome shows (the hub's caches follow within a moment). */
+  const kubectlUntil = async (allowed: boolean): Promise<void> => {
+    say(`$ ${kubectlLine}   # alice, with her Keycloak token`);
+    let result = await theSpoke.asAlice(['get', 'pods', '-n', 'payments']);
+    for (let i = 0; i < 40 && (result.code === 0) !== allowed; i++) {
+      await sleep(500);
+      result = await theSpoke.asAlice(['get', 'pods', '-n', 'payments']);
+    }
+    if ((result.code === 0) !== allowed) throw new Error(`kubectl as alice: expected ${allowed ? 'allowed' : 'forbidden'}, got ${result.code} ${result.stderr}`);
+    showKubectl(result);
+  };
   // Every replica must trust the IdentityProvider and see the escalation before the journey.
   const deadline = Date.now() + 120_000;
   for (const r of replicas) {
@@ -182,6 +223,7 @@ try {
   for (const u of Object.values(idpKc.users)) say(`user ${u.username.padEnd(6)} password ${u.password.padEnd(10)} ${u.email.padEnd(18)} groups: ${u.groups.join(', ') || '(none)'}`);
   say(`a token:   ALICE_TOKEN=$(curl -s${ca} ${idpKc.issuer}/protocol/openid-connect/token -d grant_type=password \\`);
   say(`             -d client_id=${idpKc.uiClientId} -d username=alice -d password=${idpKc.users.alice.password} | jq -r .access_token)`);
+  say(`spoke:     ${theSpoke.kubectlBinary} --kubeconfig ${theSpoke.aliceKubeconfig} get pods -n payments   (as alice; the token in it lasts 300 s)`);
   say(`kubectl:   KUBECONFIG=${admin.kubeconfigPath} ${cp.binaries.kubectl} get bgs,bge -n ${NAMESPACE}`);
 
   step('2. alice logs in at Keycloak (password grant with the demo client)');
@@ -192,6 +234,9 @@ try {
   step('3. alice lists what she may request');
   const offered = await api(a, 'alice', 'GET', '/api/breakglassEscalations', 200);
   for (const e of offered.items as Json[]) say(`-> 200: ${e.spec?.escalatedGroup} (escalation ${e.metadata?.namespace}/${e.metadata?.name}, clusters ${JSON.stringify(e.spec?.allowed?.clusters)}, approvers ${JSON.stringify(e.spec?.approvers)}, maxValidFor ${e.spec?.maxValidFor})`);
+
+  step(`3b. alice tries kubectl on the spoke ${CLUSTER} without a session`);
+  await kubectlUntil(false);
 
   step(`4. alice requests ${ESCALATED_GROUP} on ${CLUSTER} with a reason`);
   const created = await api(a, 'alice', 'POST', '/api/breakglassSessions', 201, { cluster: CLUSTER, group: ESCALATED_GROUP, reason: 'INC-4711 payments down' });
@@ -223,6 +268,9 @@ try {
   if (mine.session?.status?.state !== 'Approved' || !mine.session?.status?.expiresAt) throw new Error(`alice sees ${JSON.stringify(mine)} after 10 s`);
   say(`-> 200: ${sessionLine(mine.session)} (approvalMeta ${JSON.stringify(mine.approvalMeta)})`);
 
+  step('8b. alice runs kubectl on the spoke again: the approved session allows it');
+  await kubectlUntil(true);
+
   step('9. the leader keeps the approver list in sync with Keycloak (group sync)');
   const syncDeadline = Date.now() + 60_000;
   const syncedBy = (): Replica | undefined => replicas.find((r) => r.linesWith('escalation approver group members updated').length > 0);
@@ -238,6 +286,8 @@ try {
   step('10. alice is done and drops the session');
   const dropped = await api(a, 'alice', 'POST', `/api/breakglassSessions/${name}/drop`, 200);
   say(`-> 200: ${sessionLine(dropped)}`);
+  step('10b. kubectl as alice after the drop');
+  await kubectlUntil(false);
   say('the leader deletes the ended session once its retainFor (10 s) has passed:');
   const gone = Date.now() + 60_000;
   while (!replicas.some((r) => r.linesWith('Deleted ended breakglass session').some((l) => String(l.session).endsWith(name)))) {
