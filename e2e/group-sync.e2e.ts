@@ -12,10 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { API_VERSION, GROUP, VERSION, plurals, type BreakglassEscalation, type Condition, type IdentityProvider } from '../crds/index.ts';
+import { API_VERSION, GROUP, VERSION, plurals, type BreakglassEscalation, type BreakglassSession, type Condition, type IdentityProvider } from '../crds/index.ts';
 import { installCrds } from '../crds/install.ts';
 import { testCluster } from './harness/cluster.ts';
 import { KEYCLOAK_START_TIMEOUT_MS, useKeycloak, type KeycloakHandle } from './harness/keycloak.ts';
+import { ApiClient } from './harness/api-client.ts';
 import { currentLeader, Replica } from './harness/replicas.ts';
 import { TcpProxy } from './harness/tcp-proxy.ts';
 import { eventually } from './harness/wait.ts';
@@ -185,11 +186,37 @@ describe('approver group sync with a real Keycloak and two replicas', function (
     expect(healthy).to.include({ status: 'True', reason: 'GroupSyncSucceeded' });
   });
 
-  it('dave added to approvers through the Keycloak admin API appears within one interval', async () => {
+  it('dave added to approvers through the Keycloak admin API appears within one interval, and approves with his old token', async () => {
+    const api = await ApiClient.forReplica(replicas[0]!);
+    const cluster = `prod-${run}`;
+    // Dave's token is taken while he is in no group: it carries no groups claim at all.
+    const daveToken = await kc.accessToken('dave');
+    await eventually('the API to offer the escalation to alice', 30_000, async () => {
+      const answer = await api.call(replicas[0]!, 'GET', `/api/breakglassEscalations?cluster=${cluster}`, await kc.accessToken('alice'));
+      const items = (answer.body.items ?? []) as { metadata?: { name?: string } }[];
+      return answer.status === 200 && items.some((e) => e.metadata?.name === escalationName) ? true : undefined;
+    });
+    const created = await api.call(replicas[0]!, 'POST', '/api/breakglassSessions', await kc.accessToken('alice'), {
+      cluster,
+      group: 'cluster-admin',
+      reason: 'INC-42 group sync',
+    });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const name = created.body.metadata.name as string;
+    const before = await api.call(replicas[1]!, 'POST', `/api/breakglassSessions/${name}/approve`, daveToken, { reason: 'approved after group sync' });
+    expect(before.status, 'dave is no approver yet').to.equal(403);
+
     const added = Date.now();
     await kc.admin.addUserToGroup('dave', 'approvers');
     await membersSoon(['bob@example.com', 'carol@example.com', 'dave@example.com'], ONE_INTERVAL_BOUND_MS);
     console.log(`      dave visible in the status ${((Date.now() - added) / 1000).toFixed(1)} s after the Keycloak change (interval ${INTERVAL_MS / 1000} s)`);
+    // Both replicas read the synced members from their escalation cache; no new token is needed.
+    await eventually('dave to approve with the token from before the change', 15_000, async () => {
+      const answer = await api.call(replicas[1]!, 'POST', `/api/breakglassSessions/${name}/approve`, daveToken, { reason: 'approved after group sync' });
+      return answer.status === 200 ? answer : undefined;
+    });
+    const stored = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: plurals.BreakglassSession, namespace, name })) as BreakglassSession;
+    expect(stored.status).to.include({ state: 'Approved', approver: 'dave@example.com' });
   });
 
   it('only the leader syncs and writes: every write on the watch is one the leader logged', async () => {
