@@ -190,7 +190,7 @@ describe('infra: synthesized manifests on a real API server', function () {
       expect(await can(controller, { group: 'events.k8s.io', resource: 'events', verb: 'patch', namespace }), 'events are only created').to.equal(false);
     });
 
-    it('lists and watches sessions cluster-wide, writes their status and deletes them, but cannot create other kinds; writes only the status of escalations, ClusterConfigs and IdentityProviders', async () => {
+    it('lists and watches sessions cluster-wide, writes their status and deletes them, but cannot create other kinds; writes only the status of escalations, ClusterConfigs and IdentityProviders; only reads DenyPolicies', async () => {
       const custom = admin.makeApiClient(CustomObjectsApi);
       const name = `lp-${instance}`;
       const plural = plurals.BreakglassSession;
@@ -221,7 +221,12 @@ describe('infra: synthesized manifests on a real API server', function () {
         expect(await can(controller, { group: GROUP, resource, verb: 'update', namespace }), `update ${resource}`).to.equal(false);
         expect(await can(controller, { group: GROUP, resource, verb: 'update', subresource: 'status', namespace }), `update ${resource}/status`).to.equal(true);
       }
-      expect(await can(controller, { group: GROUP, resource: plurals.DenyPolicy, verb: 'list' }), 'nothing reads DenyPolicies yet').to.equal(false);
+      // The authorization webhook watches DenyPolicies and never writes them.
+      expect(await can(controller, { group: GROUP, resource: plurals.DenyPolicy, verb: 'list' }), 'list denypolicies').to.equal(true);
+      expect(await can(controller, { group: GROUP, resource: plurals.DenyPolicy, verb: 'watch' }), 'watch denypolicies').to.equal(true);
+      for (const verb of ['create', 'update', 'delete']) {
+        expect(await can(controller, { group: GROUP, resource: plurals.DenyPolicy, verb }), `${verb} denypolicies`).to.equal(false);
+      }
     });
 
     it('reads Secrets by name only in its allowed namespace', async () => {
