@@ -13,72 +13,30 @@
  */
 import { expect } from 'chai';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
 import { installCrds } from '../crds/install.ts';
 import { API_VERSION, GROUP, VERSION, plurals, type BreakglassSession } from '../crds/index.ts';
 import { startSilentServer, type SilentServer } from '../controller/kube/silent-server.ts';
-import { startControlPlane, kubeconfigYaml, type ControlPlane, type RunningIdentity } from './controlplane/controlplane.ts';
+import { kubeconfigYaml, type ControlPlane, type RunningIdentity } from './controlplane/controlplane.ts';
 import { testCluster, writeKubeconfigWithServer, type KubectlResult } from './harness/cluster.ts';
 import { requireLocalControlPlane } from './harness/local-only.ts';
 import { KEYCLOAK_START_TIMEOUT_MS, useKeycloak, type KeycloakHandle } from './harness/keycloak.ts';
 import { Replica } from './harness/replicas.ts';
+import { newWebhookToken, startSpokeControlPlane, startTlsTerminator, type TlsTerminator } from './harness/spoke.ts';
 import { isoSeconds, SessionWriteRecorder } from './harness/sessions.ts';
 import { eventually, sleep } from './harness/wait.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import { createCa, createServingCert } from './controlplane/certs.ts';
 import { CONFIGURATIONS, findOne, synthesize } from '../infra/test/configurations.ts';
 import { applyIdentityAndRbac, serviceAccountKubeConfig } from './harness/serviceaccount.ts';
 
 const CLUSTER = 'spoke';
 const FRONTEND = 'https://breakglass.example/';
 const ESCALATED_GROUP = 'payments-admin';
-const WEBHOOK_TOKEN = randomBytes(24).toString('hex');
+const WEBHOOK_TOKEN = newWebhookToken();
 
-/**
- * TLS in front of the replica's plain-HTTP 8080 port, as an ingress terminates it in production.
- * Needed, not decoration: kube-apiserver (client-go) sends the webhook kubeconfig's bearer token
- * only over TLS.
- */
-async function startTlsTerminator(targetPort: number): Promise<{ port: number; caPem: string; stop(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'breakglass-tls-'));
-  const ca = await createCa(dir, 'ingress-ca');
-  const serving = await createServingCert(dir, ca, 'ingress', { ips: ['127.0.0.1'] });
-  const sockets = new Set<Socket>();
-  const server: TlsServer = createTlsServer(
-    { cert: await readFile(serving.certFile), key: await readFile(serving.keyFile) },
-    (client) => {
-      const upstream = connect(targetPort, '127.0.0.1');
-      sockets.add(client);
-      sockets.add(upstream);
-      client.pipe(upstream).pipe(client);
-      const close = () => {
-        client.destroy();
-        upstream.destroy();
-        sockets.delete(client);
-        sockets.delete(upstream);
-      };
-      client.on('error', close).on('close', close);
-      upstream.on('error', close).on('close', close);
-    },
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const caPem = await readFile(ca.certFile, 'utf8');
-  return {
-    port: (server.address() as { port: number }).port,
-    caPem,
-    async stop() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Deterministic PRNG (mulberry32), so that a failing body can be replayed from its index. */
 function random(seed: number): () => number {
@@ -139,7 +97,7 @@ describe('authorization webhook with a real spoke API server', function () {
   let unsynced: Replica | undefined;
   let silent: SilentServer | undefined;
   let custom: CustomObjectsApi;
-  let ingress: Awaited<ReturnType<typeof startTlsTerminator>> | undefined;
+  let ingress: TlsTerminator | undefined;
   let workDir: string | undefined;
   let hubKubeconfig: string;
   const policyNames: string[] = [];
@@ -182,63 +140,10 @@ describe('authorization webhook with a real spoke API server', function () {
         '--sar-grant-cache-ttl=1s', '--cleanup-interval=2s', '--oidc-prefixes=oidc:',
       ],
     });
-    ingress = await startTlsTerminator(replica.ports.api);
+    ingress = await startTlsTerminator([replica.ports.api]);
     const webhookUrl = `https://127.0.0.1:${ingress.port}/api/breakglass/webhook/authorize/${CLUSTER}`;
 
-    const authorization = {
-      apiVersion: 'apiserver.config.k8s.io/v1',
-      kind: 'AuthorizationConfiguration',
-      authorizers: [
-        { type: 'RBAC', name: 'rbac' },
-        {
-          type: 'Webhook',
-          name: 'breakglass',
-          webhook: {
-            timeout: '3s',
-            subjectAccessReviewVersion: 'v1',
-            matchConditionSubjectAccessReviewVersion: 'v1',
-            failurePolicy: 'Deny',
-            authorizedTTL: '1s',
-            unauthorizedTTL: '1s',
-            cacheAuthorizedRequests: false,
-            cacheUnauthorizedRequests: false,
-            connectionInfo: { type: 'KubeConfigFile', kubeConfigFile: '{workDir}/breakglass-webhook.kubeconfig' },
-            matchConditions: [
-              { expression: "!request.user.startsWith('system:')" },
-              { expression: "'system:authenticated' in request.groups" },
-            ],
-          },
-        },
-      ],
-    };
-    const webhookKubeconfig = {
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'breakglass-hub', cluster: { server: webhookUrl, 'certificate-authority-data': Buffer.from(ingress.caPem).toString('base64') } }],
-      users: [{ name: 'spoke', user: { token: WEBHOOK_TOKEN } }],
-      contexts: [{ name: 'webhook', context: { cluster: 'breakglass-hub', user: 'spoke' } }],
-      'current-context': 'webhook',
-    };
-    const authentication = {
-      apiVersion: 'apiserver.config.k8s.io/v1',
-      kind: 'AuthenticationConfiguration',
-      jwt: [
-        {
-          issuer: { url: keycloak.issuer, audiences: [keycloak.kubernetesAudience], ...(keycloak.caPem ? { certificateAuthority: keycloak.caPem } : {}) },
-          claimMappings: { username: { claim: 'email', prefix: '' }, groups: { claim: 'groups', prefix: 'oidc:' } },
-        },
-      ],
-    };
-    spoke = await startControlPlane({
-      files: {
-        'authz.yaml': stringify(authorization),
-        'authn.yaml': stringify(authentication),
-        'breakglass-webhook.kubeconfig': stringify(webhookKubeconfig),
-      },
-      authorizationArgs: ['--authorization-config={workDir}/authz.yaml'],
-      extraApiServerArgs: ['--authentication-config={workDir}/authn.yaml'],
-      log: () => {},
-    });
+    spoke = await startSpokeControlPlane({ keycloak, webhookUrl, webhookCaPem: ingress.caPem, webhookToken: WEBHOOK_TOKEN });
     aliceKubeconfig = join(spoke.workDir, 'alice-jwt.kubeconfig');
     // The API server fetches the issuer's keys after /readyz: wait for a token to work.
     const whoami = await eventually('alice authenticates on the spoke with her Keycloak token', 60_000, async () => {

@@ -7,17 +7,12 @@
  * (kubeconfig Secret with a least-privilege ServiceAccount token, webhook token Secret).
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createServer as createTlsServer } from 'node:tls';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
 import { API_VERSION, GROUP, VERSION, plurals } from '../crds/index.ts';
-import { createCa, createServingCert } from './controlplane/certs.ts';
-import { kubeconfigYaml, startControlPlane, type ControlPlane } from './controlplane/controlplane.ts';
+import { kubeconfigYaml, type ControlPlane } from './controlplane/controlplane.ts';
+import { newWebhookToken, startSpokeControlPlane, startTlsTerminator } from './harness/spoke.ts';
 import type { KeycloakHandle } from './keycloak/keycloak.ts';
 
 export interface KubectlResult {
@@ -45,58 +40,6 @@ export interface DemoSpokeOptions {
   apiPorts: number[];
 }
 
-/**
- * TLS in front of the replicas' plain-HTTP API ports, as an ingress terminates it in production:
- * kube-apiserver sends the webhook kubeconfig's bearer token only over TLS. Connections go round
- * robin to the replicas and skip one that refuses, so a stopped replica (the demo's leader
- * handoff) does not take the webhook down.
- */
-async function startTlsTerminator(targetPorts: number[]): Promise<{ port: number; caPem: string; stop(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'breakglass-demo-tls-'));
-  const ca = await createCa(dir, 'demo-ingress-ca');
-  const serving = await createServingCert(dir, ca, 'ingress', { ips: ['127.0.0.1'] });
-  const sockets = new Set<Socket>();
-  let next = 0;
-  const server = createTlsServer({ cert: await readFile(serving.certFile), key: await readFile(serving.keyFile) }, (client) => {
-    sockets.add(client);
-    client.on('error', () => client.destroy()).on('close', () => sockets.delete(client));
-    const attempt = (left: number): void => {
-      const port = targetPorts[next++ % targetPorts.length]!;
-      const upstream = connect(port, '127.0.0.1');
-      sockets.add(upstream);
-      const refused = (): void => {
-        upstream.destroy();
-        sockets.delete(upstream);
-        if (left > 1 && !client.destroyed) attempt(left - 1);
-        else client.destroy();
-      };
-      upstream.once('error', refused);
-      upstream.once('connect', () => {
-        upstream.off('error', refused);
-        const close = () => {
-          client.destroy();
-          upstream.destroy();
-          sockets.delete(upstream);
-        };
-        client.pipe(upstream).pipe(client);
-        client.on('close', close);
-        upstream.on('error', close).on('close', close);
-      });
-    };
-    attempt(targetPorts.length);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    caPem: await readFile(ca.certFile, 'utf8'),
-    async stop() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 function kubectl(binary: string, kubeconfig: string, args: string[]): Promise<KubectlResult> {
   return new Promise((resolve) => {
     execFile(binary, ['--kubeconfig', kubeconfig, ...args], (error, stdout, stderr) => {
@@ -107,68 +50,15 @@ function kubectl(binary: string, kubeconfig: string, args: string[]): Promise<Ku
 
 export async function startDemoSpoke(options: DemoSpokeOptions): Promise<DemoSpoke> {
   const { keycloak, cluster } = options;
-  const webhookToken = randomBytes(24).toString('hex');
+  const webhookToken = newWebhookToken();
   const ingress = await startTlsTerminator(options.apiPorts);
   let spoke: ControlPlane | undefined;
   try {
-    const authorization = {
-      apiVersion: 'apiserver.config.k8s.io/v1',
-      kind: 'AuthorizationConfiguration',
-      authorizers: [
-        { type: 'RBAC', name: 'rbac' },
-        {
-          type: 'Webhook',
-          name: 'breakglass',
-          webhook: {
-            timeout: '3s',
-            subjectAccessReviewVersion: 'v1',
-            matchConditionSubjectAccessReviewVersion: 'v1',
-            failurePolicy: 'Deny',
-            authorizedTTL: '1s',
-            unauthorizedTTL: '1s',
-            cacheAuthorizedRequests: false,
-            cacheUnauthorizedRequests: false,
-            connectionInfo: { type: 'KubeConfigFile', kubeConfigFile: '{workDir}/breakglass-webhook.kubeconfig' },
-            matchConditions: [{ expression: "!request.user.startsWith('system:')" }, { expression: "'system:authenticated' in request.groups" }],
-          },
-        },
-      ],
-    };
-    const webhookKubeconfig = {
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'breakglass-hub',
-          cluster: {
-            server: `https://127.0.0.1:${ingress.port}/api/breakglass/webhook/authorize/${cluster}`,
-            'certificate-authority-data': Buffer.from(ingress.caPem).toString('base64'),
-          },
-        },
-      ],
-      users: [{ name: 'spoke', user: { token: webhookToken } }],
-      contexts: [{ name: 'webhook', context: { cluster: 'breakglass-hub', user: 'spoke' } }],
-      'current-context': 'webhook',
-    };
-    const authentication = {
-      apiVersion: 'apiserver.config.k8s.io/v1',
-      kind: 'AuthenticationConfiguration',
-      jwt: [
-        {
-          issuer: { url: keycloak.issuer, audiences: [keycloak.kubernetesAudience], ...(keycloak.caPem ? { certificateAuthority: keycloak.caPem } : {}) },
-          claimMappings: { username: { claim: 'email', prefix: '' }, groups: { claim: 'groups', prefix: 'oidc:' } },
-        },
-      ],
-    };
-    spoke = await startControlPlane({
-      files: {
-        'authz.yaml': stringify(authorization),
-        'authn.yaml': stringify(authentication),
-        'breakglass-webhook.kubeconfig': stringify(webhookKubeconfig),
-      },
-      authorizationArgs: ['--authorization-config={workDir}/authz.yaml'],
-      extraApiServerArgs: ['--authentication-config={workDir}/authn.yaml'],
-      log: () => {},
+    spoke = await startSpokeControlPlane({
+      keycloak,
+      webhookUrl: `https://127.0.0.1:${ingress.port}/api/breakglass/webhook/authorize/${cluster}`,
+      webhookCaPem: ingress.caPem,
+      webhookToken,
     });
     const admin = spoke.identities.find((i) => i.name === 'admin');
     if (!admin) throw new Error('spoke has no admin identity');
