@@ -38,6 +38,8 @@ describe('approver group sync with a real Keycloak and two replicas', function (
   const run = randomBytes(3).toString('hex');
   const idpName = `group-sync-${run}`;
   const escalationName = 'prod-admin';
+  // Unique, so that no other suite's escalation in a shared cluster matches this suite's request.
+  const escalatedGroup = `group-sync-admin-${run}`;
   let kc: KeycloakHandle;
   let admin: KubeConfig;
   let custom: CustomObjectsApi;
@@ -101,7 +103,7 @@ describe('approver group sync with a real Keycloak and two replicas', function (
         kind: 'BreakglassEscalation',
         metadata: { name: escalationName },
         spec: {
-          escalatedGroup: 'cluster-admin',
+          escalatedGroup,
           allowed: { clusters: ['prod-*'], groups: ['developers'] },
           approvers: { groups: ['approvers'] },
           allowedIdentityProviders: [idpName],
@@ -198,7 +200,7 @@ describe('approver group sync with a real Keycloak and two replicas', function (
     });
     const created = await api.call(replicas[0]!, 'POST', '/api/breakglassSessions', await kc.accessToken('alice'), {
       cluster,
-      group: 'cluster-admin',
+      group: escalatedGroup,
       reason: 'INC-42 group sync',
     });
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
@@ -215,6 +217,7 @@ describe('approver group sync with a real Keycloak and two replicas', function (
       const answer = await api.call(replicas[1]!, 'POST', `/api/breakglassSessions/${name}/approve`, daveToken, { reason: 'approved after group sync' });
       return answer.status === 200 ? answer : undefined;
     });
+    expect(created.body.metadata.namespace, 'the session lives with its escalation').to.equal(namespace);
     const stored = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: plurals.BreakglassSession, namespace, name })) as BreakglassSession;
     expect(stored.status).to.include({ state: 'Approved', approver: 'dave@example.com' });
   });
