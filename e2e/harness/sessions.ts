@@ -57,6 +57,8 @@ export interface StateChange {
   from: string;
   to: string;
   resourceVersion: string;
+  /** Wall-clock ms in the test process when the watch delivered the change. */
+  seenAt: number;
 }
 
 /**
@@ -112,7 +114,7 @@ export class SessionWriteRecorder {
     const before = this.last.get(name);
     this.last.set(name, { state, status });
     if (type !== 'MODIFIED' || !before || before.state === '') return;
-    const change = { name, from: before.state, to: state, resourceVersion: obj.metadata?.resourceVersion ?? '' };
+    const change = { name, from: before.state, to: state, resourceVersion: obj.metadata?.resourceVersion ?? '', seenAt: Date.now() };
     if (before.state !== state) this.changes.push(change);
     else if (before.status !== status) this.rewrites.push(change);
   }
