@@ -144,7 +144,13 @@ describe('REST API fuzzing from the OpenAPI document (schemathesis)', function (
     const requests = r.linesWith('http_request').slice(before);
     const serverErrors = requests.filter((l) => Number(l.status) >= 500);
     expect(serverErrors.map((l) => `${String(l.method)} ${String(l.path)} ${String(l.status)}`), result.output.slice(-4000)).to.deep.equal([]);
-    expect(result.code, result.output.slice(-6000)).to.equal(0);
+    // Every generated case must pass every check. A crash inside the fuzzer's own data generation
+    // (schemathesis reports it as a "Runtime Error", seen under heavy machine load) says nothing
+    // about the API, as long as all the cases it did generate passed.
+    const allPassed = /^\s*(\d+) generated, \1 passed\s*$/m.test(result.output);
+    const fuzzerCrashOnly = allPassed && /Runtime Error: \d+/.test(result.output);
+    expect(result.code === 0 || fuzzerCrashOnly, result.output.slice(-6000)).to.equal(true);
+    expect(allPassed, result.output.slice(-6000)).to.equal(true);
     expect(requests.length, 'requests the replica answered').to.be.at.least(1000);
     const byStatus = new Map<string, number>();
     for (const l of requests) byStatus.set(String(l.status), (byStatus.get(String(l.status)) ?? 0) + 1);
