@@ -24,6 +24,7 @@ import { TestOidcProvider } from '../harness/oidc-provider.ts';
 import { Replica } from '../harness/replicas.ts';
 import { eventually, waitGone } from '../harness/wait.ts';
 import { round } from './stats.ts';
+import { runBench } from './run-bench.ts';
 
 const log = (text: string): void => void process.stderr.write(`[bench] ${text}\n`);
 const USERS = 100;
@@ -236,25 +237,4 @@ async function main(res: Resources): Promise<void> {
   );
 }
 
-const res = new Resources();
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    void res.cleanup().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main(res);
-  await res.cleanup();
-  process.exit(0);
-} catch (err) {
-  if (!interrupted) {
-    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await res.cleanup();
-    process.exit(1);
-  }
-}
+await runBench(new Resources(), main, log);

@@ -19,6 +19,7 @@ import { controllerBundle } from '../harness/controller-bundle.ts';
 import { currentLeader, Replica, type LogLine } from '../harness/replicas.ts';
 import { max, median, round } from './stats.ts';
 import { eventually, waitGone } from '../harness/wait.ts';
+import { runBench } from './run-bench.ts';
 
 const LEASE_NAME = optionDefinitions.leaderElectId.default;
 const LEASE_S = optionDefinitions.leaderElectLeaseDuration.default / 1000;
@@ -251,27 +252,4 @@ async function main(res: Resources): Promise<void> {
   printReport(crash, handoff);
 }
 
-const res = new Resources();
-let interrupted = false;
-// `on`, not `once`: the control plane's own handler re-raises the signal after stopping it,
-// and that must not kill this process before the replicas are stopped.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    void res.cleanup().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main(res);
-  await res.cleanup();
-  process.exit(0);
-} catch (err) {
-  if (!interrupted) {
-    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await res.cleanup();
-    process.exit(1);
-  }
-}
+await runBench(new Resources(), main, log);

@@ -30,6 +30,7 @@ import { isoSeconds, SessionWriteRecorder, type SessionSeed } from '../harness/s
 import { eventually, sleep, waitGone } from '../harness/wait.ts';
 import { BulkSessionWriter } from './bulk-create.ts';
 import { median, round } from './stats.ts';
+import { runBench } from './run-bench.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The image's program (Dockerfile ENTRYPOINT), built by `npm run build:controller`. */
@@ -278,25 +279,4 @@ async function main(res: Resources): Promise<void> {
   }
 }
 
-const res = new Resources();
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    void res.cleanup().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main(res);
-  await res.cleanup();
-  process.exit(0);
-} catch (err) {
-  if (!interrupted) {
-    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await res.cleanup();
-    process.exit(1);
-  }
-}
+await runBench(new Resources(), main, log);
