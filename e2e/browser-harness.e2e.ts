@@ -81,7 +81,7 @@ describe('browser harness (Chromium, axe-core, Keycloak login form)', function (
     await user.page.waitForTimeout(200);
     const violations = await user.axeViolations();
     expect(violations.map((v) => [v.id, v.impact])).to.deep.include(['button-name', 'critical']);
-    expect(user.problemsFrom(origin).map((p) => [p.kind, p.text])).to.deep.equal([
+    expect(user.problemsOn(origin).map((p) => [p.kind, p.text])).to.deep.equal([
       ['console', 'broken page says hi'],
       ['pageerror', 'Error: uncaught in broken page'],
     ]);
@@ -121,6 +121,6 @@ describe('browser harness (Chromium, axe-core, Keycloak login form)', function (
     expect(back.searchParams.get('state')).to.equal(state);
     expect(back.searchParams.get('code')).to.be.a('string').and.not.equal('');
     await user.page.getByRole('heading', { name: 'Back from Keycloak' }).waitFor();
-    expect(user.problemsFrom(origin)).to.deep.equal([]);
+    expect(user.problemsOn(origin)).to.deep.equal([]);
   });
 });

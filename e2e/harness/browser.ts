@@ -77,17 +77,21 @@ function isIp(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(':');
 }
 
-/** One console error or uncaught page exception, with where it came from. */
+/** One console error or uncaught page exception, with where it happened. */
 export interface PageProblem {
   kind: 'console' | 'pageerror';
   text: string;
-  /** The page URL (console: the message's source URL when known). */
-  url: string;
+  /** The URL of the page whose console showed it. */
+  pageUrl: string;
+  /** Console: the script or resource the message names (a failed request's URL), when known. */
+  sourceUrl: string;
 }
 
 /** A browser context (its own cookies and storage: one user) with its problem collector. */
 export class UserContext {
   readonly problems: PageProblem[] = [];
+  /** Problems a test declared expected (see expectProblems); left out of problemsOn. */
+  private readonly expected: ((problem: PageProblem) => boolean)[] = [];
 
   constructor(
     readonly name: string,
@@ -104,16 +108,27 @@ export class UserContext {
   private watch(page: Page): void {
     page.on('console', (message: ConsoleMessage) => {
       if (message.type() !== 'error') return;
-      this.problems.push({ kind: 'console', text: message.text(), url: message.location().url || page.url() });
+      this.problems.push({ kind: 'console', text: message.text(), pageUrl: page.url(), sourceUrl: message.location().url });
     });
     page.on('pageerror', (error: Error) => {
-      this.problems.push({ kind: 'pageerror', text: `${error.name}: ${error.message}`, url: page.url() });
+      this.problems.push({ kind: 'pageerror', text: `${error.name}: ${error.message}`, pageUrl: page.url(), sourceUrl: '' });
     });
   }
 
-  /** Problems raised by pages of `origin` (e.g. the app, not Keycloak's own pages). */
-  problemsFrom(origin: string): PageProblem[] {
-    return this.problems.filter((p) => p.url.startsWith(origin));
+  /** Problems shown on pages of the given origins (e.g. the app's, not Keycloak's own login page). */
+  problemsOn(...origins: string[]): PageProblem[] {
+    return this.problems.filter(
+      (p) => origins.some((origin) => p.pageUrl.startsWith(`${origin}/`)) && !this.expected.some((isExpected) => isExpected(p)),
+    );
+  }
+
+  /**
+   * Declares problems the browser shows by design in this test (e.g. the failed token refresh
+   * of an ended login); resolves to those seen so far, so the test can assert they happened.
+   */
+  expectProblems(isExpected: (problem: PageProblem) => boolean): PageProblem[] {
+    this.expected.push(isExpected);
+    return this.problems.filter(isExpected);
   }
 
   /** Saves a full-page screenshot as `<nn>-<user>-<label>.png`; resolves to its path. */
