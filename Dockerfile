@@ -1,15 +1,16 @@
 # syntax=docker/dockerfile:1
 # The breakglass controller image. Build: docker build -t breakglass:0.1.0 .
 
-# --- build: type-check, then bundle the controller and its packages into build/image/main.mjs ---
+# --- build: type-check, bundle the controller and its packages into build/image/main.mjs, ---
+# --- and build the web UI into build/ui (served at / from next to the bundle) ---
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json tsconfig.controller.json ./
+COPY tsconfig.json tsconfig.controller.json tsconfig.ui.json ./
 COPY controller ./controller
 COPY crds ./crds
-RUN npm run build:controller
+RUN npm run build:controller && npm run build:ui
 
 # --- runtime ---
 FROM node:20-slim
@@ -17,6 +18,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 # One bundled ES module (.mjs, so no package.json is needed) holds the controller and its packages.
 COPY --from=build /app/build/image ./build/image
+# The web UI: build/ui beside build/image is where the controller looks by default (--ui-dir).
+COPY --from=build /app/build/ui ./build/ui
 # The uid/gid the Deployment's securityContext expects (runAsNonRoot with a numeric user).
 USER 65532:65532
 # API + UI + authorization webhook, metrics, probes, admission webhooks.

@@ -9,7 +9,10 @@ import { createAuthorizationWebhook } from './api/authorization-webhook.ts';
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
 import { createSessionApi } from './api/session-api.ts';
+import { identityProviderOrigins } from './api/idp-config.ts';
 import { createApiApp } from './http/api-app.ts';
+import { createUiMiddleware } from './http/ui-app.ts';
+import { defaultUiDir } from './http/ui-dir.ts';
 import { createIdentityServices, type TokenVerifier } from './identity/index.ts';
 import { listen } from './http/listen.ts';
 import { createMetricsApp } from './http/metrics-app.ts';
@@ -102,7 +105,14 @@ export function composeController(
       routers.push(webhook.router);
       components.push(...webhook.components);
     }
-    const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION, routers });
+    const ui = options.enableFrontend
+      ? createUiMiddleware({
+          root: options.uiDir === '' ? defaultUiDir() : options.uiDir,
+          identityProviderOrigins: () => identityProviderOrigins(identityServices.identityProviders),
+          logger: logger.child({ component: 'ui' }),
+        })
+      : undefined;
+    const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION, routers, ...(ui ? { ui } : {}) });
     servers.push({ name: 'api', start: () => listen(app.callback(), options.apiBindAddress) });
   }
   if (options.metricsBindAddress !== '0') {

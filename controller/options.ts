@@ -84,6 +84,8 @@ export const optionDefinitions = {
     'Serve the validating admission webhooks.'),
   enableFrontend: bool('enable-frontend', 'ENABLE_FRONTEND', true,
     'Serve the web UI.'),
+  uiDir: str('ui-dir', 'UI_DIR', '',
+    'Folder of the built web UI (npm run build:ui). Empty: build/ui next to the program.'),
   enableApi: bool('enable-api', 'ENABLE_API', true,
     'Serve the REST API and the authorization webhook.'),
   disableSessionRateLimit: bool('disable-session-rate-limit', 'DISABLE_SESSION_RATE_LIMIT', false,

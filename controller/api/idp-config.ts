@@ -12,6 +12,25 @@ function authorityOf(provider: IdentityProviderConfig): string {
   return keycloak ? `${keycloak.baseURL.replace(/\/+$/, '')}/realms/${keycloak.realm}` : provider.authority;
 }
 
+/**
+ * Origins the browser talks to for login (discovery, token exchange, refresh): every enabled
+ * provider's authority, and a Keycloak base URL when it differs. For the UI's connect-src.
+ */
+export function identityProviderOrigins(directory: IdentityProviderDirectory): string[] {
+  const origins = new Set<string>();
+  for (const provider of directory.list()) {
+    for (const url of [authorityOf(provider), provider.authority, provider.keycloak?.baseURL]) {
+      if (!url) continue;
+      try {
+        origins.add(new URL(url).origin);
+      } catch {
+        // Admission refuses such URLs; a bad one never opens the policy.
+      }
+    }
+  }
+  return [...origins];
+}
+
 export function frontendConfig(directory: IdentityProviderDirectory) {
   const primary = directory.primary();
   return {

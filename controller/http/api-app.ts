@@ -2,7 +2,7 @@
  * The 8080 server: REST API under /api (and, as they land, the web UI at / and the
  * authorization webhook). Routes are contributed by the components that own them.
  */
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import type { Logger } from '../observability/logger.ts';
 import { errorHandler } from './error-handler.ts';
@@ -14,6 +14,8 @@ export interface ApiAppOptions {
   version: string;
   /** Routers mounted in order (each owns its paths). */
   routers?: Router[];
+  /** The web UI (ui-app.ts): after the routes, so /api and the webhook are never shadowed. */
+  ui?: Middleware;
 }
 
 export function createApiApp(options: ApiAppOptions): Koa {
@@ -37,6 +39,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
   });
   app.use(base.routes()).use(base.allowedMethods());
   for (const router of options.routers ?? []) app.use(router.routes()).use(router.allowedMethods());
+  if (options.ui) app.use(options.ui);
   app.use((ctx) => {
     ctx.status = 404;
     ctx.body = ctx.path.startsWith('/api/')

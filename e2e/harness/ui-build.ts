@@ -1,59 +1,58 @@
 /**
- * The built web UI (`npm run build:ui` -> build/ui/) for suites that open it in a browser. On a
- * fresh clone `npm test` runs no build first, and a developer may have edited the sources since
- * the last build: the UI is built once per test process when build/ui/index.html is missing or
- * older than any file under controller/ui/ (or the package manifests). The replicas serve
- * build/ui (their bundle lives in build/e2e-bundle/, see controller/http/ui-dir.ts).
+ * The built web UI for tests that serve it (controller/ui/bundle.test.ts, the browser e2e):
+ * `npm run build:ui` once per test process when build/ui is missing or older than its sources,
+ * so a fresh clone and an edited UI are both tested as built, never a stale bundle.
+ * Builds into a private folder and moves it into place, so two test processes building at
+ * once never serve a half-written folder.
  */
-import { spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const UI_DIR = join(root, 'build', 'ui');
-const SOURCES = [join(root, 'controller', 'ui'), join(root, 'package.json'), join(root, 'package-lock.json')];
+export const UI_BUILD_DIR = join(root, 'build', 'ui');
 
-async function newestMtime(path: string): Promise<number> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info) return 0;
-  if (!info.isDirectory()) return info.mtimeMs;
-  const entries = await readdir(path, { withFileTypes: true });
-  let newest = info.mtimeMs;
-  for (const entry of entries) {
-    if (entry.name === 'node_modules') continue;
-    newest = Math.max(newest, await newestMtime(join(path, entry.name)));
+/** Everything the bundle is made of: the UI sources and the pure modules it imports. */
+const SOURCES = [join(root, 'controller', 'ui'), join(root, 'crds'), join(root, 'package-lock.json'), join(root, 'tsconfig.ui.json')];
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(path, { recursive: true, encoding: 'utf8' })) {
+    newest = Math.max(newest, statSync(join(path, entry)).mtimeMs);
   }
   return newest;
 }
 
-/** Why the UI must be built now, or undefined when build/ui is up to date. */
-export async function uiBuildReason(): Promise<string | undefined> {
-  const built = await stat(join(UI_DIR, 'index.html')).catch(() => undefined);
-  if (!built) return 'build/ui/index.html is missing';
-  const sources = Math.max(...(await Promise.all(SOURCES.map(newestMtime))));
-  return sources > built.mtimeMs ? 'controller/ui/ changed since the last build' : undefined;
+/** Whether build/ui is missing or older than a source file. */
+export function uiBuildIsStale(): boolean {
+  const index = join(UI_BUILD_DIR, 'index.html');
+  if (!existsSync(index)) return true;
+  const built = statSync(index).mtimeMs;
+  return SOURCES.some((source) => newestMtime(source) > built);
 }
 
-let building: Promise<void> | undefined;
+let building: Promise<string> | undefined;
 
-/** Runs `npm run build:ui` at most once per process, and only when needed. */
-export function ensureUiBuilt(log: (line: string) => void = (line) => process.stderr.write(`[ui-build] ${line}\n`)): Promise<void> {
+/** Resolves to build/ui, built first if needed (once per process). */
+export function ensureUiBuilt(): Promise<string> {
   building ??= (async () => {
-    const reason = await uiBuildReason();
-    if (!reason) return;
-    log(`${reason}: running npm run build:ui`);
-    const started = performance.now();
-    let output = '';
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn('npm', ['run', 'build:ui'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('error', reject);
-      child.once('exit', resolve);
-    });
-    if (code !== 0) throw new Error(`npm run build:ui failed (exit ${code}):\n${output.slice(-4000)}`);
-    log(`built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (!uiBuildIsStale()) return UI_BUILD_DIR;
+    const { build } = await import('vite');
+    const scratch = `${UI_BUILD_DIR}-${process.pid}`;
+    await build({ configFile: join(root, 'controller', 'ui', 'vite.config.ts'), logLevel: 'warn', build: { outDir: scratch, emptyOutDir: true } });
+    await rm(UI_BUILD_DIR, { recursive: true, force: true });
+    try {
+      await rename(scratch, UI_BUILD_DIR);
+    } catch (err) {
+      // Another test process moved its (equally fresh) build in first.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      await rm(scratch, { recursive: true, force: true });
+    }
+    return UI_BUILD_DIR;
   })();
   return building;
 }

@@ -1,0 +1,53 @@
+/** Small building blocks shared by the pages. */
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import { sessionPath } from './logic/routes.ts';
+
+/** The page's one h1; focused after navigation so screen readers announce the new page. */
+export function PageTitle({ children, text }: { children?: ComponentChildren; text: string }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    document.title = `${text} · Breakglass`;
+    ref.current?.focus();
+  }, [text]);
+  return (
+    <h1 ref={ref} tabIndex={-1}>
+      {children ?? text}
+    </h1>
+  );
+}
+
+export function ErrorAlert({ message }: { message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <div role="alert" class="alert">
+      {message}
+    </div>
+  );
+}
+
+export function SessionLink({ name }: { name: string }) {
+  return <a href={sessionPath(name)}>{name}</a>;
+}
+
+/** A definition list of label/value pairs; empty values are left out. */
+export function Facts({ items }: { items: [string, ComponentChildren][] }) {
+  return (
+    <dl class="facts">
+      {items
+        .filter(([, value]) => value !== undefined && value !== null && value !== '')
+        .map(([label, value]) => (
+          <div key={label}>
+            <dt>{label}</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+    </dl>
+  );
+}
+
+export function formatTime(time: string | undefined): string {
+  if (!time) return '';
+  const date = new Date(time);
+  return Number.isNaN(date.getTime()) ? time : date.toLocaleString();
+}

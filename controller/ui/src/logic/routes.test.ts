@@ -1,0 +1,20 @@
+import { expect } from 'chai';
+import { matchRoute, sessionPath } from './routes.ts';
+
+describe('ui routes', () => {
+  it('maps the contract URLs to pages', () => {
+    expect(matchRoute('/')).to.deep.equal({ page: 'request' });
+    expect(matchRoute('/approvals')).to.deep.equal({ page: 'approvals' });
+    expect(matchRoute('/approvals/')).to.deep.equal({ page: 'approvals' });
+    expect(matchRoute('/sessions')).to.deep.equal({ page: 'sessions' });
+    expect(matchRoute('/sessions/prod-1-admin-x7k2p')).to.deep.equal({ page: 'session', name: 'prod-1-admin-x7k2p' });
+    expect(matchRoute('/sessions/a/b')).to.deep.equal({ page: 'notFound' });
+    expect(matchRoute('/sessions/%E0%A4%A')).to.deep.equal({ page: 'notFound' });
+    expect(matchRoute('/elsewhere')).to.deep.equal({ page: 'notFound' });
+  });
+
+  it('links to a session detail page and back to the same route', () => {
+    expect(sessionPath('prod-1-admin-x7k2p')).to.equal('/sessions/prod-1-admin-x7k2p');
+    expect(matchRoute(sessionPath('a b'))).to.deep.equal({ page: 'session', name: 'a b' });
+  });
+});

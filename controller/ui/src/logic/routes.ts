@@ -1,0 +1,27 @@
+/** The URLs of the UI contract: /, /approvals, /sessions, /sessions/<name>. */
+export type Route =
+  | { page: 'request' }
+  | { page: 'approvals' }
+  | { page: 'sessions' }
+  | { page: 'session'; name: string }
+  | { page: 'notFound' };
+
+export function matchRoute(pathname: string): Route {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+  if (path === '/' || path === '') return { page: 'request' };
+  if (path === '/approvals') return { page: 'approvals' };
+  if (path === '/sessions') return { page: 'sessions' };
+  const detail = /^\/sessions\/([^/]+)$/.exec(path);
+  if (detail) {
+    try {
+      return { page: 'session', name: decodeURIComponent(detail[1] as string) };
+    } catch {
+      return { page: 'notFound' };
+    }
+  }
+  return { page: 'notFound' };
+}
+
+export function sessionPath(name: string): string {
+  return `/sessions/${encodeURIComponent(name)}`;
+}

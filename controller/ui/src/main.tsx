@@ -1,0 +1,39 @@
+/**
+ * Start: read the login configuration, finish or restore the login (or go to the IdP), then
+ * render the app at the URL the user asked for.
+ */
+import { render } from 'preact';
+import { Api } from './api.ts';
+import { App } from './app.tsx';
+import { Auth } from './auth.ts';
+import type { FrontendConfig } from './api-types.ts';
+import { navigate } from './router.ts';
+import './styles.css';
+
+const root = document.getElementById('app') as HTMLElement;
+
+function fatal(message: string): void {
+  render(
+    <main class="shell">
+      <h1>Breakglass is unavailable</h1>
+      <p role="alert" class="alert">
+        {message}
+      </p>
+    </main>,
+    root,
+  );
+}
+
+async function start(): Promise<void> {
+  const response = await fetch('/api/config', { headers: { Accept: 'application/json' } });
+  if (!response.ok) return fatal(`The login configuration could not be read (HTTP ${response.status}).`);
+  const config = ((await response.json()) as FrontendConfig).frontend;
+  if (!config.oidcAuthority || !config.oidcClientID) return fatal('No identity provider is configured for this installation.');
+  const auth = new Auth(config, window.location.origin);
+  const { session, returnTo } = await auth.start();
+  if (!session) return auth.login();
+  if (returnTo !== undefined) navigate(returnTo, true);
+  render(<App ctx={{ api: new Api(auth), auth, session }} />, root);
+}
+
+start().catch((err: unknown) => fatal(`Login failed: ${err instanceof Error ? err.message : String(err)}`));
