@@ -5,6 +5,10 @@
  * alice drops it, the leader cleans it up; every HTTP call is printed as a curl line with its
  * answer, so a person can follow along and try the same calls while it runs.
  *
+ * After the journey the replicas serve the web UI (built first when build/ui is missing or
+ * stale) and the demo keeps everything running until Ctrl-C, printing the UI's URL and the users
+ * to log in as; the deny link kubectl prints on the spoke points at that UI.
+ *
  * DEMO_SECONDS=n stops n seconds after the journey; unset, it runs until Ctrl-C.
  * DEMO_CHECK=1 stops right after the journey (the e2e test of this script uses it). Any answer
  * other than the one the journey expects stops the demo with exit code 1.
@@ -13,10 +17,12 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { decodeJwt } from 'jose';
 import { API_VERSION, GROUP, VERSION, plurals, type BreakglassEscalation } from '../crds/index.ts';
 import { installCrds } from '../crds/install.ts';
-import { startControlPlane } from './controlplane/controlplane.ts';
+import { freePort, startControlPlane } from './controlplane/controlplane.ts';
 import { startKeycloak, type KeycloakHandle } from './keycloak/keycloak.ts';
 import type { KeycloakUserName } from './keycloak/realm.ts';
 import { currentLeader, Replica, type LogLine } from './harness/replicas.ts';
+import { allowWebOrigins } from './harness/keycloak-clients.ts';
+import { ensureUiBuilt, uiBuildIsStale } from './harness/ui-build.ts';
 import { startDemoSpoke, type DemoSpoke, type KubectlResult } from './demo-spoke.ts';
 
 const NAMESPACE = 'breakglass-system';
@@ -89,6 +95,9 @@ function sessionLine(s: Json): string {
 
 try {
   step('1. the platform: a local control plane, Keycloak, the CRDs and three controller replicas');
+  // The replicas serve the web UI from build/ui; on a fresh clone nothing has built it yet.
+  if (uiBuildIsStale()) say('building the web UI (npm run build:ui) into build/ui');
+  const uiBuilt = ensureUiBuilt();
   const cp = await startControlPlane({ log: say });
   stopControlPlane = () => cp.stop();
   const admin = cp.identities.find((i) => i.name === 'admin');
@@ -106,12 +115,9 @@ try {
   await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   const objects = kc.makeApiClient(CustomObjectsApi);
   await core.createNamespacedSecret({ namespace: NAMESPACE, body: idpKc.groupSyncSecret({ secretNamespace: NAMESPACE }) });
-  await objects.createClusterCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: plurals.IdentityProvider,
-    body: idpKc.identityProviderObject({ name: IDP_NAME, secretNamespace: NAMESPACE }),
-  });
+  const idp = idpKc.identityProviderObject({ name: IDP_NAME, secretNamespace: NAMESPACE });
+  idp.spec.primary = true; // the one the web UI logs in with (GET /api/config)
+  await objects.createClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider, body: idp });
   const escalation: BreakglassEscalation = {
     apiVersion: API_VERSION,
     kind: 'BreakglassEscalation',
@@ -131,25 +137,33 @@ try {
   say(`CRDs installed; IdentityProvider ${IDP_NAME} (issuer ${idpKc.issuer}, Keycloak group sync) and BreakglassEscalation`);
   say(`  ${NAMESPACE}/${ESCALATION}: developers may request ${ESCALATED_GROUP} on clusters prod-*, approvers approve`);
 
-  const started = await Replica.startMany(
-    [0, 1, 2].map((i) => ({
-      name: `breakglass-${i}`,
-      kubeconfigPath: admin.kubeconfigPath,
-      env: {
-        POD_NAMESPACE: NAMESPACE,
-        ENABLE_WEBHOOKS: 'false',
-        CLEANUP_INTERVAL: '2s',
-        ESCALATION_STATUS_UPDATE_INTERVAL: '5s',
-        LEADER_ELECT_LEASE_DURATION: '5s',
-        LEADER_ELECT_RENEW_DEADLINE: '3s',
-        LEADER_ELECT_RETRY_PERIOD: '1s',
-        // The spoke prefixes token groups with oidc: (its AuthenticationConfiguration).
-        OIDC_PREFIXES: 'oidc:',
-        SAR_GRANT_CACHE_TTL: '1s',
-        FRONTEND_BASE_URL: 'https://breakglass.example/',
-      },
-    })),
-  );
+  await uiBuilt;
+  // Fixed API ports (free ones chosen now), so the deny link can name the UI of breakglass-0
+  // and a replica stopped by the handoff comes back on the same URL.
+  const apiPorts = await Promise.all([0, 1, 2].map(() => freePort()));
+  const uiUrl = `http://127.0.0.1:${apiPorts[0]}/`;
+  // The UI's token requests are cross-origin: Keycloak must name these origins in CORS answers.
+  await allowWebOrigins(idpKc.admin, idpKc.uiClientId, apiPorts.map((port) => `http://127.0.0.1:${port}`));
+  const replicaOptions = [0, 1, 2].map((i) => ({
+    name: `breakglass-${i}`,
+    kubeconfigPath: admin.kubeconfigPath,
+    args: [`--api-bind-address=127.0.0.1:${apiPorts[i]}`],
+    env: {
+      POD_NAMESPACE: NAMESPACE,
+      ENABLE_WEBHOOKS: 'false',
+      CLEANUP_INTERVAL: '2s',
+      ESCALATION_STATUS_UPDATE_INTERVAL: '5s',
+      LEADER_ELECT_LEASE_DURATION: '5s',
+      LEADER_ELECT_RENEW_DEADLINE: '3s',
+      LEADER_ELECT_RETRY_PERIOD: '1s',
+      // The spoke prefixes token groups with oidc: (its AuthenticationConfiguration).
+      OIDC_PREFIXES: 'oidc:',
+      SAR_GRANT_CACHE_TTL: '1s',
+      // Denials on the spoke link to the web UI of breakglass-0.
+      FRONTEND_BASE_URL: uiUrl,
+    },
+  }));
+  const started = await Replica.startMany(replicaOptions);
   replicas.push(...started);
   for (const r of replicas) say(`replica ${r.name}: API http://127.0.0.1:${r.ports.api}, metrics :${r.ports.metrics}, probes :${r.ports.probes}`);
 
@@ -308,13 +322,29 @@ try {
 
   step('journey complete');
   if (CHECK) await stopAll(0);
+
+  // Bring the replica the handoff stopped back (as a follower), so every URL printed works.
+  for (const [i, r] of replicas.entries()) {
+    if (r.running) continue;
+    say(`restarting ${r.name} on its port: it rejoins as a follower`);
+    replicas[i] = await Replica.start(replicaOptions[i]!);
+  }
+  step('the web UI: open it in a browser and do the same journey by hand');
+  say(`UI:        ${uiUrl}   (every replica serves it: ${replicas.map((r) => `http://127.0.0.1:${r.ports.api}/`).join('  ')})`);
+  say(`deny link: ${uiUrl}?search=${CLUSTER}&group=${ESCALATED_GROUP}   (what kubectl on the spoke prints for alice)`);
+  say(`log in at Keycloak as alice (requests), then in another browser or a private window as bob or carol (approve):`);
+  for (const u of Object.values(idpKc.users)) say(`  ${u.username.padEnd(6)} / ${u.password.padEnd(19)} groups: ${u.groups.join(', ') || '(none)'}`);
+  if (idpKc.caFile) {
+    say(`Keycloak (${idpKc.baseUrl}) has a certificate of the demo's own CA: the browser warns once; accept it,`);
+    say(`  or trust ${idpKc.caFile} in the browser first.`);
+  }
   const seconds = Number(process.env.DEMO_SECONDS ?? 0);
   if (seconds > 0) {
     say(`stopping in ${seconds} s (DEMO_SECONDS)`);
     await sleep(seconds * 1000);
     await stopAll(0);
   }
-  say('still running: try the calls above yourself; Ctrl-C stops everything');
+  say('still running: try the UI and the calls above yourself; Ctrl-C stops everything');
   setInterval(() => undefined, 1 << 30);
 } catch (err) {
   process.stderr.write(`[demo] failed: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -69,6 +69,23 @@ describe('web UI in Chromium with Keycloak and two replicas (issue 10)', functio
     expect(user.problemsOn(appA, appB), `console of ${user.name} on ${label}`).to.deep.equal([]);
   }
 
+  /**
+   * The same page at a phone's width (375 px): nothing wider than the screen (no sideways
+   * scrolling), axe-core still clean, and a picture; then back to the laptop size.
+   */
+  async function checkPhoneWidth(user: UserContext, label: string): Promise<void> {
+    const laptop = user.page.viewportSize();
+    await user.page.setViewportSize({ width: 375, height: 812 });
+    try {
+      await user.page.waitForTimeout(300); // one layout pass
+      const width = (await user.page.evaluate('document.documentElement.scrollWidth')) as number;
+      expect(width, `${label} at 375 px: content ${width} px wide`).to.be.at.most(375);
+      await checkPage(user, `${label}-375px`);
+    } finally {
+      if (laptop) await user.page.setViewportSize(laptop);
+    }
+  }
+
   /** Counts full page loads of the main frame, to prove a list updated without a reload. */
   function countLoads(page: Page): () => number {
     let loads = 0;
@@ -201,6 +218,7 @@ describe('web UI in Chromium with Keycloak and two replicas (issue 10)', functio
     expect(await duration.getAttribute('max'), 'duration bounded by maxValidFor (1h)').to.equal('60');
     await alice.page.getByLabel('Scheduled start').waitFor();
     await checkPage(alice, 'request-preselected');
+    await checkPhoneWidth(alice, 'request-preselected');
 
     // The mandatory reason left empty: the field says so and nothing reaches the API.
     const posts: Request[] = [];
@@ -245,6 +263,7 @@ describe('web UI in Chromium with Keycloak and two replicas (issue 10)', functio
     expect(shown, 'requested duration').to.match(/30 ?min|30m|0\.5 ?h/);
     expect(shown, 'time left before the approval times out').to.match(/left/i);
     await checkPage(bob, 'approvals-pending');
+    await checkPhoneWidth(bob, 'approvals-pending');
 
     // alice's own Approvals page never offers her request, though she is a named approver.
     await nav.getByRole('link', { name: 'Approvals' }).click();
@@ -287,6 +306,7 @@ describe('web UI in Chromium with Keycloak and two replicas (issue 10)', functio
     expect(activeText, 'time left').to.match(/\d+\s*(m|min|minutes?|h|s)\b.*left|left/i);
     expect(activeText).to.match(/(2\d|30)\s*(m|min)/); // about 30 minutes left
     await checkPage(alice, 'sessions-active');
+    await checkPhoneWidth(alice, 'sessions-active');
 
     // The session detail page, the link an approver gets.
     await bob.page.goto(`${appB}/sessions/${name}`);
