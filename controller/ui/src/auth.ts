@@ -6,8 +6,7 @@
  */
 import { User, UserManager, WebStorageStateStore } from 'oidc-client-ts';
 import type { FrontendConfig } from './api-types.ts';
-
-export const CALLBACK_PATH = '/auth/callback';
+import { CALLBACK_PATH, safeReturn } from './logic/routes.ts';
 
 export interface Session {
   user: User;
@@ -102,12 +101,6 @@ export class Auth {
   async logout(): Promise<void> {
     await this.manager.signoutRedirect();
   }
-}
-
-/** Only a path of this app, never another origin (an open redirect through `state`). */
-export function safeReturn(returnTo: string | undefined): string {
-  if (!returnTo || !returnTo.startsWith('/') || returnTo.startsWith('//') || returnTo.startsWith(CALLBACK_PATH)) return '/';
-  return returnTo;
 }
 
 function toSession(user: User): Session {
