@@ -22,6 +22,7 @@ interface ReturnState {
 export class Auth {
   readonly manager: UserManager;
   private redirecting = false;
+  private renewing: Promise<User | undefined> | undefined;
 
   constructor(config: FrontendConfig['frontend'], origin: string) {
     this.manager = new UserManager({
@@ -80,15 +81,21 @@ export class Auth {
     await this.manager.signinRedirect({ state: { returnTo } satisfies ReturnState });
   }
 
-  async renewOrLogin(): Promise<User | undefined> {
-    try {
-      const user = await this.manager.signinSilent();
-      if (user) return user;
-    } catch {
-      // fall through to a fresh login
-    }
-    await this.login();
-    return undefined;
+  /** One renewal at a time: several polls finding the token expired share it. */
+  renewOrLogin(): Promise<User | undefined> {
+    this.renewing ??= (async () => {
+      try {
+        const user = await this.manager.signinSilent();
+        if (user) return user;
+      } catch {
+        // fall through to a fresh login
+      }
+      await this.login();
+      return undefined;
+    })().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
   }
 
   /** A valid access token, renewed first when it has expired; undefined while redirecting to log in. */
