@@ -84,11 +84,15 @@ export class Auth {
   /** One renewal at a time: several polls finding the token expired share it. */
   renewOrLogin(): Promise<User | undefined> {
     this.renewing ??= (async () => {
-      try {
-        const user = await this.manager.signinSilent();
-        if (user) return user;
-      } catch {
-        // fall through to a fresh login
+      // Only with a refresh token: without one oidc-client-ts would try a hidden iframe,
+      // which the CSP (frame-src 'none') refuses.
+      if ((await this.manager.getUser())?.refresh_token) {
+        try {
+          const user = await this.manager.signinSilent();
+          if (user) return user;
+        } catch {
+          // fall through to a fresh login
+        }
       }
       await this.login();
       return undefined;
