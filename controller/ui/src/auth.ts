@@ -7,6 +7,7 @@
 import { User, UserManager, WebStorageStateStore } from 'oidc-client-ts';
 import type { FrontendConfig } from './api-types.ts';
 import { CALLBACK_PATH, safeReturn } from './logic/routes.ts';
+import { refreshTokenUsable } from './logic/token.ts';
 
 export interface Session {
   user: User;
@@ -62,7 +63,7 @@ export class Auth {
     }
     const user = await this.manager.getUser();
     if (user && !user.expired) return { session: toSession(user) };
-    if (user?.refresh_token) {
+    if (refreshTokenUsable(user?.refresh_token, new Date())) {
       try {
         const renewed = await this.manager.signinSilent();
         if (renewed) return { session: toSession(renewed) };
@@ -86,7 +87,7 @@ export class Auth {
     this.renewing ??= (async () => {
       // Only with a refresh token: without one oidc-client-ts would try a hidden iframe,
       // which the CSP (frame-src 'none') refuses.
-      if ((await this.manager.getUser())?.refresh_token) {
+      if (refreshTokenUsable((await this.manager.getUser())?.refresh_token, new Date())) {
         try {
           const user = await this.manager.signinSilent();
           if (user) return user;
