@@ -6,8 +6,8 @@
  */
 import { User, UserManager, WebStorageStateStore } from 'oidc-client-ts';
 import type { FrontendConfig } from './api-types.ts';
-
-export const CALLBACK_PATH = '/auth/callback';
+import { CALLBACK_PATH, safeReturn } from './logic/routes.ts';
+import { refreshTokenUsable } from './logic/token.ts';
 
 export interface Session {
   user: User;
@@ -23,6 +23,7 @@ interface ReturnState {
 export class Auth {
   readonly manager: UserManager;
   private redirecting = false;
+  private renewing: Promise<User | undefined> | undefined;
 
   constructor(config: FrontendConfig['frontend'], origin: string) {
     this.manager = new UserManager({
@@ -62,7 +63,7 @@ export class Auth {
     }
     const user = await this.manager.getUser();
     if (user && !user.expired) return { session: toSession(user) };
-    if (user?.refresh_token) {
+    if (refreshTokenUsable(user?.refresh_token, new Date())) {
       try {
         const renewed = await this.manager.signinSilent();
         if (renewed) return { session: toSession(renewed) };
@@ -81,15 +82,25 @@ export class Auth {
     await this.manager.signinRedirect({ state: { returnTo } satisfies ReturnState });
   }
 
-  async renewOrLogin(): Promise<User | undefined> {
-    try {
-      const user = await this.manager.signinSilent();
-      if (user) return user;
-    } catch {
-      // fall through to a fresh login
-    }
-    await this.login();
-    return undefined;
+  /** One renewal at a time: several polls finding the token expired share it. */
+  renewOrLogin(): Promise<User | undefined> {
+    this.renewing ??= (async () => {
+      // Only with a refresh token: without one oidc-client-ts would try a hidden iframe,
+      // which the CSP (frame-src 'none') refuses.
+      if (refreshTokenUsable((await this.manager.getUser())?.refresh_token, new Date())) {
+        try {
+          const user = await this.manager.signinSilent();
+          if (user) return user;
+        } catch {
+          // fall through to a fresh login
+        }
+      }
+      await this.login();
+      return undefined;
+    })().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
   }
 
   /** A valid access token, renewed first when it has expired; undefined while redirecting to log in. */
@@ -102,12 +113,6 @@ export class Auth {
   async logout(): Promise<void> {
     await this.manager.signoutRedirect();
   }
-}
-
-/** Only a path of this app, never another origin (an open redirect through `state`). */
-export function safeReturn(returnTo: string | undefined): string {
-  if (!returnTo || !returnTo.startsWith('/') || returnTo.startsWith('//') || returnTo.startsWith(CALLBACK_PATH)) return '/';
-  return returnTo;
 }
 
 function toSession(user: User): Session {

@@ -19,6 +19,9 @@ function fatal(message: string): void {
       <p role="alert" class="alert">
         {message}
       </p>
+      <p>
+        <a href="/">Start again</a>
+      </p>
     </main>,
     root,
   );

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { matchRoute, sessionPath } from './routes.ts';
+import { matchRoute, safeReturn, sessionPath } from './routes.ts';
 
 describe('ui routes', () => {
   it('maps the contract URLs to pages', () => {
@@ -16,5 +16,13 @@ describe('ui routes', () => {
   it('links to a session detail page and back to the same route', () => {
     expect(sessionPath('prod-1-admin-x7k2p')).to.equal('/sessions/prod-1-admin-x7k2p');
     expect(matchRoute(sessionPath('a b'))).to.deep.equal({ page: 'session', name: 'a b' });
+  });
+
+  it('returns after login only to a page of this app', () => {
+    expect(safeReturn('/sessions?x=1')).to.equal('/sessions?x=1');
+    expect(safeReturn('/?search=prod-1&group=admin')).to.equal('/?search=prod-1&group=admin');
+    for (const bad of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', '', undefined, 42, '/auth/callback', '/auth/callback?code=x']) {
+      expect(safeReturn(bad), String(bad)).to.equal('/');
+    }
   });
 });

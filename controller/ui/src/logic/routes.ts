@@ -25,3 +25,16 @@ export function matchRoute(pathname: string): Route {
 export function sessionPath(name: string): string {
   return `/sessions/${encodeURIComponent(name)}`;
 }
+
+/** Where the IdP sends the browser back with the authorization code. */
+export const CALLBACK_PATH = '/auth/callback';
+
+/**
+ * The page to show after login, from the OIDC state: only a path of this app, never another
+ * origin (`//evil.example`) or the callback itself.
+ */
+export function safeReturn(returnTo: unknown): string {
+  if (typeof returnTo !== 'string' || !returnTo.startsWith('/') || returnTo.startsWith('//') || returnTo.startsWith('/\\')) return '/';
+  if (returnTo === CALLBACK_PATH || returnTo.startsWith(`${CALLBACK_PATH}?`)) return '/';
+  return returnTo;
+}

@@ -96,9 +96,14 @@ function ApprovalCard({ ctx, session, now, onDecided }: { ctx: AppContext; sessi
         ]}
       />
       <div class="field">
-        <label for={`${id}-reason`}>
-          Approval reason{mandatory ? <span class="muted"> (required)</span> : null}
-        </label>
+        <div class="label-row">
+            <label for={`${id}-reason`}>Approval reason</label>
+            {mandatory && (
+              <span class="muted" aria-hidden="true">
+                required
+              </span>
+            )}
+          </div>
         {config?.description && (
           <p id={`${id}-hint`} class="hint">
             {config.description}

@@ -137,9 +137,14 @@ export function RequestPage({ ctx, search }: { ctx: AppContext; search: URLSearc
         </fieldset>
 
         <div class="field">
-          <label for="request-reason">
-            Reason{option?.reasonMandatory ? <span class="muted"> (required)</span> : null}
-          </label>
+          <div class="label-row">
+            <label for="request-reason">Reason</label>
+            {option?.reasonMandatory && (
+              <span class="muted" aria-hidden="true">
+                required
+              </span>
+            )}
+          </div>
           {reasonHint && (
             <p id="request-reason-hint" class="hint">
               {reasonHint}

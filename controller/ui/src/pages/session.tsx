@@ -88,9 +88,14 @@ export function SessionPage({ ctx, name }: { ctx: AppContext; name: string }) {
           />
           {canDecide && (
             <div class="field">
-              <label for="detail-reason">
-                Approval reason{mandatory ? <span class="muted"> (required)</span> : null}
-              </label>
+              <div class="label-row">
+            <label for="detail-reason">Approval reason</label>
+            {mandatory && (
+              <span class="muted" aria-hidden="true">
+                required
+              </span>
+            )}
+          </div>
               {config?.description && (
                 <p id="detail-reason-hint" class="hint">
                   {config.description}
