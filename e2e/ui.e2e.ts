@@ -10,7 +10,8 @@
  * My sessions turns it Active with time left by itself; she drops it and it shows as ended.
  * Approvals never offers alice her own request. A login whose Keycloak session ended sends the
  * user back to Keycloak and then to the page they were on. Every page: axe-core without serious or
- * critical violations, no console errors, a screenshot kept under build/e2e-screenshots/ui/.
+ * critical violations, no console errors, a screenshot kept under build/e2e-screenshots/ui/; the
+ * main pages also at 375 px width without sideways scrolling.
  */
 import { randomBytes } from 'node:crypto';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
