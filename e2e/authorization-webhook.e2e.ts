@@ -31,7 +31,8 @@ import { eventually, sleep } from './harness/wait.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
+import type { ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIGURATIONS, findOne, synthesize } from '../infra/test/configurations.ts';
@@ -70,6 +71,58 @@ function postTls(port: number, path: string, body: string, tls: { ca: string; ce
     request.on('error', reject);
     request.end(body);
   });
+}
+
+/**
+ * A TLS front of the hub API server that forwards everything (the caller's own bearer token
+ * included) except BreakglassSession lists and watches, which it never answers: a replica behind
+ * it syncs every cache but its session cache. Resolves with a kubeconfig for `hub`'s user that
+ * points at the proxy (client-node refuses plain HTTP, so the proxy has its own CA).
+ */
+async function startSessionBlockingProxy(hub: KubeConfig, dir: string): Promise<{ kubeconfigPath: string; stop(): Promise<void> }> {
+  const cluster = hub.getCurrentCluster();
+  if (!cluster) throw new Error('the hub kubeconfig has no current cluster');
+  const target = new URL(cluster.server);
+  const ca = cluster.caData ? Buffer.from(cluster.caData, 'base64') : cluster.caFile ? await readFile(cluster.caFile) : undefined;
+  const proxyCa = await createCa(dir, 'session-blocking-proxy-ca');
+  const serving = await createServingCert(dir, proxyCa, 'session-blocking-proxy', { ips: ['127.0.0.1'] });
+  const held = new Set<ServerResponse>();
+  const server = createHttpsServer({ cert: await readFile(serving.certFile), key: await readFile(serving.keyFile) }, (req, res) => {
+    if ((req.url ?? '').includes(`/${plurals.BreakglassSession}`)) {
+      held.add(res);
+      res.on('close', () => held.delete(res));
+      return;
+    }
+    const upstream = httpsRequest(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host }, ca },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.flushHeaders(); // a watch sends headers long before its first event; the client waits for them
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const config = JSON.parse(hub.exportConfig()) as { clusters: { name: string; cluster: Record<string, unknown> }[] };
+  for (const entry of config.clusters) {
+    if (entry.name !== cluster.name) continue;
+    entry.cluster.server = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+    entry.cluster['certificate-authority-data'] = Buffer.from(await readFile(proxyCa.certFile)).toString('base64');
+    delete entry.cluster['certificate-authority'];
+  }
+  const kubeconfigPath = join(dir, 'session-blocking.kubeconfig');
+  await writeFile(kubeconfigPath, JSON.stringify(config), { mode: 0o600 }); // JSON is valid YAML
+  return {
+    kubeconfigPath,
+    async stop() {
+      for (const res of held) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 /**
@@ -199,6 +252,10 @@ describe('authorization webhook with a real spoke API server', function () {
   let aliceKubeconfig: string;
   let unsynced: Replica | undefined;
   let silent: SilentServer | undefined;
+  let sessionless: Replica | undefined;
+  let blockingProxy: Awaited<ReturnType<typeof startSessionBlockingProxy>> | undefined;
+  /** The replicas' identity: the synthesized ServiceAccount. */
+  let controllerKubeConfig: KubeConfig;
   let custom: CustomObjectsApi;
   let ingress: TlsTerminator | undefined;
   let workDir: string | undefined;
@@ -235,6 +292,7 @@ describe('authorization webhook with a real spoke API server', function () {
     workDir = await mkdtemp(join(tmpdir(), 'bg-wh-'));
     hubKubeconfig = join(workDir, 'kubeconfig');
     await writeFile(hubKubeconfig, asController.exportConfig(), { mode: 0o600 });
+    controllerKubeConfig = asController;
     // The replica's own TLS listener for spokes with client certificates, and those certificates.
     const listenerCa = await createCa(workDir, 'sar-tls-ca');
     const listenerCert = await createServingCert(workDir, listenerCa, 'sar-tls', { ips: ['127.0.0.1'] });
@@ -349,6 +407,8 @@ describe('authorization webhook with a real spoke API server', function () {
   after(async () => {
     await unsynced?.stop();
     await silent?.stop();
+    await sessionless?.stop();
+    await blockingProxy?.stop();
     await replica?.stop();
     await ingress?.stop();
     await spoke?.stop();
@@ -489,7 +549,7 @@ describe('authorization webhook with a real spoke API server', function () {
     expect(tokenCluster.status).to.equal(401);
   });
 
-  it('client certificate: a real spoke whose webhook kubeconfig has client-certificate-data gets decisions, denied and then allowed through a session', async () => {
+  it('client certificate: a real spoke whose webhook kubeconfig has client-certificate-data gets decisions (denied, then allowed through a session), none once the hub stops accepting its certificate', async () => {
     const denied = await asAliceOn(mtlsSpoke, ['get', 'pods', '-n', 'payments']);
     expect(denied.code).to.not.equal(0);
     expect(denied.stderr).to.contain('forbidden');
@@ -654,5 +714,32 @@ describe('authorization webhook with a real spoke API server', function () {
     });
     expect(response.status).to.equal(500);
     expect(await response.text()).to.equal('');
+  });
+
+  it('a replica whose session cache alone has not synced answers fail-closed while its other caches are ready', async () => {
+    blockingProxy = await startSessionBlockingProxy(controllerKubeConfig, workDir as string);
+    sessionless = await Replica.start({ name: 'webhook-no-sessions', kubeconfigPath: blockingProxy.kubeconfigPath, args: ['--enable-webhooks=false', '--enable-leader-election=false'] });
+    const probes = `http://127.0.0.1:${sessionless.ports.probes}/readyz`;
+    let lastReadyz = '';
+    const notReady = await eventually('every cache but the sessions synced', 60_000, async () => {
+      const response = await fetch(probes);
+      lastReadyz = await response.text();
+      const failing = lastReadyz.split('\n').filter((line) => line.startsWith('[-]'));
+      return response.status === 503 && failing.length === 1 && /:sessions failed/.test(failing[0] as string) ? failing : undefined;
+    }).catch((error: unknown) => {
+      throw new Error(`${String(error)}; last /readyz: ${lastReadyz}`);
+    });
+    expect(notReady).to.have.length(1);
+    const response = await fetch(`http://127.0.0.1:${sessionless.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
+      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } } }),
+    });
+    // The caller was authenticated (the ClusterConfig cache and the token Secret work); the
+    // decision needs the sessions, so no decision: an empty 500, which the spoke turns into a denial.
+    expect(response.status).to.equal(500);
+    expect(await response.text()).to.equal('');
+    const failed = sessionless.logs.find((l) => l.msg === 'sar_failed' && l.cluster === CLUSTER);
+    expect(String(failed?.err)).to.equal('sessions cache has not synced');
   });
 });
