@@ -3,6 +3,8 @@
  * elector and the loop registry. Process concerns (argv, signals, exit codes) stay in main.ts.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import type Router from '@koa/router';
+import { dirname, resolve } from 'node:path';
 import * as validation from '../crds/validation/index.ts';
 import { createAdmissionApp } from './admission/admission-app.ts';
 import { createAuthorizationWebhook } from './api/authorization-webhook.ts';
@@ -15,6 +17,8 @@ import { createUiMiddleware } from './http/ui-app.ts';
 import { defaultUiDir } from './http/ui-dir.ts';
 import { createIdentityServices, type TokenVerifier } from './identity/index.ts';
 import { listen } from './http/listen.ts';
+import { startTlsServer } from './http/tls-server.ts';
+import { createSarApp } from './http/sar-app.ts';
 import { createMetricsApp } from './http/metrics-app.ts';
 import { LeaderElector } from './leadership/elector.ts';
 import { KubernetesLeaseStore } from './leadership/kubernetes-lease-store.ts';
@@ -72,6 +76,7 @@ export function composeController(
   ];
   if (options.enableApi || options.enableFrontend) {
     const routers = [];
+    let webhookRouter: Router | undefined;
     if (options.enableApi) {
       const api = createSessionApi({
         kubeConfig: kc,
@@ -104,6 +109,7 @@ export function composeController(
       });
       routers.push(webhook.router);
       components.push(...webhook.components);
+      webhookRouter = webhook.router;
     }
     const ui = options.enableFrontend
       ? createUiMiddleware({
@@ -114,6 +120,26 @@ export function composeController(
       : undefined;
     const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION, routers, ...(ui ? { ui } : {}) });
     servers.push({ name: 'api', start: () => listen(app.callback(), options.apiBindAddress) });
+    if (webhookRouter !== undefined && options.sarTlsCertFile !== '') {
+      // Spokes that authenticate with a client certificate talk TLS to the controller itself:
+      // the certificate is only visible where TLS ends. This listener serves the webhook alone.
+      const sarLogger = logger.child({ server: 'sar-tls' });
+      const sarApp = createSarApp({ logger: sarLogger, router: webhookRouter });
+      servers.push({
+        name: 'sar-tls',
+        start: () =>
+          startTlsServer({
+            purpose: 'authorization webhook',
+            bindAddress: options.sarTlsBindAddress,
+            certDir: dirname(resolve(options.sarTlsCertFile)),
+            certFile: options.sarTlsCertFile,
+            keyFile: options.sarTlsKeyFile,
+            requestClientCertificate: true,
+            app: sarApp,
+            logger: sarLogger,
+          }),
+      });
+    }
   }
   if (options.metricsBindAddress !== '0') {
     const app = createMetricsApp(metrics.registry);

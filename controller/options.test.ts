@@ -65,6 +65,13 @@ describe('controller options', () => {
     expect(parseOptions(['--leader-elect-lease-duration=3s', '--leader-elect-renew-deadline=2s', '--leader-elect-retry-period=500ms'], {}).leaderElectRetryPeriod).to.equal(500);
   });
 
+  it('takes the authorization webhook TLS listener only with both certificate and key', () => {
+    expect(defaultOptions()).to.include({ sarTlsBindAddress: ':8443', sarTlsCertFile: '', sarTlsKeyFile: '' });
+    expect(() => parseOptions(['--sar-tls-cert-file=/tls/tls.crt'], {})).to.throw(OptionError, /--sar-tls-cert-file and --sar-tls-key-file must be set together/);
+    expect(() => parseOptions([], { SAR_TLS_KEY_FILE: '/tls/tls.key' })).to.throw(OptionError, /must be set together/);
+    expect(parseOptions(['--sar-tls-cert-file=/tls/tls.crt', '--sar-tls-key-file=/tls/tls.key'], {})).to.include({ sarTlsCertFile: '/tls/tls.crt' });
+  });
+
   it('takes the Lease namespace from the flag, else the pod namespace, else breakglass-system', () => {
     expect(effectiveLeaseNamespace(parseOptions(['--leader-elect-namespace=a', '--pod-namespace=b'], {}))).to.equal('a');
     expect(effectiveLeaseNamespace(parseOptions([], { POD_NAMESPACE: 'b' }))).to.equal('b');

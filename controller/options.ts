@@ -110,6 +110,15 @@ export const optionDefinitions = {
     'File name of the webhook serving certificate.'),
   webhookCertKey: str('webhook-cert-key', 'WEBHOOK_CERT_KEY', 'tls.key',
     'File name of the webhook serving key.'),
+  sarTlsBindAddress: address('sar-tls-bind-address', 'SAR_TLS_BIND_ADDRESS', ':8443',
+    'Address of the HTTPS listener that serves only the authorization webhook, for spokes that authenticate with a client certificate; '
+    + 'listens only when --sar-tls-cert-file is set.'),
+  sarTlsCertFile: str('sar-tls-cert-file', 'SAR_TLS_CERT_FILE', '',
+    'Serving certificate (PEM) of the authorization webhook\'s HTTPS listener; reloaded when the file changes. It asks every client for a '
+    + 'certificate without requiring one; each ClusterConfig\'s webhookAuthentication.clientCertificate says which CA must have issued it. '
+    + 'Empty: no such listener.'),
+  sarTlsKeyFile: str('sar-tls-key-file', 'SAR_TLS_KEY_FILE', '',
+    'Private key (PEM) of --sar-tls-cert-file; required with it.'),
   frontendBaseUrl: str('frontend-base-url', 'FRONTEND_BASE_URL', '',
     'Base URL of the web UI; authorization webhook denials link to <url>?search=<cluster>&group=<group>. Empty: no links.'),
   oidcPrefixes: str('oidc-prefixes', 'OIDC_PREFIXES', '',
@@ -265,6 +274,9 @@ export function validateOptions(options: ControllerOptions): void {
     throw new OptionError(`--log-level: "${options.logLevel}" is not one of ${logLevels.join(', ')}`);
   }
   if (options.leaderElectId.trim() === '') throw new OptionError('--leader-elect-id must not be empty');
+  if ((options.sarTlsCertFile === '') !== (options.sarTlsKeyFile === '')) {
+    throw new OptionError('--sar-tls-cert-file and --sar-tls-key-file must be set together');
+  }
 }
 
 /** The Lease namespace in effect: the flag, else the pod namespace, else breakglass-system. */

@@ -81,6 +81,43 @@ export const OIDCFromIdentityProviderSchema = Type.Object(
 );
 export type OIDCFromIdentityProviderConfig = Static<typeof OIDCFromIdentityProviderSchema>;
 
+/** A client certificate the spoke's webhook kubeconfig presents, checked against a CA (issue 9 item 3). */
+export const WebhookClientCertificateSchema = Type.Object(
+  {
+    // The Secret key holding the PEM CA bundle that must have issued the client certificate (e.g. key "ca.crt").
+    caSecretRef: SecretKeyReferenceSchema,
+    commonName: Type.Optional(
+      boundedString({ minLength: 1, description: 'the subject CN the client certificate must carry; unset: any certificate the CA issued.' }),
+    ),
+  },
+  {
+    description:
+      'the spoke presents a client certificate (client-certificate-data in its webhook kubeconfig); needs the controller\'s TLS listener (--sar-tls-cert-file), which sees the certificate.',
+  },
+);
+export type WebhookClientCertificate = Static<typeof WebhookClientCertificateSchema>;
+
+export const WEBHOOK_AUTHENTICATION_RULES: CelRule[] = [
+  {
+    rule: 'has(self.tokenSecretRef) || has(self.clientCertificate)',
+    message: 'at least one of tokenSecretRef or clientCertificate must be specified',
+  },
+];
+
+export const WebhookAuthenticationSchema = Type.Object(
+  {
+    // The Secret key holding the bearer token the spoke's webhook kubeconfig presents.
+    tokenSecretRef: Type.Optional(SecretKeyReferenceSchema),
+    clientCertificate: Type.Optional(WebhookClientCertificateSchema),
+  },
+  {
+    description:
+      'how the spoke API server authenticates to the hub authorization webhook (a bearer token, a client certificate, or either when both are set); without it every SubjectAccessReview for this cluster is refused (401).',
+    'x-kubernetes-validations': WEBHOOK_AUTHENTICATION_RULES,
+  },
+);
+export type WebhookAuthentication = Static<typeof WebhookAuthenticationSchema>;
+
 const has = (field: string) => `(has(self.${field}) ? 1 : 0)`;
 const usesOidc = '(has(self.oidcAuth) || has(self.oidcFromIdentityProvider))';
 
@@ -114,18 +151,7 @@ export const ClusterConfigSpecSchema = Type.Object(
     kubeconfigSecretRef: Type.Optional(SecretKeyReferenceSchema),
     oidcAuth: Type.Optional(OIDCAuthConfigSchema),
     oidcFromIdentityProvider: Type.Optional(OIDCFromIdentityProviderSchema),
-    webhookAuthentication: Type.Optional(
-      Type.Object(
-        {
-          // The Secret key holding the bearer token the spoke's webhook kubeconfig presents.
-          tokenSecretRef: SecretKeyReferenceSchema,
-        },
-        {
-          description:
-            'how the spoke API server authenticates to the hub authorization webhook; without it every SubjectAccessReview for this cluster is refused (401).',
-        },
-      ),
-    ),
+    webhookAuthentication: Type.Optional(WebhookAuthenticationSchema),
     qps: Type.Optional(int32({ minimum: 1, description: 'client queries per second against the spoke.' })),
     burst: Type.Optional(int32({ minimum: 1, description: 'client burst against the spoke.' })),
     identityProviderRefs: Type.Optional(stringList(20, { description: 'IdentityProviders allowed for this cluster.' })),

@@ -6,6 +6,10 @@
  * spoke with a least-privilege ServiceAccount token from the ClusterConfig's kubeconfig Secret.
  * Real kubectl as alice against the spoke judges every decision.
  *
+ * A second spoke (`spoke-mtls`) authenticates to the hub with a client certificate instead: its
+ * webhook kubeconfig has client-certificate-data and points straight at the replica's TLS
+ * listener (--sar-tls-*), the only place the certificate is visible.
+ *
  * Users log in to the spoke with Keycloak access tokens (AuthenticationConfiguration: username
  * claim `email`, groups claim `groups` with prefix `oidc:`). alice requests and drops through the
  * REST API and bob approves there; sessions for the timing tests (expiry, idle, activity) are
@@ -14,7 +18,7 @@
 import { expect } from 'chai';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { installCrds } from '../crds/install.ts';
-import { API_VERSION, GROUP, VERSION, plurals, type BreakglassSession } from '../crds/index.ts';
+import { API_VERSION, GROUP, VERSION, plurals, type BreakglassSession, type ClusterConfig, type WebhookAuthentication } from '../crds/index.ts';
 import { startSilentServer, type SilentServer } from '../controller/kube/silent-server.ts';
 import { kubeconfigYaml, type ControlPlane, type RunningIdentity } from './controlplane/controlplane.ts';
 import { testCluster, writeKubeconfigWithServer, type KubectlResult } from './harness/cluster.ts';
@@ -26,16 +30,162 @@ import { isoSeconds, SessionWriteRecorder } from './harness/sessions.ts';
 import { eventually, sleep } from './harness/wait.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIGURATIONS, findOne, synthesize } from '../infra/test/configurations.ts';
 import { applyIdentityAndRbac, serviceAccountKubeConfig } from './harness/serviceaccount.ts';
+import { createCa, createServingCert } from './controlplane/certs.ts';
+import { createTestCa } from '../controller/admission/certificates.test-support.ts';
+import { issueClientCertificate, type TestClientCertificate } from '../controller/authorization/client-certificates.test-support.ts';
 
 const CLUSTER = 'spoke';
 const FRONTEND = 'https://breakglass.example/';
 const ESCALATED_GROUP = 'payments-admin';
 const WEBHOOK_TOKEN = newWebhookToken();
+/** The spoke that presents a client certificate, and the subject CN its ClusterConfig expects. */
+const MTLS_CLUSTER = 'spoke-mtls';
+const MTLS_CN = 'spoke-mtls-apiserver';
+
+interface TlsAnswer {
+  status: number;
+  text: string;
+}
+
+/** POST over TLS with an optional client certificate (fetch cannot present one). */
+function postTls(port: number, path: string, body: string, tls: { ca: string; cert?: string; key?: string; token?: string }): Promise<TlsAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      {
+        host: '127.0.0.1', port, path, method: 'POST', agent: false, ca: tls.ca,
+        ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }),
+        headers: { 'content-type': 'application/json', ...(tls.token === undefined ? {} : { authorization: `Bearer ${tls.token}` }) },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/**
+ * A TLS front of the hub API server that forwards everything (the caller's own bearer token
+ * included) except BreakglassSession lists and watches, which it never answers: a replica behind
+ * it syncs every cache but its session cache. Resolves with a kubeconfig for `hub`'s user that
+ * points at the proxy (client-node refuses plain HTTP, so the proxy has its own CA).
+ */
+async function startSessionBlockingProxy(hub: KubeConfig, dir: string): Promise<{ kubeconfigPath: string; stop(): Promise<void> }> {
+  const cluster = hub.getCurrentCluster();
+  if (!cluster) throw new Error('the hub kubeconfig has no current cluster');
+  const target = new URL(cluster.server);
+  const ca = cluster.caData ? Buffer.from(cluster.caData, 'base64') : cluster.caFile ? await readFile(cluster.caFile) : undefined;
+  const proxyCa = await createCa(dir, 'session-blocking-proxy-ca');
+  const serving = await createServingCert(dir, proxyCa, 'session-blocking-proxy', { ips: ['127.0.0.1'] });
+  const held = new Set<ServerResponse>();
+  const server = createHttpsServer({ cert: await readFile(serving.certFile), key: await readFile(serving.keyFile) }, (req, res) => {
+    if ((req.url ?? '').includes(`/${plurals.BreakglassSession}`)) {
+      held.add(res);
+      res.on('close', () => held.delete(res));
+      return;
+    }
+    const upstream = httpsRequest(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host }, ca },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.flushHeaders(); // a watch sends headers long before its first event; the client waits for them
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const config = JSON.parse(hub.exportConfig()) as { clusters: { name: string; cluster: Record<string, unknown> }[] };
+  for (const entry of config.clusters) {
+    if (entry.name !== cluster.name) continue;
+    entry.cluster.server = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+    entry.cluster['certificate-authority-data'] = Buffer.from(await readFile(proxyCa.certFile)).toString('base64');
+    delete entry.cluster['certificate-authority'];
+  }
+  const kubeconfigPath = join(dir, 'session-blocking.kubeconfig');
+  await writeFile(kubeconfigPath, JSON.stringify(config), { mode: 0o600 }); // JSON is valid YAML
+  return {
+    kubeconfigPath,
+    async stop() {
+      for (const res of held) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * A spoke as every test needs it: namespaces, a harmless and a privileged pod (no kubelet: they
+ * stay Pending; authorization comes first), RBAC for the escalated group, and the hub's
+ * least-privilege identity, returned as the kubeconfig the ClusterConfig's Secret holds.
+ */
+async function prepareSpoke(plane: ControlPlane): Promise<{ admin: KubeConfig; hubIdentity: string }> {
+  const adminIdentity = plane.identities.find((i) => i.name === 'admin') as RunningIdentity;
+  const admin = new KubeConfig();
+  admin.loadFromFile(adminIdentity.kubeconfigPath);
+  const core = admin.makeApiClient(CoreV1Api);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  await core.createNamespace({ body: { metadata: { name: 'payments' } } });
+  await core.createNamespace({ body: { metadata: { name: 'breakglass' } } });
+  const container = (securityContext: Record<string, unknown>) => [{ name: 'c', image: 'registry.example/app:1', securityContext }];
+  await core.createNamespacedPod({ namespace: 'payments', body: { metadata: { name: 'web' }, spec: { containers: container({ runAsUser: 1000 }) } } });
+  await core.createNamespacedPod({
+    namespace: 'payments',
+    body: { metadata: { name: 'root-shell' }, spec: { hostPID: true, containers: container({ privileged: true }) } },
+  });
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: 'payments-admin' },
+      rules: [
+        { apiGroups: [''], resources: ['pods', 'secrets'], verbs: ['get', 'list'] },
+        { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+      ],
+    },
+  });
+  // Bound cluster-wide: the spoke's RBAC alone would let the group read kube-system secrets;
+  // only the hub's DenyPolicy stops that.
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: 'payments-admin' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'payments-admin' },
+      subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: ESCALATED_GROUP }],
+    },
+  });
+  await core.createNamespacedServiceAccount({ namespace: 'breakglass', body: { metadata: { name: 'hub' } } });
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: 'breakglass-hub' },
+      rules: [
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['namespaces', 'pods'], verbs: ['get'] },
+      ],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: 'breakglass-hub' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'breakglass-hub' },
+      subjects: [{ kind: 'ServiceAccount', name: 'hub', namespace: 'breakglass' }],
+    },
+  });
+  const tokenRequest = await core.createNamespacedServiceAccountToken({
+    namespace: 'breakglass',
+    name: 'hub',
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  return { admin, hubIdentity: kubeconfigYaml(plane.server, plane.caData, 'breakglass-hub', tokenRequest.status?.token ?? '') };
+}
 
 
 /** Deterministic PRNG (mulberry32), so that a failing body can be replayed from its index. */
@@ -89,13 +239,23 @@ describe('authorization webhook with a real spoke API server', function () {
   let hubNamespace: string;
   let replica: Replica;
   let spoke: ControlPlane;
-  let spokeAdmin: KubeConfig;
+  /** The spoke whose webhook kubeconfig presents a client certificate. */
+  let mtlsSpoke: ControlPlane;
+  /** The CA of the replica's TLS listener, and client certificates of the right CA, the right CA with another CN, and a foreign CA. */
+  let sarTlsCa = '';
+  let spokeCertificate: TestClientCertificate;
+  let otherCnCertificate: TestClientCertificate;
+  let foreignCertificate: TestClientCertificate;
   let keycloak: KeycloakHandle;
   /** alice as the spoke sees her: the e-mail claim. */
   let aliceUser: string;
   let aliceKubeconfig: string;
   let unsynced: Replica | undefined;
   let silent: SilentServer | undefined;
+  let sessionless: Replica | undefined;
+  let blockingProxy: Awaited<ReturnType<typeof startSessionBlockingProxy>> | undefined;
+  /** The replicas' identity: the synthesized ServiceAccount. */
+  let controllerKubeConfig: KubeConfig;
   let custom: CustomObjectsApi;
   let ingress: TlsTerminator | undefined;
   let workDir: string | undefined;
@@ -103,12 +263,14 @@ describe('authorization webhook with a real spoke API server', function () {
   const policyNames: string[] = [];
   let idpName = '';
 
-  /** kubectl on the spoke with a fresh Keycloak access token of alice (tokens live 300 s). */
-  const asAlice = async (args: string[]) => {
+  /** kubectl on a spoke with a fresh Keycloak access token of alice (tokens live 300 s). */
+  const asAliceOn = async (plane: ControlPlane, args: string[]) => {
     const token = await keycloak.accessToken('alice');
-    await writeFile(aliceKubeconfig, kubeconfigYaml(spoke.server, spoke.caData, 'alice', token), { mode: 0o600 });
-    return kubectl(spoke.binaries.kubectl, aliceKubeconfig, args);
+    const path = plane === spoke ? aliceKubeconfig : join(plane.workDir, 'alice-jwt.kubeconfig');
+    await writeFile(path, kubeconfigYaml(plane.server, plane.caData, 'alice', token), { mode: 0o600 });
+    return kubectl(plane.binaries.kubectl, path, args);
   };
+  const asAlice = (args: string[]) => asAliceOn(spoke, args);
 
   before(async function () {
     this.timeout(KEYCLOAK_START_TIMEOUT_MS);
@@ -130,6 +292,16 @@ describe('authorization webhook with a real spoke API server', function () {
     workDir = await mkdtemp(join(tmpdir(), 'bg-wh-'));
     hubKubeconfig = join(workDir, 'kubeconfig');
     await writeFile(hubKubeconfig, asController.exportConfig(), { mode: 0o600 });
+    controllerKubeConfig = asController;
+    // The replica's own TLS listener for spokes with client certificates, and those certificates.
+    const listenerCa = await createCa(workDir, 'sar-tls-ca');
+    const listenerCert = await createServingCert(workDir, listenerCa, 'sar-tls', { ips: ['127.0.0.1'] });
+    sarTlsCa = await readFile(listenerCa.certFile, 'utf8');
+    const clientCa = await createTestCa(workDir, 'spoke-webhook-ca');
+    const foreignCa = await createTestCa(workDir, 'spoke-webhook-ca'); // same name, other key
+    spokeCertificate = await issueClientCertificate(workDir, clientCa, { commonName: MTLS_CN });
+    otherCnCertificate = await issueClientCertificate(workDir, clientCa, { commonName: 'someone-else' });
+    foreignCertificate = await issueClientCertificate(workDir, foreignCa, { commonName: MTLS_CN });
 
     // The hub replica first: the spoke's webhook kubeconfig needs its port.
     replica = await Replica.start({
@@ -138,12 +310,20 @@ describe('authorization webhook with a real spoke API server', function () {
       args: [
         '--enable-webhooks=false', '--enable-leader-election=false', `--frontend-base-url=${FRONTEND}`,
         '--sar-grant-cache-ttl=1s', '--cleanup-interval=2s', '--oidc-prefixes=oidc:',
+        '--sar-tls-bind-address=127.0.0.1:0', `--sar-tls-cert-file=${listenerCert.certFile}`, `--sar-tls-key-file=${listenerCert.keyFile}`,
       ],
     });
     ingress = await startTlsTerminator([replica.ports.api]);
     const webhookUrl = `https://127.0.0.1:${ingress.port}/api/breakglass/webhook/authorize/${CLUSTER}`;
 
-    spoke = await startSpokeControlPlane({ keycloak, webhookUrl, webhookCaPem: ingress.caPem, webhookToken: WEBHOOK_TOKEN });
+    const mtlsUrl = `https://127.0.0.1:${replica.ports['sar-tls']}/api/breakglass/webhook/authorize/${MTLS_CLUSTER}`;
+    [spoke, mtlsSpoke] = await Promise.all([
+      startSpokeControlPlane({ keycloak, webhookUrl, webhookCaPem: ingress.caPem, webhookToken: WEBHOOK_TOKEN }),
+      startSpokeControlPlane({
+        keycloak, webhookUrl: mtlsUrl, webhookCaPem: sarTlsCa,
+        webhookClientCertificate: { certPem: spokeCertificate.certPem, keyPem: spokeCertificate.keyPem },
+      }),
+    ]);
     aliceKubeconfig = join(spoke.workDir, 'alice-jwt.kubeconfig');
     // The API server fetches the issuer's keys after /readyz: wait for a token to work.
     const whoami = await eventually('alice authenticates on the spoke with her Keycloak token', 60_000, async () => {
@@ -152,63 +332,8 @@ describe('authorization webhook with a real spoke API server', function () {
     });
     expect(JSON.parse(whoami).status.userInfo).to.deep.include({ username: aliceUser });
     expect(JSON.parse(whoami).status.userInfo.groups).to.include('oidc:developers');
-    const adminIdentity = spoke.identities.find((i) => i.name === 'admin') as RunningIdentity;
-    spokeAdmin = new KubeConfig();
-    spokeAdmin.loadFromFile(adminIdentity.kubeconfigPath);
-
-    // The spoke: namespaces, pods (no kubelet: they stay Pending; authorization comes first),
-    // RBAC for the escalated group, and the hub's least-privilege identity.
-    const core = spokeAdmin.makeApiClient(CoreV1Api);
-    const rbac = spokeAdmin.makeApiClient(RbacAuthorizationV1Api);
-    await core.createNamespace({ body: { metadata: { name: 'payments' } } });
-    await core.createNamespace({ body: { metadata: { name: 'breakglass' } } });
-    const container = (securityContext: Record<string, unknown>) => [{ name: 'c', image: 'registry.example/app:1', securityContext }];
-    await core.createNamespacedPod({ namespace: 'payments', body: { metadata: { name: 'web' }, spec: { containers: container({ runAsUser: 1000 }) } } });
-    await core.createNamespacedPod({
-      namespace: 'payments',
-      body: { metadata: { name: 'root-shell' }, spec: { hostPID: true, containers: container({ privileged: true }) } },
-    });
-    await rbac.createClusterRole({
-      body: {
-        metadata: { name: 'payments-admin' },
-        rules: [
-          { apiGroups: [''], resources: ['pods', 'secrets'], verbs: ['get', 'list'] },
-          { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
-        ],
-      },
-    });
-    // Bound cluster-wide: the spoke's RBAC alone would let the group read kube-system secrets;
-    // only the hub's DenyPolicy stops that.
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: 'payments-admin' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'payments-admin' },
-        subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: ESCALATED_GROUP }],
-      },
-    });
-    await core.createNamespacedServiceAccount({ namespace: 'breakglass', body: { metadata: { name: 'hub' } } });
-    await rbac.createClusterRole({
-      body: {
-        metadata: { name: 'breakglass-hub' },
-        rules: [
-          { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
-          { apiGroups: [''], resources: ['namespaces', 'pods'], verbs: ['get'] },
-        ],
-      },
-    });
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: 'breakglass-hub' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'breakglass-hub' },
-        subjects: [{ kind: 'ServiceAccount', name: 'hub', namespace: 'breakglass' }],
-      },
-    });
-    const tokenRequest = await core.createNamespacedServiceAccountToken({
-      namespace: 'breakglass',
-      name: 'hub',
-      body: { spec: { audiences: [], expirationSeconds: 3600 } },
-    });
-    const hubIdentity = kubeconfigYaml(spoke.server, spoke.caData, 'breakglass-hub', tokenRequest.status?.token ?? '');
+    const [prepared, mtlsPrepared] = await Promise.all([prepareSpoke(spoke), prepareSpoke(mtlsSpoke)]);
+    const hubIdentity = prepared.hubIdentity;
 
     // The hub: Secrets, ClusterConfig, escalation, DenyPolicies.
     const hubCore = hub.makeApiClient(CoreV1Api);
@@ -224,11 +349,25 @@ describe('authorization webhook with a real spoke API server', function () {
         },
       },
     });
+    // The client-certificate spoke: its kubeconfig, its CA (public, but kept in a Secret like
+    // cert-manager writes it) and a ClusterConfig that accepts only a certificate with its CN.
+    await hubCore.createNamespacedSecret({ namespace: hubNamespace, body: { metadata: { name: 'spoke-mtls-kubeconfig' }, stringData: { value: mtlsPrepared.hubIdentity } } });
+    await hubCore.createNamespacedSecret({ namespace: hubNamespace, body: { metadata: { name: 'spoke-mtls-webhook-ca' }, stringData: { 'ca.crt': clientCa.certPem } } });
+    await custom.createNamespacedCustomObject({
+      group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.ClusterConfig,
+      body: {
+        apiVersion: API_VERSION, kind: 'ClusterConfig', metadata: { name: MTLS_CLUSTER },
+        spec: {
+          kubeconfigSecretRef: { name: 'spoke-mtls-kubeconfig', namespace: hubNamespace },
+          webhookAuthentication: { clientCertificate: { caSecretRef: { name: 'spoke-mtls-webhook-ca', namespace: hubNamespace, key: 'ca.crt' }, commonName: MTLS_CN } },
+        },
+      },
+    });
     await custom.createNamespacedCustomObject({
       group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassEscalation,
       body: {
         apiVersion: API_VERSION, kind: 'BreakglassEscalation', metadata: { name: 'payments-oncall' },
-        spec: { escalatedGroup: ESCALATED_GROUP, allowed: { clusters: [CLUSTER], groups: ['developers'] }, approvers: { groups: ['approvers'] }, maxValidFor: '1h' },
+        spec: { escalatedGroup: ESCALATED_GROUP, allowed: { clusters: [CLUSTER, MTLS_CLUSTER], groups: ['developers'] }, approvers: { groups: ['approvers'] }, maxValidFor: '1h' },
       },
     });
     const suffix = randomBytes(3).toString('hex');
@@ -268,9 +407,12 @@ describe('authorization webhook with a real spoke API server', function () {
   after(async () => {
     await unsynced?.stop();
     await silent?.stop();
+    await sessionless?.stop();
+    await blockingProxy?.stop();
     await replica?.stop();
     await ingress?.stop();
     await spoke?.stop();
+    await mtlsSpoke?.stop();
     if (workDir) await rm(workDir, { recursive: true, force: true });
     if (idpName) await custom?.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider, name: idpName }).catch(() => {});
     for (const name of policyNames) await custom?.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.DenyPolicy, name }).catch(() => {});
@@ -328,9 +470,21 @@ describe('authorization webhook with a real spoke API server', function () {
     expect(risky.code).to.not.equal(0);
     expect(risky.stderr).to.match(/cannot create resource "pods\/exec"/);
     expect(risky.stderr).to.contain(policyNames[1]);
-    // The harmless pod passes authorization; without a kubelet the exec then fails for another reason.
+    // The harmless pod: the decision itself, through the same authorizer chain (RBAC, then our
+    // webhook) with the pod's name and the exec subresource, as a SelfSubjectAccessReview...
+    const canExec = await asAlice(['auth', 'can-i', 'create', 'pods/web', '--subresource=exec', '-n', 'payments']);
+    expect(canExec.stdout.trim(), canExec.stderr).to.equal('yes');
+    expect(canExec.code).to.equal(0);
+    const canExecRisky = await asAlice(['auth', 'can-i', 'create', 'pods/root-shell', '--subresource=exec', '-n', 'payments']);
+    // kubectl prints the webhook's reason after "no".
+    expect(canExecRisky.stdout, 'the same check says no for the privileged pod').to.match(/^no\b/);
+    expect(canExecRisky.stdout).to.contain(policyNames[1]);
+    // ...and the real exec: the API server authorizes pods/exec before its handler looks for the
+    // pod's node, so "no host assigned" (no kubelet here) is only reachable once allowed.
     const harmless = await asAlice(['exec', '-n', 'payments', 'web', '--', 'id']);
+    expect(harmless.code).to.not.equal(0);
     expect(harmless.stderr).to.not.match(/forbidden|cannot create resource/i);
+    expect(harmless.stderr).to.contain('does not have a host assigned');
 
     const dropped = await api('alice', 'POST', `/api/breakglassSessions/${name}/drop`);
     expect(dropped.status, JSON.stringify(dropped.body)).to.equal(200);
@@ -346,7 +500,7 @@ describe('authorization webhook with a real spoke API server', function () {
     await sleep(8_000);
     await eventually('forbidden after expiresAt', 15_000, async () => {
       const result = await asAlice(['get', 'pods', '-n', 'payments']);
-      return result.code !== 0 ? true : undefined;
+      return result.code !== 0 && result.stderr.includes('forbidden') ? true : undefined;
     });
   });
 
@@ -363,6 +517,81 @@ describe('authorization webhook with a real spoke API server', function () {
     }
     const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` }, body });
     expect(ok.status).to.equal(200);
+  });
+
+  it('client certificate: the TLS listener refuses no, a foreign or a wrongly named certificate with 401 and decides for the spoke\'s own', async () => {
+    const port = replica.ports['sar-tls'] as number;
+    const path = `/api/breakglass/webhook/authorize/${MTLS_CLUSTER}`;
+    const body = JSON.stringify({
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+      spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } },
+    });
+    const refusals: [string, Parameters<typeof postTls>[3], string][] = [
+      ['no certificate', { ca: sarTlsCa }, 'a client certificate is required'],
+      ['a bearer token instead', { ca: sarTlsCa, token: WEBHOOK_TOKEN }, 'a client certificate is required'],
+      ['a certificate of another CA', { ca: sarTlsCa, cert: foreignCertificate.certPem, key: foreignCertificate.keyPem }, 'not issued by the CA this cluster trusts'],
+      ['another CN of the right CA', { ca: sarTlsCa, cert: otherCnCertificate.certPem, key: otherCnCertificate.keyPem }, 'subject CN'],
+    ];
+    for (const [what, tls, reason] of refusals) {
+      const answer = await postTls(port, path, body, tls);
+      expect(answer.status, `${what}: ${answer.text}`).to.equal(401);
+      expect((JSON.parse(answer.text) as { error: string }).error, what).to.contain(reason);
+      expect(answer.text, what).to.not.contain('allowed');
+    }
+    const decided = await postTls(port, path, body, { ca: sarTlsCa, cert: spokeCertificate.certPem, key: spokeCertificate.keyPem });
+    expect(decided.status, decided.text).to.equal(200);
+    const review = JSON.parse(decided.text) as { kind: string; status: { allowed: boolean; reason: string } };
+    expect(review.kind).to.equal('SubjectAccessReview');
+    expect(review.status.allowed, 'no session yet').to.equal(false);
+    expect(review.status.reason).to.contain('"payments-oncall"');
+    // The token-only cluster does not take a certificate for its token, on this listener either.
+    const tokenCluster = await postTls(port, `/api/breakglass/webhook/authorize/${CLUSTER}`, body, { ca: sarTlsCa, cert: spokeCertificate.certPem, key: spokeCertificate.keyPem });
+    expect(tokenCluster.status).to.equal(401);
+  });
+
+  it('client certificate: a real spoke whose webhook kubeconfig has client-certificate-data gets decisions (denied, then allowed through a session), none once the hub stops accepting its certificate', async () => {
+    const denied = await asAliceOn(mtlsSpoke, ['get', 'pods', '-n', 'payments']);
+    expect(denied.code).to.not.equal(0);
+    expect(denied.stderr).to.contain('forbidden');
+    // A decision (not a refused caller): the reason names the escalation and links to it.
+    expect(denied.stderr).to.contain('"payments-oncall"');
+    expect(denied.stderr).to.contain(`https://breakglass.example?search=${MTLS_CLUSTER}&group=${ESCALATED_GROUP}`);
+    const name = `alice-mtls-${randomBytes(2).toString('hex')}`;
+    await approveSession(name, 3_600_000, { cluster: MTLS_CLUSTER });
+    const allowed = await eventually('kubectl get pods succeeds on the client-certificate spoke', 20_000, async () => {
+      const result = await asAliceOn(mtlsSpoke, ['get', 'pods', '-n', 'payments', '-o', 'name']);
+      return result.code === 0 ? result : undefined;
+    });
+    expect(allowed.stdout).to.contain('pod/web');
+
+    // The same real spoke with a certificate the hub no longer accepts (the ClusterConfig now
+    // expects another CN): 401, no decision, so even the active session grants nothing; the
+    // spoke's failurePolicy Deny refuses. Back to the spoke's CN: decisions again.
+    const setCommonName = async (commonName: string) => {
+      const current = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.ClusterConfig, name: MTLS_CLUSTER })) as ClusterConfig;
+      const auth = current.spec.webhookAuthentication as WebhookAuthentication;
+      const body = { ...current, spec: { ...current.spec, webhookAuthentication: { ...auth, clientCertificate: { ...auth.clientCertificate!, commonName } } } };
+      await custom.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.ClusterConfig, name: MTLS_CLUSTER, body });
+    };
+    const refusedCn = () =>
+      replica.logs.filter((l) => l.msg === 'sar_unauthenticated' && l.cluster === MTLS_CLUSTER && String(l.reason).includes('subject CN') && l.clientCertificate === true).length;
+    const refusedBefore = refusedCn();
+    await setCommonName('another-apiserver');
+    const refused = await eventually('the spoke is refused once its certificate no longer fits', 20_000, async () => {
+      const result = await asAliceOn(mtlsSpoke, ['get', 'pods', '-n', 'payments', '-o', 'name']);
+      return result.code !== 0 ? result : undefined;
+    });
+    expect(refused.stdout).to.not.contain('pod/web');
+    expect(refused.stderr, 'no decision reached the user').to.not.contain('payments-oncall');
+    expect(refusedCn(), 'the hub refused the real spoke\'s certificate (401)').to.be.greaterThan(refusedBefore);
+    await setCommonName(MTLS_CN);
+    await eventually('decisions again with the expected CN', 20_000, async () => ((await asAliceOn(mtlsSpoke, ['get', 'pods', '-n', 'payments'])).code === 0 ? true : undefined));
+
+    // The session is for spoke-mtls only: the token spoke still says no.
+    const other = await asAlice(['get', 'pods', '-n', 'payments']);
+    expect(other.code).to.not.equal(0);
+    expect(other.stderr).to.contain('forbidden');
+    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name });
   });
 
   it('an idle session expires with reason IdleTimeout once the webhook stops recording activity for it', async function () {
@@ -429,10 +658,10 @@ describe('authorization webhook with a real spoke API server', function () {
       await recorder.start();
       const name = `alice-busy-${randomBytes(2).toString('hex')}`;
       await approveSession(name);
-      const review = (resource: Record<string, string>) =>
+      const review = (resource: Record<string, string>, user = aliceUser) =>
         JSON.stringify({
           apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-          spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: resource },
+          spec: { user, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: resource },
         });
       const ask = async (port: number, body: string): Promise<boolean> => {
         const response = await fetch(`http://127.0.0.1:${port}/api/breakglass/webhook/authorize/${CLUSTER}`, {
@@ -458,11 +687,16 @@ describe('authorization webhook with a real spoke API server', function () {
       expect(live.status?.lastActivity, 'lastActivity written').to.be.a('string');
       expect(live.status?.activityCount ?? 0).to.be.at.least(1);
 
-      // One replica dies; the other decides exactly as before.
+      // One replica dies; the other decides exactly as before, allowed and denied alike.
+      const exec = (pod: string) => review({ verb: 'create', resource: 'pods', subresource: 'exec', name: pod, version: 'v1', namespace: 'payments' });
+      const probes = [pods, secrets, exec('web'), exec('root-shell'), review({ verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' }, 'mallory@example.com')];
+      const decide = () => Promise.all(probes.map((body) => ask(second.ports.api, body)));
+      const beforeKill = await decide();
+      expect(beforeKill, 'pods, kube-system secrets, exec web, exec root-shell, another user').to.deep.equal([true, false, true, false, false]);
       replica.signal('SIGKILL');
       await replica.exited;
-      expect(await ask(second.ports.api, pods)).to.equal(true);
-      expect(await ask(second.ports.api, secrets)).to.equal(false);
+      expect(replica.running).to.equal(false);
+      expect(await decide(), 'the same decisions after the other replica died').to.deep.equal(beforeKill);
     } finally {
       recorder.stop();
       await second.stop();
@@ -480,5 +714,32 @@ describe('authorization webhook with a real spoke API server', function () {
     });
     expect(response.status).to.equal(500);
     expect(await response.text()).to.equal('');
+  });
+
+  it('a replica whose session cache alone has not synced answers fail-closed while its other caches are ready', async () => {
+    blockingProxy = await startSessionBlockingProxy(controllerKubeConfig, workDir as string);
+    sessionless = await Replica.start({ name: 'webhook-no-sessions', kubeconfigPath: blockingProxy.kubeconfigPath, args: ['--enable-webhooks=false', '--enable-leader-election=false'] });
+    const probes = `http://127.0.0.1:${sessionless.ports.probes}/readyz`;
+    let lastReadyz = '';
+    const notReady = await eventually('every cache but the sessions synced', 60_000, async () => {
+      const response = await fetch(probes);
+      lastReadyz = await response.text();
+      const failing = lastReadyz.split('\n').filter((line) => line.startsWith('[-]'));
+      return response.status === 503 && failing.length === 1 && /:sessions failed/.test(failing[0] as string) ? failing : undefined;
+    }).catch((error: unknown) => {
+      throw new Error(`${String(error)}; last /readyz: ${lastReadyz}`);
+    });
+    expect(notReady).to.have.length(1);
+    const response = await fetch(`http://127.0.0.1:${sessionless.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
+      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } } }),
+    });
+    // The caller was authenticated (the ClusterConfig cache and the token Secret work); the
+    // decision needs the sessions, so no decision: an empty 500, which the spoke turns into a denial.
+    expect(response.status).to.equal(500);
+    expect(await response.text()).to.equal('');
+    const failed = sessionless.logs.find((l) => l.msg === 'sar_failed' && l.cluster === CLUSTER);
+    expect(String(failed?.err)).to.equal('sessions cache has not synced');
   });
 });

@@ -113,6 +113,15 @@ describe('CRDs on a real API server', function () {
         expected: /exactly one of kubeconfigSecretRef, oidcAuth or oidcFromIdentityProvider must be specified/,
       },
       {
+        title: 'a ClusterConfig whose webhookAuthentication names neither a token nor a client certificate',
+        object: {
+          kind: 'ClusterConfig',
+          metadata: { name: 'no-webhook-credential' },
+          spec: { kubeconfigSecretRef: { name: 'k', namespace: 'breakglass-system' }, webhookAuthentication: {} },
+        },
+        expected: /spec\.webhookAuthentication: Invalid value: .*at least one of tokenSecretRef or clientCertificate must be specified/,
+      },
+      {
         title: 'an empty DenyPolicy',
         object: { kind: 'DenyPolicy', metadata: { name: `empty-${suffix}` }, spec: { precedence: 5 } },
         expected: /at least one of rules, podSecurityRules or impersonationRules must be specified/,

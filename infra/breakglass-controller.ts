@@ -121,6 +121,12 @@ export interface BreakglassControllerProps {
    * @default Duration.seconds(15)
    */
   readonly shutdownTimeout?: Duration;
+  /**
+   * Secret (`tls.crt`, `tls.key`) of the authorization webhook's TLS listener for spokes that
+   * authenticate with a client certificate; see WorkloadProps.authorizationWebhookTlsSecretName.
+   * @default - no such listener
+   */
+  readonly authorizationWebhookTlsSecretName?: string;
 }
 
 export class BreakglassController extends Construct {
@@ -171,6 +177,7 @@ export class BreakglassController extends Construct {
       resources: props.resources ?? profile.resources,
       podAntiAffinity: props.podAntiAffinity,
       webhookCertSecretName: servingCertSecretName(instance, webhookTls),
+      authorizationWebhookTlsSecretName: props.authorizationWebhookTlsSecretName,
     });
 
     this.rbac = new ControllerRbac(this, 'Rbac', {

@@ -19,6 +19,9 @@ export const WORKLOAD_OWNED_OPTIONS = [
   'webhookCertPath',
   'webhookCertName',
   'webhookCertKey',
+  'sarTlsBindAddress',
+  'sarTlsCertFile',
+  'sarTlsKeyFile',
 ] as const satisfies readonly OptionName[];
 
 export type WorkloadOwnedOption = (typeof WORKLOAD_OWNED_OPTIONS)[number];
@@ -202,6 +205,7 @@ export const CONTROLLER_PORTS = {
   metrics: portOf(optionDefinitions.metricsBindAddress.default),
   probes: portOf(optionDefinitions.healthProbeBindAddress.default),
   webhook: portOf(optionDefinitions.webhookBindAddress.default),
+  sarTls: portOf(optionDefinitions.sarTlsBindAddress.default),
 } as const;
 
 /**

@@ -27,6 +27,7 @@ export function objectNames(instance: string) {
     secretsRole: `${instance}-secrets`,
     validatingWebhookConfiguration: `${instance}-validating-webhook-configuration`,
     webhookServerCertSecret: `${instance}-webhook-server-cert`,
+    sarTlsService: `${instance}-sar-tls`,
     webhookServingCertificate: `${instance}-webhook-serving-cert`,
     selfSignedIssuer: `${instance}-selfsigned-issuer`,
     caCertificate: `${instance}-ca`,

@@ -41,4 +41,36 @@ describe('Workload', function () {
     const spec = findOne(objects, 'Deployment').spec as { template: { spec: { affinity?: unknown } } };
     expect(spec.template.spec.affinity).to.equal(undefined);
   });
+
+  it('mounts the authorization webhook TLS Secret, points the --sar-tls flags at it and exposes port 8443 as <name>-sar-tls:443, only when asked', () => {
+    const chart = Testing.chart();
+    const workload = new Workload(chart, 'Workload', { image: TEST_IMAGE, authorizationWebhookTlsSecretName: 'spokes-tls' });
+    const objects = Testing.synth(chart) as KubeObject[];
+    expect(parseOptions([...workload.args], {})).to.include({
+      sarTlsCertFile: '/etc/breakglass/sar-tls/tls.crt',
+      sarTlsKeyFile: '/etc/breakglass/sar-tls/tls.key',
+      sarTlsBindAddress: ':8443',
+    });
+    const pod = (findOne(objects, 'Deployment').spec as { template: { spec: PodSpec } }).template.spec;
+    const container = pod.containers[0]!;
+    expect(container.ports).to.deep.include({ name: 'sar-tls', containerPort: 8443 });
+    const mount = container.volumeMounts.find((m) => m.mountPath === '/etc/breakglass/sar-tls');
+    expect(mount?.readOnly).to.equal(true);
+    expect(pod.volumes.find((v) => v.name === mount?.name)?.secret?.secretName).to.equal('spokes-tls');
+    const service = findAll(objects, 'Service').find((s) => s.metadata.name === 'breakglass-sar-tls');
+    expect((service?.spec as { ports: unknown[] }).ports).to.deep.equal([{ name: 'sar-tls', port: 443, targetPort: 8443 }]);
+
+    const plain = Testing.chart();
+    const without = new Workload(plain, 'Workload', { image: TEST_IMAGE });
+    expect(without.args.join(' ')).to.not.contain('sar-tls');
+    expect(findAll(Testing.synth(plain) as KubeObject[], 'Service').map((s) => s.metadata.name)).to.not.include('breakglass-sar-tls');
+    expect(() => new Workload(Testing.chart(), 'Workload', { image: TEST_IMAGE, authorizationWebhookTlsSecretName: 'x', controllerOptions: { enableApi: false } })).to.throw(
+      /authorizationWebhookTlsSecretName needs the API/,
+    );
+  });
 });
+
+interface PodSpec {
+  containers: { ports: { name: string; containerPort: number }[]; volumeMounts: { mountPath: string; name: string; readOnly?: boolean }[] }[];
+  volumes: { name: string; secret?: { secretName: string } }[];
+}

@@ -70,7 +70,20 @@ export interface WorkloadProps {
    * @default '<name>-webhook-server-cert'
    */
   readonly webhookCertSecretName?: string;
+  /**
+   * Secret holding `tls.crt` and `tls.key` of the authorization webhook's own TLS listener, for
+   * spokes that authenticate with a client certificate (ClusterConfig
+   * `webhookAuthentication.clientCertificate`). When set, the pod mounts it at
+   * `/etc/breakglass/sar-tls`, the controller listens there with `--sar-tls-*` on port 8443, and
+   * the Service `<name>-sar-tls` (port 443) leads to it; expose that Service to the spokes
+   * without TLS termination (passthrough), or the client certificate never arrives. Needs the API.
+   * @default - no such listener (bearer-token spokes behind a TLS-terminating ingress only)
+   */
+  readonly authorizationWebhookTlsSecretName?: string;
 }
+
+/** Where the authorization webhook's TLS Secret is mounted. */
+export const SAR_TLS_MOUNT_PATH = '/etc/breakglass/sar-tls';
 
 export class Workload extends Construct {
   public readonly serviceAccount: kplus.ServiceAccount;
@@ -80,6 +93,8 @@ export class Workload extends Construct {
   public readonly metricsService: kplus.Service;
   /** Admission webhook Service (port 443); absent when webhooks are off. */
   public readonly webhookService?: kplus.Service;
+  /** The authorization webhook's TLS listener for client-certificate spokes (port 443); only with authorizationWebhookTlsSecretName. */
+  public readonly sarTlsService?: kplus.Service;
   public readonly podDisruptionBudget?: kplus.k8s.KubePodDisruptionBudget;
   /** Labels of the controller pods; the Deployment, PDB and Services select exactly these. */
   public readonly selectorLabels: Record<string, string>;
@@ -107,7 +122,12 @@ export class Workload extends Construct {
 
     this.namespace = namespace;
     this.selectorLabels = podLabels;
-    this.args = renderControllerArgs(options);
+    const sarTlsSecret = props.authorizationWebhookTlsSecretName;
+    if (sarTlsSecret !== undefined && !isEnabled(options, 'enableApi')) {
+      throw new Error('authorizationWebhookTlsSecretName needs the API (the authorization webhook is part of it); enable it or remove the Secret');
+    }
+    const sarTlsArgs = sarTlsSecret === undefined ? [] : [`--sar-tls-cert-file=${SAR_TLS_MOUNT_PATH}/tls.crt`, `--sar-tls-key-file=${SAR_TLS_MOUNT_PATH}/tls.key`];
+    this.args = [...renderControllerArgs(options), ...sarTlsArgs];
 
     // The token is mounted by the pod (below), not by every pod that might use this account.
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
@@ -123,6 +143,10 @@ export class Workload extends Construct {
         name: 'webhook-cert',
       });
       volumeMounts.push({ path: optionDefinitions.webhookCertPath.default, volume: cert, readOnly: true });
+    }
+    if (sarTlsSecret !== undefined) {
+      const sarCert = kplus.Volume.fromSecret(this, 'SarTlsVolume', kplus.Secret.fromSecretName(this, 'SarTlsSecret', sarTlsSecret), { name: 'sar-tls' });
+      volumeMounts.push({ path: SAR_TLS_MOUNT_PATH, volume: sarCert, readOnly: true });
     }
 
     const env: Record<string, kplus.EnvValue> = {
@@ -158,6 +182,7 @@ export class Workload extends Construct {
             { name: 'metrics', number: CONTROLLER_PORTS.metrics },
             { name: 'probes', number: CONTROLLER_PORTS.probes },
             { name: 'webhook', number: CONTROLLER_PORTS.webhook },
+            ...(sarTlsSecret === undefined ? [] : [{ name: 'sar-tls', number: CONTROLLER_PORTS.sarTls }]),
           ],
           liveness: kplus.Probe.fromHttpGet('/healthz', { port: CONTROLLER_PORTS.probes }),
           readiness: kplus.Probe.fromHttpGet('/readyz', { port: CONTROLLER_PORTS.probes }),
@@ -186,6 +211,7 @@ export class Workload extends Construct {
     if (http) this.httpService = service('HttpService', names.httpService, 80, CONTROLLER_PORTS.http, 'http');
     this.metricsService = service('MetricsService', names.metricsService, CONTROLLER_PORTS.metrics, CONTROLLER_PORTS.metrics, 'metrics');
     if (webhooks) this.webhookService = service('WebhookService', names.webhookService, 443, CONTROLLER_PORTS.webhook, 'webhook');
+    if (sarTlsSecret !== undefined) this.sarTlsService = service('SarTlsService', names.sarTlsService, 443, CONTROLLER_PORTS.sarTls, 'sar-tls');
 
     if (props.podDisruptionBudget ?? replicas > 1) {
       this.podDisruptionBudget = new kplus.k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {

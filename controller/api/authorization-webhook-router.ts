@@ -1,8 +1,9 @@
 /**
  * Transport of the authorization webhook (reference §6.1, §6.2, §6.7): `POST
  * /api/breakglass/webhook/authorize/:cluster` and the legacy `/breakglass/webhook/authorize/:cluster`
- * on the 8080 server of every replica. Koa only carries: the caller is authenticated
- * (caller-auth.ts), the body read with a 1 MiB cap (413), parsed (400 naming the field) and
+ * on the 8080 server of every replica (and on the TLS listener for spokes with client
+ * certificates, --sar-tls-cert-file). Koa only carries: the caller is authenticated from its
+ * bearer token or TLS client certificate (caller-auth.ts), the body read with a 1 MiB cap (413), parsed (400 naming the field) and
  * handed to the AuthorizationPipeline, whose outcome becomes the SAR response (200) or an
  * empty 500 that makes the spoke apply its failurePolicy.
  *
@@ -10,6 +11,7 @@
  */
 import Router, { type RouterContext } from '@koa/router';
 import type { Context } from 'koa';
+import { TLSSocket, type DetailedPeerCertificate } from 'node:tls';
 import type { Logger } from '../observability/logger.ts';
 import { bearerToken, type CallerAuthenticator } from '../authorization/caller-auth.ts';
 import { CacheNotSyncedError, AmbiguousClusterError, type AuthorizationPipeline, type ClusterDirectory } from '../authorization/decision.ts';
@@ -48,6 +50,25 @@ async function readBody(ctx: Context, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks, size);
 }
 
+/**
+ * The certificates the client sent on this TLS connection, leaf first (DER); empty on plain HTTP
+ * or without a client certificate. The chain is followed until it repeats (a self-signed root
+ * refers to itself).
+ */
+function peerCertificates(ctx: Context): Buffer[] {
+  const socket = ctx.req.socket;
+  if (!(socket instanceof TLSSocket)) return [];
+  const out: Buffer[] = [];
+  const seen = new Set<string>();
+  let certificate: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (certificate?.raw !== undefined && !seen.has(certificate.fingerprint256) && out.length < 10) {
+    seen.add(certificate.fingerprint256);
+    out.push(certificate.raw);
+    certificate = certificate.issuerCertificate;
+  }
+  return out;
+}
+
 function fail(ctx: Context, status: number, error: string): void {
   ctx.status = status;
   ctx.body = { error };
@@ -84,12 +105,16 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       return;
     }
     const authorization = ctx.get('Authorization');
-    const caller = await options.callers.authenticate(cluster, bearerToken(authorization || undefined));
+    const clientCertificates = peerCertificates(ctx);
+    const caller = await options.callers.authenticate(cluster, {
+      ...(authorization === '' ? {} : { bearerToken: bearerToken(authorization) }),
+      clientCertificates,
+    });
     if (!caller.ok) {
       // The scheme only, never the credential.
       const scheme = authorization === '' ? 'none' : (authorization.split(' ')[0] ?? '').slice(0, 20);
-      logger.info({ requestId, cluster: clusterName, reason: caller.reason, scheme }, 'sar_unauthenticated');
-      ctx.set('WWW-Authenticate', 'Bearer');
+      logger.info({ requestId, cluster: clusterName, reason: caller.reason, scheme, clientCertificate: clientCertificates.length > 0 }, 'sar_unauthenticated');
+      if (cluster.spec.webhookAuthentication?.tokenSecretRef !== undefined) ctx.set('WWW-Authenticate', 'Bearer');
       fail(ctx, 401, caller.reason);
       return;
     }

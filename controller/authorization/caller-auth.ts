@@ -1,19 +1,24 @@
 /**
- * Who may ask the authorization webhook (issue 9 item 3; the reference accepts anyone, §15.18):
- * the spoke's webhook kubeconfig presents a bearer token, and the hub compares it, in constant
- * time, with the token in the Secret named by the ClusterConfig's
- * `spec.webhookAuthentication.tokenSecretRef`. A ClusterConfig without it refuses every caller.
- *
- * The 8080 server speaks plain HTTP; TLS is terminated in front of it (ingress, service mesh), so
- * a bearer token is the credential that survives the termination (a client certificate would not).
+ * Who may ask the authorization webhook (issue 9 item 3; the reference accepts anyone, §15.18).
+ * Per ClusterConfig, `spec.webhookAuthentication` names one or both credentials the spoke's
+ * webhook kubeconfig may present:
+ * - `tokenSecretRef`: a bearer token, compared in constant time with the token in that Secret.
+ *   It survives TLS termination in front of the 8080 server (ingress, service mesh).
+ * - `clientCertificate`: a client certificate that must chain to the PEM CA bundle in
+ *   `caSecretRef` (and carry `commonName` when set). Only the controller's own TLS listener
+ *   (--sar-tls-cert-file) sees client certificates, so the spoke talks to it directly (or through
+ *   TLS passthrough); a certificate can never be claimed by a forwarded header.
+ * When both are set either one is enough (for moving from one to the other). A ClusterConfig
+ * without webhookAuthentication refuses every caller.
  *
  * Secrets are read live (no cluster-wide Secret watch, which the RBAC refuses on purpose) and
  * kept for a short TTL so that steady traffic does not read a Secret per request; a rotated token
- * is accepted within the TTL. Tokens are never logged.
+ * or CA is accepted within the TTL. Tokens are never logged.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { DEFAULT_SECRET_KEY, type ClusterConfig } from '../../crds/index.ts';
+import { DEFAULT_SECRET_KEY, type ClusterConfig, type SecretKeyReference } from '../../crds/index.ts';
 import type { Clock } from '../clock/clock.ts';
+import { parseCaBundle, verifyClientCertificate } from './client-certificate.ts';
 
 export interface SecretReader {
   /** The decoded data of a Secret; undefined when it does not exist; rejects on errors. */
@@ -28,14 +33,22 @@ export type CallerAuthentication =
       readonly reason: string;
     };
 
+/** What the caller presented; the transport fills in what its connection carries. */
+export interface PresentedCredentials {
+  readonly bearerToken?: string;
+  /** DER certificates the client sent over TLS, leaf first; empty or absent without TLS or without a certificate. */
+  readonly clientCertificates?: readonly Buffer[];
+}
+
 export interface CallerAuthenticatorOptions {
-  readonly clock: Pick<Clock, 'now'>;
+  /** `now()` for the Secret TTL; `wallNow()` for certificate validity (defaults to Date.now()). */
+  readonly clock: Pick<Clock, 'now'> & Partial<Pick<Clock, 'wallNow'>>;
   /** How long a read Secret is reused. Default 30 s. */
   readonly secretTtlMs?: number;
 }
 
-interface CachedDigest {
-  readonly digest: Buffer | undefined;
+interface Cached<T> {
+  readonly value: T | undefined;
   readonly expiresAt: number;
 }
 
@@ -54,8 +67,8 @@ export function bearerToken(header: string | undefined): string | undefined {
 
 export class CallerAuthenticator {
   private readonly ttlMs: number;
-  private readonly cache = new Map<string, CachedDigest>();
-  private readonly inFlight = new Map<string, Promise<Buffer | undefined>>();
+  private readonly cache = new Map<string, Cached<unknown>>();
+  private readonly inFlight = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly secrets: SecretReader,
@@ -64,31 +77,73 @@ export class CallerAuthenticator {
     this.ttlMs = options.secretTtlMs ?? 30_000;
   }
 
-  /** Checks the presented bearer token against the cluster's webhook token; rejects only when the Secret cannot be read. */
-  async authenticate(cluster: ClusterConfig, presented: string | undefined): Promise<CallerAuthentication> {
-    const ref = cluster.spec.webhookAuthentication?.tokenSecretRef;
+  /**
+   * Checks what the caller presented against the cluster's configured credentials; either
+   * configured one that matches is enough. Rejects only when a Secret cannot be read.
+   */
+  async authenticate(cluster: ClusterConfig, presented: PresentedCredentials): Promise<CallerAuthentication> {
+    const auth = cluster.spec.webhookAuthentication;
     const name = cluster.metadata?.name ?? '';
-    if (ref === undefined) return { ok: false, reason: `ClusterConfig ${name} configures no webhook caller authentication` };
-    if (presented === undefined || presented === '') return { ok: false, reason: 'a bearer token is required' };
-    const expected = await this.expectedDigest(ref.namespace, ref.name, ref.key ?? DEFAULT_SECRET_KEY);
-    if (expected === undefined) return { ok: false, reason: `the webhook token Secret of ClusterConfig ${name} is missing or empty` };
-    if (!timingSafeEqual(expected, digest(presented))) return { ok: false, reason: 'the bearer token is not valid for this cluster' };
-    return { ok: true };
+    if (auth === undefined || (auth.tokenSecretRef === undefined && auth.clientCertificate === undefined)) {
+      return { ok: false, reason: `ClusterConfig ${name} configures no webhook caller authentication` };
+    }
+    const reasons: string[] = [];
+    if (auth.clientCertificate !== undefined) {
+      const result = await this.checkCertificate(name, auth.clientCertificate.caSecretRef, auth.clientCertificate.commonName, presented.clientCertificates ?? []);
+      if (result === undefined) return { ok: true };
+      reasons.push(result);
+    }
+    if (auth.tokenSecretRef !== undefined) {
+      const result = await this.checkToken(name, auth.tokenSecretRef, presented.bearerToken);
+      if (result === undefined) return { ok: true };
+      reasons.push(result);
+    }
+    return { ok: false, reason: reasons.join('; ') };
   }
 
-  private async expectedDigest(namespace: string, name: string, key: string): Promise<Buffer | undefined> {
-    const cacheKey = `${namespace}/${name}/${key}`;
-    const now = this.options.clock.now();
+  /** undefined when the token is right, else why not. */
+  private async checkToken(cluster: string, ref: SecretKeyReference, presented: string | undefined): Promise<string | undefined> {
+    if (presented === undefined || presented === '') return 'a bearer token is required';
+    const expected = await this.secretValue(ref, 'token', (raw) => {
+      const token = raw?.trim();
+      return token === undefined || token === '' ? undefined : digest(token);
+    });
+    if (expected === undefined) return `the webhook token Secret of ClusterConfig ${cluster} is missing or empty`;
+    if (!timingSafeEqual(expected, digest(presented))) return 'the bearer token is not valid for this cluster';
+    return undefined;
+  }
+
+  /** undefined when the certificate chains to the cluster's CA (and has the CN), else why not. */
+  private async checkCertificate(
+    cluster: string,
+    ref: SecretKeyReference,
+    commonName: string | undefined,
+    presented: readonly Buffer[],
+  ): Promise<string | undefined> {
+    if (presented.length === 0) return 'a client certificate is required';
+    const anchors = await this.secretValue(ref, 'ca', (raw) => {
+      const bundle = raw === undefined ? [] : parseCaBundle(raw);
+      return bundle.length === 0 ? undefined : bundle;
+    });
+    if (anchors === undefined) return `the webhook client CA Secret of ClusterConfig ${cluster} is missing or holds no PEM certificate`;
+    const nowMs = this.options.clock.wallNow?.().getTime() ?? Date.now();
+    const result = verifyClientCertificate({ presented, anchors, nowMs, ...(commonName === undefined ? {} : { commonName }) });
+    return result.ok ? undefined : result.reason;
+  }
+
+  /** A value derived from one Secret key, shared by concurrent callers and kept for the TTL. */
+  private async secretValue<T>(ref: SecretKeyReference, kind: string, derive: (raw: string | undefined) => T | undefined): Promise<T | undefined> {
+    const key = ref.key ?? DEFAULT_SECRET_KEY;
+    const cacheKey = `${kind}:${ref.namespace}/${ref.name}/${key}`;
     const cached = this.cache.get(cacheKey);
-    if (cached !== undefined && cached.expiresAt > now) return cached.digest;
-    let pending = this.inFlight.get(cacheKey);
+    if (cached !== undefined && cached.expiresAt > this.options.clock.now()) return cached.value as T | undefined;
+    let pending = this.inFlight.get(cacheKey) as Promise<T | undefined> | undefined;
     if (pending === undefined) {
       pending = this.secrets
-        .readSecret(namespace, name)
+        .readSecret(ref.namespace, ref.name)
         .then((data) => {
-          const token = data?.[key]?.trim();
-          const value = token === undefined || token === '' ? undefined : digest(token);
-          this.cache.set(cacheKey, { digest: value, expiresAt: this.options.clock.now() + this.ttlMs });
+          const value = derive(data?.[key]);
+          this.cache.set(cacheKey, { value, expiresAt: this.options.clock.now() + this.ttlMs });
           return value;
         })
         .finally(() => this.inFlight.delete(cacheKey));

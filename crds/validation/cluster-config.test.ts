@@ -106,4 +106,21 @@ describe('ClusterConfig admission', () => {
       'metadata.name: name must be unique cluster-wide; conflicting namespace=team-z',
     ]);
   });
+
+  it('accepts a webhook token, a client certificate or both, and names the field when neither is set', async () => {
+    const clientCertificate = { caSecretRef: secret('spoke-webhook-ca', 'ca.crt'), commonName: 'spoke-apiserver' };
+    for (const webhookAuthentication of [{ tokenSecretRef: secret('spoke-webhook') }, { clientCertificate }, { tokenSecretRef: secret('spoke-webhook'), clientCertificate }]) {
+      expect((await admit('ClusterConfig', clusterConfig({ webhookAuthentication }))).errors, JSON.stringify(webhookAuthentication)).to.deep.equal([]);
+    }
+    expect(errorLines(await admit('ClusterConfig', clusterConfig({ webhookAuthentication: {} })))).to.deep.equal([
+      'spec.webhookAuthentication: at least one of tokenSecretRef or clientCertificate must be specified',
+    ]);
+    const blankCn = clusterConfig({ webhookAuthentication: { clientCertificate: { ...clientCertificate, commonName: ' ' } } });
+    expect(errorLines(await admit('ClusterConfig', blankCn))).to.deep.equal([
+      'spec.webhookAuthentication.clientCertificate.commonName: commonName must not be empty; leave it out to accept any certificate of the CA',
+    ]);
+    const noCa = clusterConfig({ webhookAuthentication: { clientCertificate: { commonName: 'spoke-apiserver' } } } as never);
+    expect(errorLines(await admit('ClusterConfig', noCa)).join('\n')).to.contain('spec.webhookAuthentication.clientCertificate');
+    expect(errorLines(await admit('ClusterConfig', noCa)).join('\n')).to.contain('caSecretRef');
+  });
 });

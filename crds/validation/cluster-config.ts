@@ -36,6 +36,27 @@ function checkAuthMethod(findings: Findings, spec: ClusterConfigSpec): void {
   checkSecretRef(findings, 'spec.kubeconfigSecretRef', spec.kubeconfigSecretRef);
 }
 
+/** Who may call the authorization webhook for this cluster (mirrors the CRD's CEL rule, with field paths). */
+function checkWebhookAuthentication(findings: Findings, spec: ClusterConfigSpec): void {
+  const auth = spec.webhookAuthentication;
+  if (auth === undefined) return;
+  const field = 'spec.webhookAuthentication';
+  if (auth.tokenSecretRef === undefined && auth.clientCertificate === undefined) {
+    findings.error(field, 'at least one of tokenSecretRef or clientCertificate must be specified');
+  }
+  checkSecretRef(findings, `${field}.tokenSecretRef`, auth.tokenSecretRef);
+  const certificate = auth.clientCertificate;
+  if (certificate !== undefined) {
+    if (certificate.caSecretRef === undefined) {
+      findings.error(`${field}.clientCertificate.caSecretRef`, 'caSecretRef is required: the CA that must have issued the spoke\'s client certificate');
+    }
+    checkSecretRef(findings, `${field}.clientCertificate.caSecretRef`, certificate.caSecretRef);
+    if (certificate.commonName !== undefined && certificate.commonName.trim() === '') {
+      findings.error(`${field}.clientCertificate.commonName`, 'commonName must not be empty; leave it out to accept any certificate of the CA');
+    }
+  }
+}
+
 /** Rules both OIDC blocks share: server URL, secret refs, refresh-token rotation and fallback. */
 function checkOidcCommon(findings: Findings, field: string, block: OidcBlock): void {
   checkRequired(findings, `${field}.server`, block.server, 'server');
@@ -123,6 +144,7 @@ export async function validateClusterConfig(config: ClusterConfig, ctx: RuleCont
   const findings = new Findings();
   const spec = config.spec;
   checkAuthMethod(findings, spec);
+  checkWebhookAuthentication(findings, spec);
   if (spec.oidcAuth !== undefined) checkOidcAuth(findings, spec.oidcAuth);
   if (spec.oidcFromIdentityProvider !== undefined) checkOidcFromIdentityProvider(findings, spec.oidcFromIdentityProvider);
   checkIdentifier(findings, 'spec.clusterID', spec.clusterID);

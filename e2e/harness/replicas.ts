@@ -113,10 +113,10 @@ export class Replica {
     return started;
   }
 
-  /** Ports the replica bound (api, metrics, probes, and webhook when enabled). */
-  get ports(): { api: number; metrics: number; probes: number; webhook?: number } {
+  /** Ports the replica bound (api, metrics, probes, and webhook / sar-tls when enabled). */
+  get ports(): { api: number; metrics: number; probes: number; webhook?: number; 'sar-tls'?: number } {
     const line = this.logs.find((l) => l.msg === 'controller started');
-    return (line?.ports ?? {}) as { api: number; metrics: number; probes: number; webhook?: number };
+    return (line?.ports ?? {}) as { api: number; metrics: number; probes: number; webhook?: number; 'sar-tls'?: number };
   }
 
   /** The leader-election identity this replica announced at startup. */

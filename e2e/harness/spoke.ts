@@ -2,7 +2,9 @@
  * A spoke cluster for the e2e suite and the demo: a second kube-apiserver + etcd from the cached
  * binaries that trusts the test Keycloak's JWTs (username = email, groups prefixed `oidc:`) and
  * asks the hub's authorization webhook after RBAC (failurePolicy Deny, no caching, `system:`
- * users skipped), plus the TLS terminator that stands in for the hub's ingress.
+ * users skipped), plus the TLS terminator that stands in for the hub's ingress. The spoke's
+ * webhook kubeconfig presents a bearer token (through the terminator) or a client certificate
+ * (straight to the controller's --sar-tls listener: a terminator would hide it).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -80,9 +82,26 @@ export interface SpokeOptions {
   webhookUrl: string;
   /** The CA that signed the ingress's serving certificate. */
   webhookCaPem: string;
-  /** The bearer token the spoke presents (the ClusterConfig's webhookAuthentication Secret holds it). */
-  webhookToken: string;
+  /** The bearer token the spoke presents (the ClusterConfig's webhookAuthentication.tokenSecretRef Secret holds it). */
+  webhookToken?: string;
+  /**
+   * Or the client certificate it presents (client-certificate-data; the ClusterConfig's
+   * webhookAuthentication.clientCertificate names the CA); the hub's TLS listener sees it.
+   */
+  webhookClientCertificate?: { certPem: string; keyPem: string };
   log?: (line: string) => void;
+}
+
+function webhookUser(options: SpokeOptions): Record<string, string> {
+  const certificate = options.webhookClientCertificate;
+  if (certificate !== undefined) {
+    return {
+      'client-certificate-data': Buffer.from(certificate.certPem).toString('base64'),
+      'client-key-data': Buffer.from(certificate.keyPem).toString('base64'),
+    };
+  }
+  if (options.webhookToken === undefined) throw new Error('a spoke needs webhookToken or webhookClientCertificate');
+  return { token: options.webhookToken };
 }
 
 /** Starts the spoke; stop it with `stop()` like any control plane of the harness. */
@@ -121,7 +140,7 @@ export async function startSpokeControlPlane(options: SpokeOptions): Promise<Con
         cluster: { server: options.webhookUrl, 'certificate-authority-data': Buffer.from(options.webhookCaPem).toString('base64') },
       },
     ],
-    users: [{ name: 'spoke', user: { token: options.webhookToken } }],
+    users: [{ name: 'spoke', user: webhookUser(options) }],
     contexts: [{ name: 'webhook', context: { cluster: 'breakglass-hub', user: 'spoke' } }],
     'current-context': 'webhook',
   };

@@ -1,0 +1,110 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClusterConfig } from '../../crds/index.ts';
+import { createTestCa, issueServingCertificate } from '../admission/certificates.test-support.ts';
+import { createWebhookRouter } from '../api/authorization-webhook-router.ts';
+import { CallerAuthenticator } from '../authorization/caller-auth.ts';
+import { issueClientCertificate, issueIntermediateCa, type TestClientCertificate } from '../authorization/client-certificates.test-support.ts';
+import type { AuthorizationOutcome } from '../authorization/decision.ts';
+import { FakeClock } from '../clock/clock.ts';
+import { silentLogger } from '../observability/logger.ts';
+import { createSarApp } from './sar-app.ts';
+import { startTlsServer, type TlsServer } from './tls-server.ts';
+
+const cluster: ClusterConfig = {
+  metadata: { name: 'spoke', namespace: 'breakglass' },
+  spec: {
+    kubeconfigSecretRef: { name: 'kc', namespace: 'breakglass' },
+    webhookAuthentication: { clientCertificate: { caSecretRef: { name: 'ca', namespace: 'breakglass', key: 'ca.crt' }, commonName: 'spoke-apiserver' } },
+  },
+} as ClusterConfig;
+
+const ALLOWED: AuthorizationOutcome = {
+  kind: 'decision', allowed: true, reason: 'allowed by test', decision: 'allowed', denySource: '', clusterLabel: 'spoke', warnings: [],
+} as AuthorizationOutcome;
+
+const SAR = JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: 'alice@example.com', resourceAttributes: { verb: 'get', resource: 'pods' } } });
+
+describe('authorization webhook TLS listener', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let server: TlsServer;
+  let servingCa: string;
+  let leaf: TestClientCertificate;
+  let intermediatePem: string;
+  let decisions = 0;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bg-sar-tls-'));
+    const serving = await createTestCa(dir, 'serving-ca');
+    servingCa = serving.certPem;
+    const pair = await issueServingCertificate(dir, serving, { ips: ['127.0.0.1'] });
+    await writeFile(join(dir, 'tls.crt'), pair.certPem);
+    await writeFile(join(dir, 'tls.key'), pair.keyPem);
+    const clientCa = await createTestCa(dir, 'spoke-webhook-ca');
+    const intermediate = await issueIntermediateCa(dir, clientCa, 'spoke-intermediate');
+    intermediatePem = intermediate.certPem;
+    leaf = await issueClientCertificate(dir, intermediate, { commonName: 'spoke-apiserver' });
+    const router = createWebhookRouter({
+      pipeline: {
+        authorize: async () => {
+          decisions++;
+          return ALLOWED;
+        },
+      },
+      clusters: { get: (name) => (name === 'spoke' ? cluster : undefined) },
+      callers: new CallerAuthenticator({ readSecret: async () => ({ 'ca.crt': clientCa.certPem }) }, { clock: new FakeClock(Date.now()) }),
+      logger: silentLogger(),
+    });
+    server = await startTlsServer({
+      purpose: 'authorization webhook',
+      bindAddress: '127.0.0.1:0',
+      certDir: dir,
+      certFile: 'tls.crt',
+      keyFile: 'tls.key',
+      requestClientCertificate: true,
+      app: createSarApp({ logger: silentLogger(), router }),
+      logger: silentLogger(),
+    });
+  });
+  after(async () => {
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function post(path: string, tls: { cert?: string; key?: string }): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: server.port, path, method: 'POST', agent: false, ca: servingCa, ...tls, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end(SAR);
+    });
+  }
+
+  it('hands the whole presented chain to caller authentication: a leaf sent with its intermediate is accepted, the leaf alone is not', async () => {
+    const chain = await post('/api/breakglass/webhook/authorize/spoke', { cert: leaf.certPem + intermediatePem, key: leaf.keyPem });
+    expect(chain.status, chain.body).to.equal(200);
+    expect(JSON.parse(chain.body)).to.deep.include({ kind: 'SubjectAccessReview', status: { allowed: true, reason: 'allowed by test' } });
+    const leafOnly = await post('/breakglass/webhook/authorize/spoke', { cert: leaf.certPem, key: leaf.keyPem });
+    expect(leafOnly.status).to.equal(401);
+    expect(JSON.parse(leafOnly.body).error).to.equal('the client certificate was not issued by the CA this cluster trusts');
+    expect(decisions).to.equal(1);
+  });
+
+  it('asks for a certificate without requiring one (401 from the webhook, not a failed handshake) and serves nothing but the webhook', async () => {
+    const none = await post('/api/breakglass/webhook/authorize/spoke', {});
+    expect(none.status).to.equal(401);
+    expect(JSON.parse(none.body).error).to.equal('a client certificate is required');
+    const other = await post('/api/breakglassSessions', { cert: leaf.certPem + intermediatePem, key: leaf.keyPem });
+    expect(other.status).to.equal(404);
+    expect(JSON.parse(other.body).error).to.contain('serves only the authorization webhook');
+  });
+});
