@@ -239,7 +239,23 @@ async function main(res: Resources): Promise<void> {
       `external ${metric('nodejs_external_memory_bytes')}, rss ${metric('process_resident_memory_bytes')}`,
   );
   const status = await readFile(`/proc/${res.replica.child.pid}/status`, 'utf8');
+  // Diagnosis (BENCH_HEAP_SNAPSHOT=<dir>): a heap snapshot of the replica after the figures,
+  // which also shows the live heap (writing a snapshot runs a full GC first).
+  const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT;
+  if (snapshotDir) {
+    res.replica.signal('SIGUSR2');
+    await eventually('the heap snapshot', 120_000, async () => {
+      const { readdir } = await import('node:fs/promises');
+      const files = (await readdir(snapshotDir)).filter((f) => f.endsWith('.heapsnapshot'));
+      return files.length > 0 ? files : undefined;
+    });
+    await sleep(5000);
+    const after = await (await fetch(`http://127.0.0.1:${res.replica.ports.metrics}/metrics`)).text();
+    const used = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(after)?.[1] ?? Number.NaN);
+    log(`heap snapshot written to ${snapshotDir}; live heap after its full GC: ${(used / 1048576).toFixed(1)} MiB`);
+  }
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  log(`replica RSS ${(rssKiB / 1024).toFixed(1)} MiB, peak ${(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024).toFixed(1)} MiB`);
   process.stdout.write(
     JSON.stringify({
       sessions: total,
