@@ -16,6 +16,7 @@ import { ApiClient, type ApiAnswer } from './harness/api-client.ts';
 import { testCluster } from './harness/cluster.ts';
 import { KEYCLOAK_START_TIMEOUT_MS, useKeycloak, type KeycloakHandle, type KeycloakUserName } from './harness/keycloak.ts';
 import { Replica } from './harness/replicas.ts';
+import { SessionWriteRecorder } from './harness/sessions.ts';
 import { eventually, sleep } from './harness/wait.ts';
 import { httpCall } from './keycloak/http.ts';
 
@@ -31,6 +32,7 @@ describe('REST API with real Keycloak tokens on two replicas', function () {
   let namespace: string;
   let replicas: Replica[] = [];
   let api: ApiClient;
+  let recorder: SessionWriteRecorder | undefined;
   const custom = () => kc.makeApiClient(CustomObjectsApi);
 
   const call = async (replica: Replica, who: KeycloakUserName, method: string, path: string, body?: unknown): Promise<ApiAnswer> =>
@@ -65,7 +67,8 @@ describe('REST API with real Keycloak tokens on two replicas', function () {
       ['kc-a', 'kc-b'].map((name) => ({
         name: `${name}-${suffix}`,
         kubeconfigPath: tc.admin.kubeconfigPath,
-        env: { LEADER_ELECT_NAMESPACE: namespace, ENABLE_WEBHOOKS: 'false', ENABLE_CLEANUP: 'false' },
+        // The race below has alice request 20 times in a row, beyond the per-user request limit.
+        env: { LEADER_ELECT_NAMESPACE: namespace, ENABLE_WEBHOOKS: 'false', ENABLE_CLEANUP: 'false', DISABLE_SESSION_RATE_LIMIT: 'true' },
       })),
     );
     api = await ApiClient.forReplica(replicas[0]!);
@@ -81,6 +84,7 @@ describe('REST API with real Keycloak tokens on two replicas', function () {
   });
 
   after(async () => {
+    recorder?.stop();
     await Promise.all(replicas.map((r) => r.stop()));
     for (const name of [idpName, foreignIdpName]) {
       await custom()
@@ -167,6 +171,44 @@ describe('REST API with real Keycloak tokens on two replicas', function () {
     const mine = await call(a, 'bob', 'GET', `/api/breakglassSessions?approvedByMe=true&cluster=${cluster}`);
     expect(mine.body.items.map((s: BreakglassSession) => s.metadata?.name)).to.deep.equal([name]);
   });
+  it("bob's approve racing alice's withdraw, 20 rounds on two replicas: exactly one wins, the other gets 409 or 400 naming the state, one transition each", async function () {
+    this.timeout(300_000);
+    const [a, b] = replicas as [Replica, Replica];
+    recorder = new SessionWriteRecorder(kc, namespace);
+    await recorder.start();
+    const raceCluster = `${cluster}-race`;
+    const names: string[] = [];
+    const winners: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      const [alice, bob] = [await keycloak.accessToken('alice'), await keycloak.accessToken('bob')];
+      const created = await api.call(a, 'POST', '/api/breakglassSessions', alice, { cluster: raceCluster, group: viewGroup, reason: `race ${round}` });
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      const name = created.body.metadata.name as string;
+      names.push(name);
+      const [approve, withdraw] = await Promise.all([
+        api.call(round % 2 === 0 ? a : b, 'POST', `/api/breakglassSessions/${name}/approve`, bob),
+        api.call(round % 2 === 0 ? b : a, 'POST', `/api/breakglassSessions/${name}/withdraw`, alice),
+      ]);
+      const context = `round ${round}: ${JSON.stringify([approve.status, approve.body, withdraw.status, withdraw.body])}`;
+      expect([approve.status, withdraw.status].filter((s) => s === 200), context).to.have.length(1);
+      const loser = approve.status === 200 ? withdraw : approve;
+      expect([400, 409], context).to.include(loser.status);
+      if (loser.status === 400) expect(loser.body.error, context).to.match(/current state: (Approved|Withdrawn)/);
+      winners.push(approve.status === 200 ? 'Approved' : 'Withdrawn');
+      // An approved session blocks the next request as a duplicate: alice ends it.
+      if (approve.status === 200) expect((await api.call(a, 'POST', `/api/breakglassSessions/${name}/drop`, alice)).status).to.equal(200);
+    }
+    const seen = recorder;
+    await eventually('the watch to see every round', 30_000, () =>
+      names.every((n) => seen.changes.some((c) => c.name === n && c.from === 'Pending')) ? true : undefined,
+    );
+    names.forEach((name, round) => {
+      const fromPending = seen.changes.filter((c) => c.name === name && c.from === 'Pending');
+      expect(fromPending.map((c) => c.to), `round ${round}`).to.deep.equal([winners[round]]);
+    });
+    console.log(`      winners: ${winners.filter((w) => w === 'Approved').length} approve, ${winners.filter((w) => w === 'Withdrawn').length} withdraw`);
+  });
+
   it('answers 401, never 500, to Keycloak tokens that are expired, for another audience, from an unknown issuer, tampered, alg none or HS256 with the public key', async function () {
     // The expired case waits out a 1 s token lifetime plus the verifier's 30 s clock tolerance.
     this.timeout(240_000);
