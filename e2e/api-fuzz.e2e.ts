@@ -2,7 +2,13 @@
  * Property-based fuzzing of the REST API from its own OpenAPI document (schemathesis, from PyPI,
  * installed once per version outside the repository by e2e/fuzz/install.sh; E2E_SCHEMATHESIS
  * names an existing `st` instead). At least 1,000 generated requests against a real replica on
- * the real API server: no 5xx, and every status, content type and body as documented.
+ * the real API server: no 5xx, and every status, content type, header and body as documented.
+ *
+ * The replica keeps its production rate limits (per address 10/s, burst 20; per user 50/s,
+ * burst 100). The fuzzer is paced below them, so that its requests reach the routes instead of
+ * mostly collecting 429s; at least 1,000 answers must be something other than 429. The limit
+ * itself is proven separately: a burst of one user gets 429 with a documented Retry-After while
+ * another user is served, and the first is served again once Retry-After has passed.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,10 +24,13 @@ import { installCrds } from '../crds/install.ts';
 import { createCa } from './controlplane/certs.ts';
 import { testCluster } from './harness/cluster.ts';
 import { TestOidcProvider } from './harness/oidc-provider.ts';
+import { ApiClient } from './harness/api-client.ts';
 import { Replica } from './harness/replicas.ts';
-import { eventually } from './harness/wait.ts';
+import { eventually, sleep } from './harness/wait.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** Fuzzer requests per second: under the replica's per-address limit of 10/s for its open routes. */
+const FUZZ_RATE_PER_SECOND = 8;
 
 async function schemathesis(): Promise<string> {
   if (process.env.E2E_SCHEMATHESIS) return process.env.E2E_SCHEMATHESIS;
@@ -125,15 +134,16 @@ describe('REST API fuzzing from the OpenAPI document (schemathesis)', function (
         '--header',
         `Authorization: Bearer ${token}`,
         '--checks',
-        'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+        'not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance',
         '--phases',
         'examples,coverage,fuzzing',
         '--max-examples',
         '120',
         '--workers',
         '2',
+        // Below the per-address limit of the unauthenticated routes (10/s), so that 429 stays rare.
         '--rate-limit',
-        'auto',
+        `${FUZZ_RATE_PER_SECOND}/s`,
         '--seed',
         '20261201',
         '--suppress-health-check',
@@ -151,9 +161,39 @@ describe('REST API fuzzing from the OpenAPI document (schemathesis)', function (
     const fuzzerCrashOnly = allPassed && /Runtime Error: \d+/.test(result.output);
     expect(result.code === 0 || fuzzerCrashOnly, result.output.slice(-6000)).to.equal(true);
     expect(allPassed, result.output.slice(-6000)).to.equal(true);
-    expect(requests.length, 'requests the replica answered').to.be.at.least(1000);
     const byStatus = new Map<string, number>();
     for (const l of requests) byStatus.set(String(l.status), (byStatus.get(String(l.status)) ?? 0) + 1);
-    console.log(`      ${requests.length} requests, by status: ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}`);
+    const counts = JSON.stringify(Object.fromEntries([...byStatus].sort()));
+    console.log(`      ${requests.length} requests, by status: ${counts}`);
+    // A 429 tests nothing but the limiter: the requests that reached a route must be 1,000 or more.
+    const processed = requests.filter((l) => Number(l.status) !== 429).length;
+    expect(processed, `requests processed (not 429); by status ${counts}`).to.be.at.least(1000);
+  });
+
+  it('limits each user: a burst gets 429 with the documented Retry-After, another user is served, and after Retry-After the first is again', async () => {
+    const r = replica as Replica;
+    const api = await ApiClient.forReplica(r);
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const burster = await oidc.sign({ sub: 'burster', email: 'burster@example.com', groups: ['developers'], aud: 'breakglass', exp });
+    const bystander = await oidc.sign({ sub: 'bystander', email: 'bystander@example.com', groups: ['developers'], aud: 'breakglass', exp });
+    // Many at once, until the bucket (100, refilled at 50/s) is empty. Every answer, 429 included,
+    // is checked against the document, the Retry-After header with it (ApiClient).
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<ApiClient['call']>> | undefined;
+    while (limited === undefined && statuses.length < 3000) {
+      const answers = await Promise.all(Array.from({ length: 50 }, () => api.call(r, 'GET', '/api/breakglassEscalations', burster)));
+      statuses.push(...answers.map((a) => a.status));
+      limited = answers.find((a) => a.status === 429);
+    }
+    expect(limited, `no 429 after ${statuses.length} requests`).to.not.equal(undefined);
+    expect(statuses.filter((s) => s !== 200 && s !== 429), 'other statuses').to.deep.equal([]);
+    expect(statuses.filter((s) => s === 200).length, 'served before the limit').to.be.at.least(100);
+    const answer = limited!;
+    expect(answer.body).to.deep.equal({ error: 'Rate limit exceeded, please try again later', code: 'TOO_MANY_REQUESTS' });
+    const retryAfter = Number(answer.headers.get('retry-after'));
+    expect(retryAfter).to.be.within(1, 60);
+    expect((await api.call(r, 'GET', '/api/breakglassEscalations', bystander)).status, 'another user meanwhile').to.equal(200);
+    await sleep(retryAfter * 1000);
+    expect((await api.call(r, 'GET', '/api/breakglassEscalations', burster)).status, `after Retry-After (${retryAfter} s)`).to.equal(200);
   });
 });

@@ -109,7 +109,7 @@ describe('REST API (HTTP, in-memory store)', () => {
     const text = await response.text();
     const parsed: unknown = text === '' ? undefined : JSON.parse(text);
     if (path.startsWith('/api/') && !path.startsWith('/api/nope') && response.status !== 405) {
-      validator.check(method, path, response.status, parsed);
+      validator.check(method, path, response.status, parsed, response.headers);
     }
     return { status: response.status, headers: response.headers, body: parsed };
   }

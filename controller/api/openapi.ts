@@ -144,7 +144,10 @@ export function openApiDocument(version: string): JsonObject {
       responses[status] = {
         description: status.startsWith('2') ? 'success' : 'error',
         content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
-        ...(status === '429' ? { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } } } : {}),
+        // Every 429 says when to come back (clients such as schemathesis --rate-limit auto wait for it).
+        ...(status === '429'
+          ? { headers: { 'Retry-After': { required: true, schema: { type: 'integer', minimum: 1 }, description: 'seconds to wait before retrying' } } }
+          : {}),
       };
     }
     paths[op.path] ??= {};

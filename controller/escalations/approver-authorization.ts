@@ -59,9 +59,17 @@ export function namesRequester(caller: VerifiedIdentity, session: BreakglassSess
  * authorization webhook honours, not who owns (withdraws, drops, reads) the request.
  */
 export function isRequester(caller: VerifiedIdentity, session: BreakglassSession): boolean {
-  const issuer = session.spec.identityProviderIssuer;
-  if (issuer !== undefined && issuer !== '' && issuer !== caller.issuer) return false;
-  return namesRequester(caller, session);
+  return requesterMatcher(caller)(session);
+}
+
+/** `isRequester` for one caller over many sessions (a list): the caller's identifiers are computed once. */
+export function requesterMatcher(caller: VerifiedIdentity): (session: BreakglassSession) => boolean {
+  const identifiers = new Set(callerIdentifiers(caller));
+  return (session) => {
+    const issuer = session.spec.identityProviderIssuer;
+    if (issuer !== undefined && issuer !== '' && issuer !== caller.issuer) return false;
+    return identifiers.has(session.spec.user.toLowerCase());
+  };
 }
 
 /** The escalations a session can be decided under: its owner (by name and UID) if it has one. */

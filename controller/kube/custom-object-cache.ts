@@ -12,7 +12,7 @@ export interface CustomObjectCacheOptions {
   logger: Logger;
   informer?: Pick<
     RestartingInformerOptions<KubernetesObject>,
-    'name' | 'metrics' | 'maxCacheAgeMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'refreshIntervalMs'
+    'name' | 'metrics' | 'maxCacheAgeMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'refreshIntervalMs' | 'pageSize'
   >;
 }
 

@@ -267,6 +267,30 @@ describe('RestartingInformer freshness and bounds', () => {
     }
   });
 
+  it('reads every page of a raw custom object list, whose continue token has the wire name `continue`', async () => {
+    const server = new WatchServer();
+    const kubeConfig = await server.start();
+    const { logger } = capturingLogger();
+    const continues: (string | undefined)[] = [];
+    // What CustomObjectsApi.list* resolves to: the API server's JSON, untouched.
+    const raw = async (page: ListPage): Promise<KubernetesListObject<KubernetesObject>> => {
+      continues.push(page.continue);
+      const index = page.continue === undefined ? 0 : Number(page.continue);
+      const metadata = { resourceVersion: '42', ...(index < 2 ? { continue: String(index + 1) } : {}) };
+      return { apiVersion: 'v1', kind: 'List', metadata, items: [pod(`p${index * 2}`, '1'), pod(`p${index * 2 + 1}`, '1')] } as KubernetesListObject<KubernetesObject>;
+    };
+    const informer = new RestartingInformer({ kubeConfig, path: '/api/v1/pods', logger, list: raw, pageSize: 2 });
+    try {
+      informer.start(stop.signal);
+      await informer.whenSynced();
+      expect(continues).to.deep.equal([undefined, '1', '2']);
+      expect(informer.list().map((p) => p.metadata?.name).sort()).to.deep.equal(['p0', 'p1', 'p2', 'p3', 'p4', 'p5']);
+    } finally {
+      stop.abort();
+      await server.stop();
+    }
+  });
+
   it('reads the list in pages and watches from the first page resourceVersion', async () => {
     const server = new WatchServer();
     const kubeConfig = await server.start();

@@ -117,9 +117,13 @@ export class KubernetesSessionRepository implements SessionStore {
     return this.informer.whenSynced();
   }
 
-  /** Cached objects are shared with the cache: do not modify them. */
+  /**
+   * Cached objects are shared with the cache: do not modify them. The array is a fresh one of
+   * each call (the informer builds it), so it is not copied again: a list over 10,000 sessions
+   * per API request made the copy a measurable part of the garbage (npm run bench:api).
+   */
   listCached(): BreakglassSession[] {
-    return [...this.informer.list()] as BreakglassSession[];
+    return this.informer.list() as BreakglassSession[];
   }
 
   /** The cache as a change source (the webhook's index by cluster and user); objects are shared: do not modify. */

@@ -5,7 +5,7 @@
  * sessions makes no API call.
  */
 import type { BreakglassSession, ClusterConfig } from '../../crds/index.ts';
-import { callerIdentifiers, checkApprovalAuthorization, isRequester } from '../escalations/approver-authorization.ts';
+import { callerIdentifiers, checkApprovalAuthorization, isRequester, requesterMatcher } from '../escalations/approver-authorization.ts';
 import type { VerifiedIdentity } from '../identity/identity.ts';
 import { isAccessActive, isApprovalTimedOut, isExpired, stateOf } from './predicates.ts';
 import { RequestError } from './request-errors.ts';
@@ -144,6 +144,7 @@ export class SessionQueries {
     const email = caller.email?.toLowerCase();
     if (approvedByMe && !email) throw new RequestError('Unauthenticated', 'email claim is required for approvedByMe filter');
     const mayApprove = approver ? this.approverCheck(caller) : undefined;
+    const requested = mine ? requesterMatcher(caller) : undefined;
 
     const result: BreakglassSession[] = [];
     for (const session of this.deps.sessions.listCached()) {
@@ -155,7 +156,7 @@ export class SessionQueries {
       if (states !== undefined && !states.some((p) => p(session, now))) continue;
       if (query.activeOnly === true && !isAccessActive(session, now)) continue;
       const selected =
-        (mine && isRequester(caller, session)) ||
+        (requested !== undefined && requested(session)) ||
         (approvedByMe &&
           email !== undefined &&
           (session.status?.approver?.toLowerCase() === email ||

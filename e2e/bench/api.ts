@@ -19,12 +19,13 @@ import { installCrds } from '../../crds/install.ts';
 import { sessionLabels } from '../../controller/sessions/session-labels.ts';
 import { createCa } from '../controlplane/certs.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/controlplane.ts';
-import { controllerBundle } from '../harness/controller-bundle.ts';
 import { TestOidcProvider } from '../harness/oidc-provider.ts';
 import { Replica } from '../harness/replicas.ts';
-import { eventually, waitGone } from '../harness/wait.ts';
+import { eventually, sleep, waitGone } from '../harness/wait.ts';
 import { round } from './stats.ts';
 import { runBench } from './run-bench.ts';
+import { BulkSessionWriter } from './bulk-create.ts';
+import { imageCommand } from './image-command.ts';
 
 const log = (text: string): void => void process.stderr.write(`[bench] ${text}\n`);
 const USERS = 100;
@@ -42,7 +43,6 @@ class Resources {
   replica: Replica | undefined;
   oidc: TestOidcProvider | undefined;
   dir: string | undefined;
-  bundle: string | undefined;
   private cleaned: Promise<void> | undefined;
 
   cleanup(): Promise<void> {
@@ -52,7 +52,6 @@ class Resources {
       await this.controlPlane?.stop().catch((err: unknown) => log(`stopping the control plane failed: ${String(err)}`));
       await waitGone(this.controlPlane?.supervisorPids ?? [], 15_000);
       if (this.dir) await rm(this.dir, { recursive: true, force: true });
-      if (this.bundle) await rm(this.bundle, { force: true });
     })();
     return this.cleaned;
   }
@@ -131,61 +130,55 @@ async function main(res: Resources): Promise<void> {
   const states = ['Pending', 'Approved', 'Expired', 'Withdrawn'] as const;
   const now = Date.now();
   const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-  await pool(
-    Array.from({ length: total }, (_, i) => i),
-    32,
-    async (i) => {
-      const user = `user-${i % USERS}@example.com`;
-      const cluster = `bench-${Math.floor(i / USERS) % CLUSTERS}`;
-      const group = `bench-admin`;
-      const created = (await custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: plurals.BreakglassSession,
-        namespace,
-        body: {
-          apiVersion: API_VERSION,
-          kind: 'BreakglassSession',
-          metadata: {
+  const writer = await BulkSessionWriter.forKubeConfig(kc, 16);
+  try {
+    await pool(
+      Array.from({ length: total }, (_, i) => i),
+      32,
+      async (i) => {
+        const user = `user-${i % USERS}@example.com`;
+        const cluster = `bench-${Math.floor(i / USERS) % CLUSTERS}`;
+        const group = `bench-admin`;
+        // History accumulates: most sessions have ended; 1 % wait for approval, 4 % are active.
+        const state = i % 100 === 0 ? 'Pending' : i % 100 < 5 ? 'Approved' : (states[2 + (i % 2)] as 'Expired' | 'Withdrawn');
+        await writer.create(
+          namespace,
+          {
             name: `s-${i}`,
+            state,
+            spec: { cluster, user, grantedGroup: group, requestReason: `bench ${i}` },
+            status: {
+              timeoutAt: iso(now + 3600_000),
+              ...(state === 'Approved' ? { approvedAt: iso(now), expiresAt: iso(now + 3600_000), approver: 'approver-0@example.com' } : {}),
+            },
+          },
+          {
             labels: sessionLabels(cluster, user, group),
             ownerReferences: [{ apiVersion: API_VERSION, kind: 'BreakglassEscalation', name: 'bench', uid: escalation.metadata.uid, controller: true }],
           },
-          spec: { cluster, user, grantedGroup: group, requestReason: `bench ${i}` },
-        },
-      })) as Record<string, unknown>;
-      // History accumulates: most sessions have ended; 1 % wait for approval, 4 % are active.
-      const state = i % 100 === 0 ? 'Pending' : i % 100 < 5 ? 'Approved' : (states[2 + (i % 2)] as string);
-      await custom.replaceNamespacedCustomObjectStatus({
-        group: GROUP,
-        version: VERSION,
-        plural: plurals.BreakglassSession,
-        namespace,
-        name: `s-${i}`,
-        body: {
-          ...created,
-          status: {
-            state,
-            timeoutAt: iso(now + 3600_000),
-            ...(state === 'Approved' ? { approvedAt: iso(now), expiresAt: iso(now + 3600_000), approver: 'approver-0@example.com' } : {}),
-          },
-        },
-      });
-      if ((i + 1) % 2000 === 0) log(`  ${i + 1} written (${Math.round((performance.now() - started) / 1000)} s)`);
-    },
-  );
+        );
+        if ((i + 1) % 2000 === 0) log(`  ${i + 1} written (${Math.round((performance.now() - started) / 1000)} s)`);
+      },
+    );
+  } finally {
+    writer.close();
+  }
 
-  res.bundle = await controllerBundle();
+  // The replica runs as the image runs it (bundle and node flags of the Dockerfile ENTRYPOINT),
+  // so rssMiB is what a production pod would use.
+  const command = await imageCommand();
+  log(`starting the replica: node ${command.join(' ')}`);
   res.replica = await Replica.start({
     name: `bench-api-${suffix}`,
     kubeconfigPath: path,
-    env: { POD_NAMESPACE: namespace, ENABLE_WEBHOOKS: 'false', ENABLE_CLEANUP: 'false', ENABLE_LEADER_ELECTION: 'false', DISABLE_SESSION_RATE_LIMIT: 'true' },
+    command,
+    env: { NODE_ENV: 'production', POD_NAMESPACE: namespace, ENABLE_WEBHOOKS: 'false', ENABLE_CLEANUP: 'false', ENABLE_LEADER_ELECTION: 'false', DISABLE_SESSION_RATE_LIMIT: 'true' },
   });
   const port = res.replica.ports.api;
   const token = (who: string, groups: string[]) => oidc.sign({ sub: who, email: who, aud: AUDIENCE, groups, exp: Math.floor(Date.now() / 1000) + 3600 });
   const users = await Promise.all(Array.from({ length: USERS }, (_, i) => token(`user-${i}@example.com`, ['developers'])));
   const approvers = await Promise.all(Array.from({ length: 10 }, (_, i) => token(`approver-${i}@example.com`, ['approvers'])));
-  async function timed(method: string, url: string, auth: string, body?: unknown): Promise<{ ms: number; status: number; json: { total?: number } }> {
+  async function timed(method: string, url: string, auth: string, body?: unknown): Promise<{ ms: number; status: number; json: { total?: number; error?: string } }> {
     const t0 = performance.now();
     const response = await fetch(`http://127.0.0.1:${port}${url}`, {
       method,
@@ -195,9 +188,23 @@ async function main(res: Resources): Promise<void> {
     const json = (await response.json()) as { total?: number };
     return { ms: performance.now() - t0, status: response.status, json };
   }
-  await eventually('the replica cache to hold every session', 300_000, async () => {
-    const answer = await timed('GET', '/api/breakglassSessions?mine=true', users[0] as string).catch(() => undefined);
-    return answer?.status === 200 && answer.json.total === total / USERS ? true : undefined;
+  let last = '';
+  const replica = res.replica;
+  const problems = () =>
+    replica.logs
+      .filter((l) => l.level === 'warn' || l.level === 'error' || l.level === 'fatal')
+      .slice(-10)
+      .map((l) => JSON.stringify(l).slice(0, 600))
+      .concat(JSON.stringify(Object.fromEntries(replica.logs.reduce((m, l) => m.set(l.msg, (m.get(l.msg) ?? 0) + 1), new Map<string, number>()))))
+      .join('\n');
+  await eventually('the replica cache to hold every session', Number(process.env.BENCH_SYNC_TIMEOUT_MS ?? 300_000), async () => {
+    const answer = await timed('GET', '/api/breakglassSessions?mine=true', users[0] as string).catch((err: unknown) => ({ ms: 0, status: 0, json: { error: String(err) } as { total?: number; error?: string } }));
+    const seen = `HTTP ${answer.status}, total ${String(answer.json.total)}`;
+    if (seen !== last) log(`  waiting for the cache: ${(last = seen)}${answer.status === 200 ? '' : ` ${JSON.stringify(answer.json)}`}`);
+    if (answer.status !== 200) await sleep(1000);
+    return answer.status === 200 && answer.json.total === total / USERS ? true : undefined;
+  }).catch((err: unknown) => {
+    throw new Error(`${String(err)}; the replica's last warnings:\n${problems()}`);
   });
   log(`cache synced; measuring`);
 
@@ -221,8 +228,34 @@ async function main(res: Resources): Promise<void> {
     const n = created++;
     return timed('POST', '/api/breakglassSessions', users[n % USERS] as string, { cluster: `bench-new-${n}`, group: 'bench-admin', reason: 'bench' });
   });
+  // Where the memory is, from the replica's own prom-client process metrics (stderr only).
+  const metrics = await (await fetch(`http://127.0.0.1:${res.replica.ports.metrics}/metrics`)).text();
+  const metric = (name: string): string => {
+    const value = Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+    return `${(value / 1048576).toFixed(1)} MiB`;
+  };
+  log(
+    `memory: heap used ${metric('nodejs_heap_size_used_bytes')} of ${metric('nodejs_heap_size_total_bytes')}, ` +
+      `external ${metric('nodejs_external_memory_bytes')}, rss ${metric('process_resident_memory_bytes')}`,
+  );
   const status = await readFile(`/proc/${res.replica.child.pid}/status`, 'utf8');
+  // Diagnosis (BENCH_HEAP_SNAPSHOT=<dir>): a heap snapshot of the replica after the figures,
+  // which also shows the live heap (writing a snapshot runs a full GC first).
+  const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT;
+  if (snapshotDir) {
+    res.replica.signal('SIGUSR2');
+    await eventually('the heap snapshot', 120_000, async () => {
+      const { readdir } = await import('node:fs/promises');
+      const files = (await readdir(snapshotDir)).filter((f) => f.endsWith('.heapsnapshot'));
+      return files.length > 0 ? files : undefined;
+    });
+    await sleep(5000);
+    const after = await (await fetch(`http://127.0.0.1:${res.replica.ports.metrics}/metrics`)).text();
+    const used = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(after)?.[1] ?? Number.NaN);
+    log(`heap snapshot written to ${snapshotDir}; live heap after its full GC: ${(used / 1048576).toFixed(1)} MiB`);
+  }
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  log(`replica RSS ${(rssKiB / 1024).toFixed(1)} MiB, peak ${(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024).toFixed(1)} MiB`);
   process.stdout.write(
     JSON.stringify({
       sessions: total,

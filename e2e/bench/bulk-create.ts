@@ -24,13 +24,16 @@ export class BulkSessionWriter {
     return new BulkSessionWriter(new URL(server), { ...opts, agent });
   }
 
-  /** Creates the session, then writes its status (the status subresource ignores it on create). */
-  async create(namespace: string, seed: SessionSeed): Promise<void> {
+  /**
+   * Creates the session, then writes its status (the status subresource ignores it on create).
+   * `metadata` adds labels, ownerReferences and the like to the name.
+   */
+  async create(namespace: string, seed: SessionSeed, metadata: Record<string, unknown> = {}): Promise<void> {
     const base = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/breakglasssessions`;
     const object = {
       apiVersion: `${GROUP}/${VERSION}`,
       kind: 'BreakglassSession',
-      metadata: { name: seed.name },
+      metadata: { ...metadata, name: seed.name },
       spec: { cluster: 'prod-eu', user: `${seed.name}@example.com`, grantedGroup: 'cluster-admin', ...seed.spec },
     };
     const created = (await this.send('POST', base, object)) as { metadata: Record<string, unknown> };

@@ -21,9 +21,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { installCrds } from '../../crds/install.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/controlplane.ts';
 import { isoSeconds, SessionWriteRecorder, type SessionSeed } from '../harness/sessions.ts';
@@ -31,11 +29,8 @@ import { eventually, sleep, waitGone } from '../harness/wait.ts';
 import { BulkSessionWriter } from './bulk-create.ts';
 import { median, round } from './stats.ts';
 import { runBench } from './run-bench.ts';
+import { ENTRY, imageNodeFlags, MAIN, root } from './image-command.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The image's program (Dockerfile ENTRYPOINT), built by `npm run build:controller`. */
-const ENTRY = 'build/image/main.mjs';
-const MAIN = join(root, ENTRY);
 const CONCURRENCY = 32;
 const STEADY_WINDOW_MS = 10_000;
 const TARGETS = { rssSteadyMiB: 128, rssPeakMiB: 160, readyS: 3 };
@@ -138,22 +133,6 @@ async function memory(pid: number): Promise<{ rss: number; hwm: number } | undef
 
 interface Ports {
   probes: number;
-}
-
-/**
- * The node flags of the image: the Dockerfile's ENTRYPOINT ["node", ...flags, "build/image/main.mjs"].
- * BENCH_NODE_FLAGS (space separated) replaces them, for trying others.
- */
-async function imageNodeFlags(): Promise<string[]> {
-  const override = process.env.BENCH_NODE_FLAGS;
-  if (override !== undefined) return override.split(' ').filter(Boolean);
-  const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
-  const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
-  const entrypoint = line === undefined ? undefined : (JSON.parse(line) as unknown);
-  if (!Array.isArray(entrypoint) || entrypoint[0] !== 'node' || entrypoint.at(-1) !== ENTRY) {
-    throw new Error('the Dockerfile ENTRYPOINT is not ["node", ...flags, "build/image/main.mjs"]; update the bench');
-  }
-  return entrypoint.slice(1, -1).map(String);
 }
 
 function startReplica(res: Resources, kubeconfigPath: string, namespace: string, nodeFlags: readonly string[]): { child: ChildProcess; ports: Promise<Ports> } {

@@ -31,7 +31,7 @@ export class ApiClient {
     });
     const text = await response.text();
     const parsed: unknown = text === '' ? undefined : JSON.parse(text);
-    this.validator.check(method, path, response.status, parsed);
+    this.validator.check(method, path, response.status, parsed, response.headers);
     return { status: response.status, headers: response.headers, body: parsed };
   }
 }

@@ -25,6 +25,11 @@ export interface ReplicaOptions {
   /** Extra environment (CLEANUP_INTERVAL, LEADER_ELECT_LEASE_DURATION, ...). */
   env?: Record<string, string>;
   args?: string[];
+  /**
+   * `node` arguments that start the controller (flags, then the program); default the e2e
+   * bundle with source maps. Benchmarks pass the image's command line (e2e/bench/image-command.ts).
+   */
+  command?: string[];
 }
 
 export interface ExitStatus {
@@ -66,7 +71,7 @@ export class Replica {
     const child = spawn(
       process.execPath,
       [
-        '--enable-source-maps', await controllerBundle(),
+        ...(options.command ?? ['--enable-source-maps', await controllerBundle()]),
         '--api-bind-address=127.0.0.1:0',
         '--metrics-bind-address=127.0.0.1:0',
         '--health-probe-bind-address=127.0.0.1:0',

@@ -12,8 +12,21 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
   ajv: Ajv2020,
 ) => void;
 
+interface HeaderObject {
+  required?: boolean;
+  schema?: object;
+}
+
 interface ResponseObject {
   content?: { 'application/json'?: { schema?: object } };
+  headers?: Record<string, HeaderObject>;
+}
+
+/** A header value as the JSON value its schema describes (headers are text on the wire). */
+function headerValue(raw: string, schema: object | undefined): unknown {
+  const type = (schema as { type?: string } | undefined)?.type;
+  if (type === 'integer' || type === 'number') return /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+  return raw;
 }
 
 export class OpenApiValidator {
@@ -29,8 +42,11 @@ export class OpenApiValidator {
     this.ajv.addSchema({ $id: 'openapi', components: { schemas: components } });
   }
 
-  /** Throws with a readable message when `body` (status `status`) is not what the document promises. */
-  check(method: string, path: string, status: number, body: unknown): void {
+  /**
+   * Throws with a readable message when `body` (status `status`) is not what the document
+   * promises; with `headers`, also when a documented response header is missing or malformed.
+   */
+  check(method: string, path: string, status: number, body: unknown, headers?: Headers): void {
     const template = this.template(path);
     const operation = (this.document['paths'] as unknown as Record<string, Record<string, { responses: Record<string, ResponseObject> }>>)[template]?.[
       method.toLowerCase()
@@ -40,18 +56,39 @@ export class OpenApiValidator {
     if (response === undefined) {
       throw new Error(`${method} ${template} answered ${status}, which is not documented (${Object.keys(operation.responses).join(', ')}): ${JSON.stringify(body).slice(0, 300)}`);
     }
+    if (headers !== undefined) this.checkHeaders(`${method} ${template} ${status}`, response, headers);
     const schema = response.content?.['application/json']?.schema;
     if (schema === undefined) return;
     const key = `${method} ${template} ${status}`;
+    const validate = this.compile(key, schema);
+    if (!validate(body)) {
+      throw new Error(`${key}: body does not match the document: ${this.ajv.errorsText(validate.errors)}; body: ${JSON.stringify(body).slice(0, 500)}`);
+    }
+  }
+
+  private checkHeaders(key: string, response: ResponseObject, headers: Headers): void {
+    for (const [name, header] of Object.entries(response.headers ?? {})) {
+      const raw = headers.get(name);
+      if (raw === null) {
+        if (header.required) throw new Error(`${key}: the documented header ${name} is missing`);
+        continue;
+      }
+      if (header.schema === undefined) continue;
+      const validate = this.compile(`${key} header ${name}`, header.schema);
+      if (!validate(headerValue(raw, header.schema))) {
+        throw new Error(`${key}: header ${name}: "${raw}" does not match the document: ${this.ajv.errorsText(validate.errors)}`);
+      }
+    }
+  }
+
+  private compile(key: string, schema: object): ValidateFunction {
     let validate = this.cache.get(key);
     if (validate === undefined) {
       const rewritten = JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/')) as object;
       validate = this.ajv.compile(rewritten);
       this.cache.set(key, validate);
     }
-    if (!validate(body)) {
-      throw new Error(`${key}: body does not match the document: ${this.ajv.errorsText(validate.errors)}; body: ${JSON.stringify(body).slice(0, 500)}`);
-    }
+    return validate;
   }
 
   /** The documented path template a concrete path belongs to. */
