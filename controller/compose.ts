@@ -132,8 +132,9 @@ export function composeController(
             purpose: 'authorization webhook',
             bindAddress: options.sarTlsBindAddress,
             certDir: dirname(resolve(options.sarTlsCertFile)),
-            certFile: options.sarTlsCertFile,
-            keyFile: options.sarTlsKeyFile,
+            // Relative flags are relative to the working directory, not to each other.
+            certFile: resolve(options.sarTlsCertFile),
+            keyFile: resolve(options.sarTlsKeyFile),
             requestClientCertificate: true,
             app: sarApp,
             logger: sarLogger,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfig } from '../../crds/index.ts';
@@ -75,10 +75,10 @@ describe('authorization webhook TLS listener', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function post(path: string, tls: { cert?: string; key?: string }): Promise<{ status: number; body: string }> {
+  function post(path: string, tls: { cert?: string; key?: string }, agent: Agent | false = false): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: server.port, path, method: 'POST', agent: false, ca: servingCa, ...tls, headers: { 'content-type': 'application/json' } },
+        { host: '127.0.0.1', port: server.port, path, method: 'POST', agent, ca: servingCa, ...tls, headers: { 'content-type': 'application/json' } },
         (res) => {
           let body = '';
           res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -106,5 +106,16 @@ describe('authorization webhook TLS listener', function () {
     const other = await post('/api/breakglassSessions', { cert: leaf.certPem + intermediatePem, key: leaf.keyPem });
     expect(other.status).to.equal(404);
     expect(JSON.parse(other.body).error).to.contain('serves only the authorization webhook');
+  });
+
+  it('accepts the same spoke on every new connection: no TLS session resumption, which would drop the intermediates it sends', async () => {
+    // A resumed session keeps only the leaf, so the chain check would fail on the second connection.
+    const agent = new Agent({ keepAlive: false, maxCachedSessions: 10 });
+    const tls = { cert: leaf.certPem + intermediatePem, key: leaf.keyPem };
+    for (let i = 0; i < 3; i++) {
+      const answer = await post('/api/breakglass/webhook/authorize/spoke', tls, agent);
+      expect(answer.status, `connection ${i + 1}: ${answer.body}`).to.equal(200);
+    }
+    agent.destroy();
   });
 });

@@ -8,6 +8,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:crypto';
 import { createServer } from 'node:https';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -56,7 +57,10 @@ export async function startTlsServer(options: TlsServerOptions): Promise<TlsServ
   const keyPath = resolve(options.certDir, options.keyFile);
 
   let material = await readKeyPair(certPath, keyPath, purpose);
-  const clientCertificates = options.requestClientCertificate === true ? { requestCert: true, rejectUnauthorized: false } : {};
+  // No session tickets where client certificates count: a resumed TLS session presents only the
+  // leaf, without the intermediates the caller sent, so its chain would no longer verify.
+  const clientCertificates =
+    options.requestClientCertificate === true ? { requestCert: true, rejectUnauthorized: false, secureOptions: constants.SSL_OP_NO_TICKET } : {};
   const server = createServer(
     { cert: material.cert, key: material.key, minVersion: TLS_MIN_VERSION, ...clientCertificates },
     app.callback(),
