@@ -1,6 +1,7 @@
 /** Lists refresh on their own (UI contract: at least every 5 s) without a reload. */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.ts';
+import { PollGate } from './logic/poll-gate.ts';
 
 export const POLL_INTERVAL_MS = 3000;
 
@@ -16,33 +17,35 @@ export function usePolling<T>(load: () => Promise<T>, key: string): Polled<T> {
   const [error, setError] = useState<string | undefined>(undefined);
   const loadRef = useRef(load);
   loadRef.current = load;
-  const generation = useRef(0);
+  const gate = useRef(new PollGate());
 
-  const refresh = useCallback(() => {
-    const mine = ++generation.current;
+  const fetchNow = useCallback((force: boolean) => {
+    const ticket = gate.current.begin(force);
+    if (ticket === undefined) return;
     loadRef.current().then(
       (value) => {
-        if (mine !== generation.current) return;
+        if (!gate.current.settle(ticket)) return;
         setData(value);
         setError(undefined);
       },
       (err: unknown) => {
-        if (mine !== generation.current) return;
+        if (!gate.current.settle(ticket)) return;
         setError(err instanceof ApiError || err instanceof Error ? err.message : String(err));
       },
     );
   }, []);
+  const refresh = useCallback(() => fetchNow(true), [fetchNow]);
 
   useEffect(() => {
     setData(undefined);
     setError(undefined);
-    refresh();
-    const timer = window.setInterval(refresh, POLL_INTERVAL_MS);
+    fetchNow(true);
+    const timer = window.setInterval(() => fetchNow(false), POLL_INTERVAL_MS);
     return () => {
       window.clearInterval(timer);
-      generation.current++;
+      gate.current.reset();
     };
-  }, [key, refresh]);
+  }, [key, fetchNow]);
 
   return { data, error, refresh };
 }
