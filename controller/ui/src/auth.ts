@@ -78,8 +78,14 @@ export class Auth {
   async login(returnTo: string = Auth.here()): Promise<void> {
     if (this.redirecting) return;
     this.redirecting = true;
-    await this.manager.removeUser();
-    await this.manager.signinRedirect({ state: { returnTo } satisfies ReturnState });
+    try {
+      await this.manager.removeUser();
+      await this.manager.signinRedirect({ state: { returnTo } satisfies ReturnState });
+    } catch (err) {
+      // The IdP could not be reached (discovery failed): allow the next attempt.
+      this.redirecting = false;
+      throw err;
+    }
   }
 
   /** One renewal at a time: several polls finding the token expired share it. */

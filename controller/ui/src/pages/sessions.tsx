@@ -14,14 +14,21 @@ export function SessionsPage({ ctx }: { ctx: AppContext }) {
   const mine = usePolling(() => ctx.api.get<ItemList<BreakglassSession>>('/api/breakglassSessions?mine=true'), 'mine');
   const now = useNow();
   const [failure, setFailure] = useState<string | undefined>(undefined);
+  // The session being withdrawn or dropped: a double click must not send the action twice.
+  const [busy, setBusy] = useState<string | undefined>(undefined);
   const groups = groupSessions(mine.data?.items ?? [], now);
 
   const act = async (session: BreakglassSession, action: 'withdraw' | 'drop') => {
+    const name = session.metadata?.name ?? '';
+    if (busy !== undefined) return;
+    setBusy(name);
     setFailure(undefined);
     try {
-      await ctx.api.post(`/api/breakglassSessions/${encodeURIComponent(session.metadata?.name ?? '')}/${action}`);
+      await ctx.api.post(`/api/breakglassSessions/${encodeURIComponent(name)}/${action}`);
     } catch (err) {
       setFailure(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(undefined);
     }
     mine.refresh();
   };
@@ -36,7 +43,7 @@ export function SessionsPage({ ctx }: { ctx: AppContext }) {
           <h2 id={`section-${section}`}>{section}</h2>
           {mine.data !== undefined && groups[section].length === 0 && <p class="muted">None</p>}
           {groups[section].map((session) => (
-            <SessionCard key={session.metadata?.name} session={session} section={section} now={now} onAct={(action) => void act(session, action)} />
+            <SessionCard key={session.metadata?.name} session={session} section={section} now={now} busy={busy === session.metadata?.name} onAct={(action) => void act(session, action)} />
           ))}
         </section>
       ))}
@@ -48,11 +55,13 @@ function SessionCard({
   session,
   section,
   now,
+  busy,
   onAct,
 }: {
   session: BreakglassSession;
   section: SessionSection;
   now: Date;
+  busy: boolean;
   onAct: (action: 'withdraw' | 'drop') => void;
 }) {
   const name = session.metadata?.name ?? '';
@@ -82,14 +91,14 @@ function SessionCard({
       />
       {sectionOf(session, now) === 'Pending' && (
         <div class="actions">
-          <button type="button" class="secondary" onClick={() => onAct('withdraw')}>
+          <button type="button" class="secondary" disabled={busy} onClick={() => onAct('withdraw')}>
             Withdraw
           </button>
         </div>
       )}
       {(section === 'Active' || section === 'Scheduled') && (
         <div class="actions">
-          <button type="button" class="danger" onClick={() => onAct('drop')}>
+          <button type="button" class="danger" disabled={busy} onClick={() => onAct('drop')}>
             Drop
           </button>
         </div>
