@@ -3,7 +3,7 @@
  * the admin API (by clientId, never Keycloak ids).
  *
  * Web origins: the UI's token requests (code exchange, refresh) are cross-origin fetches, which
- * Keycloak answers with CORS headers only for the client's web origins. The realm file's "+"
+ * Keycloak answers with CORS headers only for the client's web origins. The realm file lists none: "+"
  * derives them from the redirect URIs, but those are port wildcards (`http://127.0.0.1:*`), and
  * Keycloak has no wildcard origins short of "*", which would let any page use the client. The
  * replicas' ports are known only once they run, so their exact origins are added then.
