@@ -10,7 +10,6 @@
  * Before its cache has synced each throws CacheNotSyncedError, which the pipeline answers
  * fail-closed (HTTP 500 or a policy-error deny).
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
 import { isEscalationReady, matchesCluster, matchesGroups } from '../escalations/matching.ts';
 import type { CacheChange } from '../kube/restarting-informer.ts';
@@ -25,7 +24,7 @@ import {
 import { DenyPolicyIndex } from './deny-policy.ts';
 import type { RequestableEscalation } from './reasons.ts';
 
-/** What the caches need from an informer (RestartingInformer, or a session repository). */
+/** What the caches need from an informer (a CustomObjectCache, or the session repository's cache view). */
 export interface ChangeSource<T> {
   hasSynced(): boolean;
   list(): readonly T[];
@@ -200,9 +199,4 @@ export class EscalationCache implements EscalationDirectory, RequestableEscalati
     }
     return out;
   }
-}
-
-/** A RestartingInformer of plain objects seen as a typed ChangeSource. */
-export function typedSource<T>(informer: ChangeSource<KubernetesObject>): ChangeSource<T> {
-  return informer as unknown as ChangeSource<T>;
 }
