@@ -62,6 +62,11 @@ export class CachingGrantChecker implements GrantChecker {
   private readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<boolean>>();
   private readonly circuits = new Map<string, Circuit>();
+  /**
+   * attributesKey per attributes object: one decision checks the same review for each session
+   * and up to 10 hint escalations, so the key is built once per request, not per check.
+   */
+  private readonly attributeKeys = new WeakMap<RequestAttributes, string>();
 
   constructor(
     private readonly inner: GrantChecker,
@@ -77,7 +82,12 @@ export class CachingGrantChecker implements GrantChecker {
   }
 
   allowed(cluster: string, groups: readonly string[], attributes: RequestAttributes): Promise<boolean> {
-    const key = `${cluster}\u0000${groups.join('\u0001')}\u0000${attributesKey(attributes)}`;
+    let attrKey = this.attributeKeys.get(attributes);
+    if (attrKey === undefined) {
+      attrKey = attributesKey(attributes);
+      this.attributeKeys.set(attributes, attrKey);
+    }
+    const key = `${cluster}\u0000${groups.length === 1 ? groups[0] : groups.join('\u0001')}\u0000${attrKey}`;
     const entry = this.entries.get(key);
     if (entry !== undefined) {
       if (entry.expiresAt > this.clock.now()) return Promise.resolve(entry.allowed);
