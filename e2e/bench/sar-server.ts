@@ -1,6 +1,7 @@
 /**
  * The server half of `npm run bench:sar` (a child process, so the load generator does not share
- * its event loop): the 8080 app with its middleware, the webhook router and the real decision
+ * its event loop): the 8080 app with its middleware, the REST API router and the webhook router
+ * mounted as compose.ts mounts them, and the real decision
  * pipeline, grant cache and caches over in-memory informer contents of BENCH_SESSIONS sessions and
  * BENCH_POLICIES DenyPolicies; the grant checks go over loopback HTTP to the fake spoke at
  * BENCH_SPOKE_URL. It logs as a replica does (info level, JSON on stdout), so logging per request
@@ -24,6 +25,14 @@ import { GrantCheckError, type GrantChecker } from '../../controller/authorizati
 import { registerWebhookMetrics, WEBHOOK_METRIC_NAMES } from '../../controller/authorization/metrics.ts';
 import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../../controller/authorization/webhook-caches.ts';
 import { createWebhookRouter } from '../../controller/api/authorization-webhook-router.ts';
+import { createApiRouter } from '../../controller/api/api-router.ts';
+import { RecordingAudit, StaticSource } from '../../controller/api/testing/fixtures.ts';
+import { AuthenticationError, type IdentityProviderDirectory } from '../../controller/identity/index.ts';
+import { InMemorySessionRepository } from '../../controller/sessions/in-memory-session-repository.ts';
+import { SessionActions } from '../../controller/sessions/session-actions.ts';
+import type { SessionDomainDeps } from '../../controller/sessions/session-context.ts';
+import { SessionQueries } from '../../controller/sessions/session-queries.ts';
+import { SessionRequests } from '../../controller/sessions/session-requests.ts';
 
 export const BENCH_TOKEN = 'bench-webhook-token';
 
@@ -123,7 +132,30 @@ const pipeline = new AuthorizationPipeline(
 const callers = new CallerAuthenticator({ readSecret: async () => ({ value: BENCH_TOKEN }) }, { clock: systemClock });
 const logger = createLogger('info', { component: 'bench-sar-server' });
 const router = createWebhookRouter({ pipeline, clusters: directory, callers, logger: logger.child({ component: 'authorization-webhook' }), metrics });
-const server = await listen(createApiApp({ logger: logger.child({ server: 'api' }), version: 'bench', routers: [router] }).callback(), '127.0.0.1:0');
+
+// The REST API's router in front of the webhook's, in the order compose.ts mounts them, so that a
+// SubjectAccessReview passes the same routing as on a replica (it answers no request here).
+const noProviders: IdentityProviderDirectory = { resolveIssuer: () => undefined, list: () => [], get: () => undefined, primary: () => undefined, hasSynced: () => true };
+const apiDeps: SessionDomainDeps = {
+  sessions: new InMemorySessionRepository(),
+  escalations: new StaticSource(escalations),
+  clusterConfigs: new StaticSource(clusters),
+  identityProviders: new StaticSource([]),
+  audit: new RecordingAudit(),
+};
+const apiRouter = createApiRouter({
+  verifier: {
+    verify: () => Promise.reject(new AuthenticationError('bench: no tokens')),
+  },
+  requests: new SessionRequests(apiDeps, logger),
+  actions: new SessionActions(apiDeps),
+  queries: new SessionQueries(apiDeps),
+  escalations: apiDeps.escalations,
+  identityProviders: noProviders,
+  logger,
+  version: 'bench',
+});
+const server = await listen(createApiApp({ logger: logger.child({ server: 'api' }), version: 'bench', routers: [apiRouter, router] }).callback(), '127.0.0.1:0');
 
 const gc = { scavenges: 0, scavengeMs: 0, markSweeps: 0, markSweepMs: 0, maxPauseMs: 0 };
 new PerformanceObserver((list) => {
