@@ -79,7 +79,7 @@ describe('CachingGrantChecker', () => {
   it('keeps denials for their own, shorter TTL', async () => {
     const clock = new FakeClock();
     const spoke = answering(() => false);
-    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, deniedTtlMs: 2_000, ttlJitter: 0, refreshAhead: 0 });
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, deniedTtlMs: 2_000, ttlJitter: 0 });
     await cache.allowed('prod', ['ops'], podsGet);
     await clock.advance(1_999);
     await cache.allowed('prod', ['ops'], podsGet);
@@ -94,7 +94,7 @@ describe('CachingGrantChecker', () => {
     const spoke = answering(() => true);
     let r = 0;
     // Random parts 0, 0.1, ..., 0.9: kept 10 s, 9.8 s, ..., 8.2 s.
-    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, refreshAhead: 0, random: () => (r++ % 10) / 10 });
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, random: () => (r++ % 10) / 10 });
     const groups = Array.from({ length: 10 }, (_, i) => [`g${i}`]);
     const askAll = async () => {
       const before = spoke.count;
@@ -108,40 +108,6 @@ describe('CachingGrantChecker', () => {
     expect(await askAll()).to.equal(5);
     await clock.advance(1_000); // 10 s: the other five too, none outlives the TTL; the refreshed ones are fresh
     expect(await askAll()).to.equal(5);
-  });
-
-  it('refreshes a key in use in the background during the last quarter of its TTL, never serving it beyond the TTL', async () => {
-    const clock = new FakeClock();
-    let answer: boolean | Error = true;
-    const spoke = answering(() => answer);
-    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, ttlJitter: 0 });
-    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
-    await clock.advance(7_499);
-    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
-    expect(spoke.count, 'no refresh before the last quarter').to.equal(1);
-    answer = false; // the RoleBinding was removed on the spoke
-    await clock.advance(1);
-    expect(await cache.allowed('prod', ['ops'], podsGet), 'the still valid answer, without waiting').to.equal(true);
-    expect(spoke.count, 'one background refresh').to.equal(2);
-    await new Promise((resolve) => setImmediate(resolve)); // the refresh's answer arrives
-    expect(await cache.allowed('prod', ['ops'], podsGet), 'the refreshed answer from then on').to.equal(false);
-    expect(spoke.count).to.equal(2);
-
-    // A refresh that fails leaves the answer to expire at its TTL, after which the caller sees the failure.
-    answer = true;
-    await clock.advance(5_000); // the denial (5 s TTL) is due for refresh (> 3.75 s) and expired
-    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
-    answer = unreachable('prod');
-    await clock.advance(7_500);
-    expect(await cache.allowed('prod', ['ops'], podsGet), 'valid until 10 s').to.equal(true);
-    await new Promise((resolve) => setImmediate(resolve));
-    const refreshes = spoke.count;
-    await clock.advance(2_499);
-    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(spoke.count - refreshes, 'a failed refresh is retried by the next read in the window').to.equal(1);
-    await clock.advance(1);
-    expect((await failure(cache.allowed('prod', ['ops'], podsGet))).failure).to.equal('unreachable');
   });
 
   it('evicts the oldest answer beyond maxEntries', async () => {

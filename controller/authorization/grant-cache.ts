@@ -25,12 +25,6 @@ export interface GrantCacheOptions {
    * Default 0.2; 0 keeps every answer exactly its TTL.
    */
   readonly ttlJitter?: number;
-  /**
-   * An answer read in the last this fraction of its time is refreshed in the background while the
-   * (still valid) cached answer is returned, so a key in steady use does not make a decision wait
-   * for the spoke every TTL. No answer is ever used beyond its TTL. Default 0.25; 0 disables.
-   */
-  readonly refreshAhead?: number;
   /** Uniform in [0, 1) for the jitter (tests). Default Math.random. */
   readonly random?: () => number;
   /** At most this many cached answers; the oldest is evicted first. Default 10,000. */
@@ -54,8 +48,6 @@ interface Circuit {
 interface Entry {
   readonly allowed: boolean;
   readonly expiresAt: number;
-  /** From here on a read also starts a background refresh (refresh-ahead). */
-  readonly refreshAt: number;
 }
 
 /** The cache key of a request's attributes; every field, in a fixed order, NUL-separated. */
@@ -77,7 +69,6 @@ export class CachingGrantChecker implements GrantChecker {
   private readonly failureThreshold: number;
   private readonly cooldownMs: number;
   private readonly ttlJitter: number;
-  private readonly refreshAhead: number;
   private readonly random: () => number;
   private readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<boolean>>();
@@ -100,7 +91,6 @@ export class CachingGrantChecker implements GrantChecker {
     this.failureThreshold = options.failureThreshold ?? 5;
     this.cooldownMs = options.cooldownMs ?? 10_000;
     this.ttlJitter = Math.min(Math.max(options.ttlJitter ?? 0.2, 0), 1);
-    this.refreshAhead = Math.min(Math.max(options.refreshAhead ?? 0.25, 0), 1);
     this.random = options.random ?? Math.random;
   }
 
@@ -113,11 +103,7 @@ export class CachingGrantChecker implements GrantChecker {
     const key = `${cluster}\u0000${groups.length === 1 ? groups[0] : groups.join('\u0001')}\u0000${attrKey}`;
     const entry = this.entries.get(key);
     if (entry !== undefined) {
-      const now = this.clock.now();
-      if (entry.expiresAt > now) {
-        if (now >= entry.refreshAt && !this.inFlight.has(key)) this.refresh(key, cluster, groups, attributes);
-        return Promise.resolve(entry.allowed);
-      }
+      if (entry.expiresAt > this.clock.now()) return Promise.resolve(entry.allowed);
       this.entries.delete(key);
     }
     const pending = this.inFlight.get(key);
@@ -166,13 +152,6 @@ export class CachingGrantChecker implements GrantChecker {
     }
   }
 
-  /** A background call for a key in use; its answer replaces the entry, a failure leaves it to expire. */
-  private refresh(key: string, cluster: string, groups: readonly string[], attributes: RequestAttributes): void {
-    const call = this.call(key, cluster, groups, attributes);
-    this.inFlight.set(key, call);
-    call.catch(() => {}); // nobody waits for it; the failure already counted for the circuit
-  }
-
   /** Throws circuit-open unless the circuit lets this call through (closed, or the half-open probe). */
   private admit(cluster: string): void {
     const circuit = this.circuits.get(cluster);
@@ -204,8 +183,7 @@ export class CachingGrantChecker implements GrantChecker {
     if (ttl <= 0) return;
     this.entries.delete(key);
     const kept = this.ttlJitter === 0 ? ttl : ttl * (1 - this.ttlJitter * this.random());
-    const now = this.clock.now();
-    this.entries.set(key, { allowed, expiresAt: now + kept, refreshAt: this.refreshAhead === 0 ? Infinity : now + kept * (1 - this.refreshAhead) });
+    this.entries.set(key, { allowed, expiresAt: this.clock.now() + kept });
     // Map iteration is insertion order: the first key is the oldest answer.
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
