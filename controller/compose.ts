@@ -99,6 +99,9 @@ export function composeController(
         registry: metrics.registry,
         metrics,
         sessionCache: sessions.cacheView(),
+        // One cache per kind and replica: the API's ClusterConfigs and escalations.
+        clusterConfigs: api.clusterConfigs,
+        escalations: api.escalations,
         sessions,
         maxCacheAgeMs: options.cacheMaxAge,
         decision: {

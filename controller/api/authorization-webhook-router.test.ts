@@ -5,6 +5,7 @@ import { FakeClock } from '../clock/clock.ts';
 import { createApiApp } from '../http/api-app.ts';
 import { listen, type ListeningServer } from '../http/listen.ts';
 import type { CacheChange } from '../kube/restarting-informer.ts';
+import { capturingLogger } from '../kube/capturing-logger.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { formatTime } from '../sessions/timestamps.ts';
 import { CallerAuthenticator } from '../authorization/caller-auth.ts';
@@ -99,6 +100,8 @@ describe('authorization webhook over HTTP', () => {
     },
   };
 
+  const appLog = capturingLogger('info');
+
   before(async () => {
     clusters.reset([cluster]);
     escalations.reset([
@@ -143,7 +146,7 @@ describe('authorization webhook over HTTP', () => {
       { clock },
     );
     const router = createWebhookRouter({ pipeline, clusters: directory, callers, logger: silentLogger(), metrics });
-    server = await listen(createApiApp({ logger: silentLogger(), version: 't', routers: [router] }).callback(), '127.0.0.1:0');
+    server = await listen(createApiApp({ logger: appLog.logger, version: 't', routers: [router] }).callback(), '127.0.0.1:0');
     base = `http://127.0.0.1:${server.port}`;
   });
   after(() => server.close());
@@ -249,5 +252,14 @@ describe('authorization webhook over HTTP', () => {
     const text = await registry.metrics();
     expect(text).to.match(new RegExp(`${WEBHOOK_METRIC_NAMES.allowed}\\{cluster="spoke"\\} [1-9]`));
     expect(text).to.match(new RegExp(`${WEBHOOK_METRIC_NAMES.decisions}\\{cluster="spoke",decision="error",deny_source=""\\} [1-9]`));
+  });
+
+  it('logs decisions at debug (counted in the metrics) and refusals at info', async () => {
+    const from = appLog.records.length;
+    await post(getPods);
+    await post(getPods, { token: 'wrong-token' });
+    await post(undefined, { raw: '{' });
+    const lines = appLog.records.slice(from).filter((r) => r.msg === 'http_request');
+    expect(lines.map((r) => r.status)).to.deep.equal([401, 400]);
   });
 });

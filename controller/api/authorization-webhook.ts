@@ -1,17 +1,19 @@
 /**
- * Wires the authorization webhook of one replica: the informer caches it reads (ClusterConfigs,
- * DenyPolicies, escalations; sessions come from the shared session repository), the spoke
- * clients, grant cache, activity recorder, pipeline and router. Every replica serves decisions,
- * so the caches are replica components (/readyz waits for them) and the activity recorder runs
- * on every replica (its writes are coalesced across replicas, activity.ts).
+ * Wires the authorization webhook of one replica: the read models it derives from the replica's
+ * caches (ClusterConfigs and escalations are the REST API's caches, sessions the shared session
+ * repository's; only the DenyPolicy cache is the webhook's own, as nothing else reads that kind),
+ * the spoke clients, grant cache, activity recorder, pipeline and router. Every replica serves
+ * decisions, so the DenyPolicy cache is a replica component (/readyz waits for it; the shared
+ * caches are the API's components) and the activity recorder runs on every replica (its writes
+ * are coalesced across replicas, activity.ts).
  */
-import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type Router from '@koa/router';
 import type { Registry } from 'prom-client';
-import { GROUP, VERSION, plurals, type BreakglassSession, type KindName } from '../../crds/index.ts';
+import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
 import { pause, systemClock, type Clock } from '../clock/clock.ts';
 import { KubernetesClusterConfigStore } from '../clusters/cluster-config-store.ts';
-import { RestartingInformer, type CacheChange } from '../kube/restarting-informer.ts';
+import { CustomObjectCache } from '../kube/custom-object-cache.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ControllerMetrics } from '../observability/metrics.ts';
 import type { ReplicaComponent } from '../runtime/controller-process.ts';
@@ -23,7 +25,7 @@ import { AuthorizationPipeline, type DecisionOptions } from '../authorization/de
 import { CachingGrantChecker, type GrantCacheOptions } from '../authorization/grant-cache.ts';
 import { registerWebhookMetrics } from '../authorization/metrics.ts';
 import { SpokeClients, SpokeGrantChecker, SpokeObjectReader } from '../authorization/spoke.ts';
-import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, typedSource, type ChangeSource } from '../authorization/webhook-caches.ts';
+import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../authorization/webhook-caches.ts';
 import { createWebhookRouter } from './authorization-webhook-router.ts';
 
 export interface AuthorizationWebhookOptions {
@@ -33,6 +35,9 @@ export interface AuthorizationWebhookOptions {
   readonly metrics?: ControllerMetrics;
   /** The session cache (KubernetesSessionRepository.cacheView()) and repository for activity writes. */
   readonly sessionCache: ChangeSource<BreakglassSession>;
+  /** The replica's ClusterConfig and escalation caches (the REST API's, createSessionApi), started and awaited by their owner. */
+  readonly clusterConfigs: ChangeSource<ClusterConfig>;
+  readonly escalations: ChangeSource<BreakglassEscalation>;
   readonly sessions: Pick<SessionRepository, 'getLive' | 'writeStatus'>;
   readonly maxCacheAgeMs?: number;
   readonly decision?: DecisionOptions;
@@ -49,52 +54,18 @@ export interface AuthorizationWebhook {
   readonly activity: ActivityRecorder;
 }
 
-function customObjectInformer(kc: KubeConfig, kind: KindName, name: string, options: AuthorizationWebhookOptions): RestartingInformer<KubernetesObject> {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const plural = plurals[kind];
-  return new RestartingInformer<KubernetesObject>({
-    kubeConfig: kc,
-    path: `/apis/${GROUP}/${VERSION}/${plural}`,
-    // Works for namespaced and cluster-scoped kinds alike (/apis/<g>/<v>/<plural>).
-    list: ({ limit, continue: token, config }) =>
-      api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural, limit, _continue: token }, config) as Promise<
-        KubernetesListObject<KubernetesObject>
-      >,
-    logger: options.logger.child({ component: name }),
-    name,
-    metrics: options.metrics,
-    maxCacheAgeMs: options.maxCacheAgeMs,
-  });
-}
-
-function component(name: string, informer: RestartingInformer<KubernetesObject>): ReplicaComponent {
-  return {
-    name,
-    start: (signal) => informer.start(signal),
-    hasSynced: () => informer.hasSynced(),
-    notReadyReason: () => informer.notReadyReason(),
-  };
-}
-
-function changeSource(informer: RestartingInformer<KubernetesObject>): ChangeSource<KubernetesObject> {
-  return {
-    hasSynced: () => informer.hasSynced(),
-    list: () => informer.list(),
-    subscribe: (listener: (change: CacheChange<KubernetesObject>) => void) => informer.subscribe(listener),
-  };
-}
-
 export function createAuthorizationWebhook(options: AuthorizationWebhookOptions): AuthorizationWebhook {
   const kc = options.kubeConfig;
   const clock = options.clock ?? systemClock;
   const logger = options.logger.child({ component: 'authorization-webhook' });
-  const clusterInformer = customObjectInformer(kc, 'ClusterConfig', 'webhook-cluster-configs', options);
-  const denyInformer = customObjectInformer(kc, 'DenyPolicy', 'webhook-deny-policies', options);
-  const escalationInformer = customObjectInformer(kc, 'BreakglassEscalation', 'webhook-escalations', options);
+  const denyPolicyCache = new CustomObjectCache<DenyPolicy>(kc, 'DenyPolicy', {
+    logger: options.logger.child({ component: 'deny-policies' }),
+    informer: { metrics: options.metrics, maxCacheAgeMs: options.maxCacheAgeMs },
+  });
 
-  const clusters = new InformerClusterDirectory(typedSource(changeSource(clusterInformer)));
-  const denyPolicies = new DenyPolicyCache(typedSource(changeSource(denyInformer)));
-  const escalations = new EscalationCache(typedSource(changeSource(escalationInformer)));
+  const clusters = new InformerClusterDirectory(options.clusterConfigs);
+  const denyPolicies = new DenyPolicyCache(denyPolicyCache);
+  const escalations = new EscalationCache(options.escalations);
   const sessions = new SessionIndex(options.sessionCache);
   const secretStore = new KubernetesClusterConfigStore(kc, { requestTimeoutMs: 5000 });
   const secrets = { readSecret: (namespace: string, name: string) => secretStore.readSecret(namespace, name) };
@@ -132,9 +103,7 @@ export function createAuthorizationWebhook(options: AuthorizationWebhookOptions)
 
   const flushEvery = options.activityFlushMs ?? 15_000;
   const components: ReplicaComponent[] = [
-    component('webhook-cluster-configs', clusterInformer),
-    component('webhook-deny-policies', denyInformer),
-    component('webhook-escalations', escalationInformer),
+    denyPolicyCache.component('deny-policies'),
     {
       // Counted activity is written out periodically, and once more when the replica stops.
       name: 'webhook-activity',

@@ -1,7 +1,9 @@
 /**
  * Wires the REST API of one replica: the caches it reads (escalations, ClusterConfigs,
  * IdentityProviders; sessions come from the shared session repository), the domain services
- * and the router. The caches are replica components: every replica serves the API.
+ * and the router. The caches are replica components: every replica serves the API. The
+ * escalation and ClusterConfig caches are returned too, so that the authorization webhook of the
+ * replica reads them instead of watching the same kinds a second time.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { BreakglassEscalation, ClusterConfig, IdentityProvider } from '../../crds/index.ts';
@@ -38,6 +40,9 @@ export interface SessionApiOptions {
 export interface SessionApi {
   router: Router;
   components: ReplicaComponent[];
+  /** The replica's escalation and ClusterConfig caches; the authorization webhook reads the same ones. */
+  escalations: CustomObjectCache<BreakglassEscalation>;
+  clusterConfigs: CustomObjectCache<ClusterConfig>;
 }
 
 export function createSessionApi(options: SessionApiOptions): SessionApi {
@@ -71,5 +76,5 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
     version: options.version,
     ...(options.limits ? { limits: options.limits } : {}),
   });
-  return { router, components };
+  return { router, components, escalations, clusterConfigs };
 }

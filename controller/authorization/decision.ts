@@ -144,6 +144,9 @@ export class AuthorizationPipeline {
   private readonly maxHints: number;
   /** Compiled overrides per escalation spec object (informer objects are replaced, never mutated). */
   private readonly overrides = new WeakMap<object, CompiledPodSecurityOverride | null>();
+  /** The request-access link per cluster name (built on every decision otherwise; bounded, names come from the path). */
+  private readonly links = new Map<string, string>();
+  private readonly groupForms = new Map<string, readonly string[]>();
 
   constructor(
     private readonly deps: DecisionDependencies,
@@ -171,7 +174,7 @@ export class AuthorizationPipeline {
       message,
       clusterLabel: label,
     });
-    const link = clusterLink(this.options.frontendBaseUrl, clusterName);
+    const link = this.linkFor(clusterName);
     const deny = (reason: string, decision: DecisionLabel, denySource: DenySource, warnings = NO_WARNINGS): AuthorizationOutcome => ({
       kind: 'decision',
       allowed: false,
@@ -342,13 +345,29 @@ export class AuthorizationPipeline {
     return deny(notes.join(' '), 'denied', 'final', warnings);
   }
 
-  /** The group as granted, plus each OIDC-prefixed form (one SAR: RBAC allows if any group does). */
+  private linkFor(cluster: string): string {
+    let link = this.links.get(cluster);
+    if (link === undefined) {
+      link = clusterLink(this.options.frontendBaseUrl, cluster);
+      if (this.links.size >= 1024) this.links.clear();
+      this.links.set(cluster, link);
+    }
+    return link;
+  }
+
+  /** The group as granted, plus each OIDC-prefixed form (one SAR: RBAC allows if any group does); memoized per group. */
   private candidateGroups(group: string): readonly string[] {
-    if (this.prefixes.length === 0) return [group];
-    const groups = [group];
-    for (const prefix of this.prefixes) {
-      const prefixed = prefix + group;
-      if (!groups.includes(prefixed)) groups.push(prefixed);
+    let groups = this.groupForms.get(group);
+    if (groups === undefined) {
+      const forms = [group];
+      for (const prefix of this.prefixes) {
+        const prefixed = prefix + group;
+        if (!forms.includes(prefixed)) forms.push(prefixed);
+      }
+      groups = forms;
+      // Groups come from sessions and escalations, but a bound costs nothing.
+      if (this.groupForms.size >= 1024) this.groupForms.clear();
+      this.groupForms.set(group, groups);
     }
     return groups;
   }

@@ -54,7 +54,7 @@ describe('CachingGrantChecker', () => {
   it('answers repeated checks from the cache until the TTL passes', async () => {
     const clock = new FakeClock();
     const spoke = answering(() => true);
-    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000 });
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, ttlJitter: 0 });
     expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
     expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
     expect(spoke.count).to.equal(1);
@@ -79,7 +79,7 @@ describe('CachingGrantChecker', () => {
   it('keeps denials for their own, shorter TTL', async () => {
     const clock = new FakeClock();
     const spoke = answering(() => false);
-    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, deniedTtlMs: 2_000 });
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, deniedTtlMs: 2_000, ttlJitter: 0 });
     await cache.allowed('prod', ['ops'], podsGet);
     await clock.advance(1_999);
     await cache.allowed('prod', ['ops'], podsGet);
@@ -87,6 +87,27 @@ describe('CachingGrantChecker', () => {
     await clock.advance(1);
     await cache.allowed('prod', ['ops'], podsGet);
     expect(spoke.count).to.equal(2);
+  });
+
+  it('spreads the expiry of answers stored together over the last fifth of the TTL, never beyond it', async () => {
+    const clock = new FakeClock();
+    const spoke = answering(() => true);
+    let r = 0;
+    // Random parts 0, 0.1, ..., 0.9: kept 10 s, 9.8 s, ..., 8.2 s.
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, random: () => (r++ % 10) / 10 });
+    const groups = Array.from({ length: 10 }, (_, i) => [`g${i}`]);
+    const askAll = async () => {
+      const before = spoke.count;
+      for (const g of groups) await cache.allowed('prod', g, podsGet);
+      return spoke.count - before;
+    };
+    expect(await askAll()).to.equal(10);
+    await clock.advance(8_199);
+    expect(await askAll(), 'all cached before 82 % of the TTL').to.equal(0);
+    await clock.advance(801); // 9 s: the five kept 9.0 s and less have expired
+    expect(await askAll()).to.equal(5);
+    await clock.advance(1_000); // 10 s: the other five too, none outlives the TTL; the refreshed ones are fresh
+    expect(await askAll()).to.equal(5);
   });
 
   it('evicts the oldest answer beyond maxEntries', async () => {

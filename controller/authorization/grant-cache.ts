@@ -18,6 +18,15 @@ export interface GrantCacheOptions {
   readonly allowedTtlMs?: number;
   /** How long a "not allowed" answer is reused. Default 5 s, so a new RoleBinding shows up soon. */
   readonly deniedTtlMs?: number;
+  /**
+   * Each answer is kept for its TTL shortened by a random part of up to this fraction, so that
+   * answers stored together (a restart, a burst) do not all expire in the same instant and send
+   * a burst of spoke calls that queues every decision behind it. Never longer than the TTL.
+   * Default 0.2; 0 keeps every answer exactly its TTL.
+   */
+  readonly ttlJitter?: number;
+  /** Uniform in [0, 1) for the jitter (tests). Default Math.random. */
+  readonly random?: () => number;
   /** At most this many cached answers; the oldest is evicted first. Default 10,000. */
   readonly maxEntries?: number;
   /** Timeout of one spoke call. Default 2 s, below the spoke's usual 3 s webhook timeout. */
@@ -59,9 +68,16 @@ export class CachingGrantChecker implements GrantChecker {
   private readonly timeoutMs: number;
   private readonly failureThreshold: number;
   private readonly cooldownMs: number;
+  private readonly ttlJitter: number;
+  private readonly random: () => number;
   private readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<boolean>>();
   private readonly circuits = new Map<string, Circuit>();
+  /**
+   * attributesKey per attributes object: one decision checks the same review for each session
+   * and up to 10 hint escalations, so the key is built once per request, not per check.
+   */
+  private readonly attributeKeys = new WeakMap<RequestAttributes, string>();
 
   constructor(
     private readonly inner: GrantChecker,
@@ -74,10 +90,17 @@ export class CachingGrantChecker implements GrantChecker {
     this.timeoutMs = options.timeoutMs ?? 2_000;
     this.failureThreshold = options.failureThreshold ?? 5;
     this.cooldownMs = options.cooldownMs ?? 10_000;
+    this.ttlJitter = Math.min(Math.max(options.ttlJitter ?? 0.2, 0), 1);
+    this.random = options.random ?? Math.random;
   }
 
   allowed(cluster: string, groups: readonly string[], attributes: RequestAttributes): Promise<boolean> {
-    const key = `${cluster}\u0000${groups.join('\u0001')}\u0000${attributesKey(attributes)}`;
+    let attrKey = this.attributeKeys.get(attributes);
+    if (attrKey === undefined) {
+      attrKey = attributesKey(attributes);
+      this.attributeKeys.set(attributes, attrKey);
+    }
+    const key = `${cluster}\u0000${groups.length === 1 ? groups[0] : groups.join('\u0001')}\u0000${attrKey}`;
     const entry = this.entries.get(key);
     if (entry !== undefined) {
       if (entry.expiresAt > this.clock.now()) return Promise.resolve(entry.allowed);
@@ -159,7 +182,8 @@ export class CachingGrantChecker implements GrantChecker {
     const ttl = allowed ? this.allowedTtlMs : this.deniedTtlMs;
     if (ttl <= 0) return;
     this.entries.delete(key);
-    this.entries.set(key, { allowed, expiresAt: this.clock.now() + ttl });
+    const kept = this.ttlJitter === 0 ? ttl : ttl * (1 - this.ttlJitter * this.random());
+    this.entries.set(key, { allowed, expiresAt: this.clock.now() + kept });
     // Map iteration is insertion order: the first key is the oldest answer.
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
 import type { CacheChange } from '../kube/restarting-informer.ts';
 import { AmbiguousClusterError, CacheNotSyncedError } from './decision.ts';
-import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from './webhook-caches.ts';
+import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, requestableBy, type ChangeSource } from './webhook-caches.ts';
 
 class Source<T> implements ChangeSource<T> {
   synced = true;
@@ -105,5 +105,49 @@ describe('webhook caches', () => {
     expect(cache.forUser('staging', 'alice', ['dev'])).to.deep.equal([]);
     const owned = { ...session('s', 'prod-1', 'alice'), metadata: { name: 's', ownerReferences: [{ apiVersion: 'v', kind: 'BreakglassEscalation', name: 'oncall', uid: 'e1', controller: true }] } } as BreakglassSession;
     expect(cache.ownerOf(owned)).to.equal(escalation);
+  });
+
+  it('EscalationCache: the precompiled matching equals requestableBy for every cluster and group mix, and follows changes', () => {
+    const patterns = [['prod-*'], ['prod-1', 'stage-?'], ['*'], [], ['[ps]*-2']];
+    const refs = [undefined, ['edge-1'], ['prod-*']];
+    const groupSets = [['dev'], ['ops', 'dev'], []];
+    const escalations: BreakglassEscalation[] = [];
+    let n = 0;
+    for (const clusters of patterns) {
+      for (const clusterConfigRefs of refs) {
+        for (const groups of groupSets) {
+          for (const ready of ['True', 'False', undefined]) {
+            escalations.push({
+              metadata: { name: `e${n}`, namespace: 'ns', uid: `u${n}` },
+              spec: { escalatedGroup: `g${n++ % 7}`, allowed: { clusters, groups }, ...(clusterConfigRefs ? { clusterConfigRefs } : {}), approvers: { users: ['bob'] } },
+              ...(ready ? { status: { conditions: [{ type: 'Ready', status: ready, reason: 'X', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] } } : {}),
+            } as BreakglassEscalation);
+          }
+        }
+      }
+    }
+    const source = new Source<BreakglassEscalation>();
+    source.items = [...escalations];
+    const cache = new EscalationCache(source);
+    const expected = (cluster: string, groups: string[]) =>
+      source.items.filter((e) => requestableBy(e, cluster, groups)).map((e) => ({ name: e.metadata?.name, escalatedGroup: e.spec.escalatedGroup }));
+    const check = () => {
+      for (const cluster of ['prod-1', 'prod-2', 'stage-3', 'edge-1', 'other', 's-2', '']) {
+        for (const groups of [['dev'], ['ops'], ['dev', 'ops'], ['nobody'], []]) {
+          expect(cache.forUser(cluster, 'alice', groups), `${cluster} ${groups.join(',')}`).to.deep.equal(expected(cluster, groups));
+        }
+      }
+    };
+    check();
+    expect(cache.forUser('prod-1', 'alice', ['dev']).length).to.be.greaterThan(3);
+    // A change is seen on the next read (the memo per cluster is dropped with the compiled set).
+    const removed = source.items.find((e) => requestableBy(e, 'prod-1', ['dev'])) as BreakglassEscalation;
+    source.emit({ type: 'delete', object: removed });
+    source.emit({
+      type: 'add',
+      object: { metadata: { name: 'late', namespace: 'ns', uid: 'late' }, spec: { escalatedGroup: 'late', allowed: { clusters: ['other'], groups: ['nobody'] }, approvers: { users: ['bob'] } } } as BreakglassEscalation,
+    });
+    check();
+    expect(cache.forUser('other', 'alice', ['nobody'])).to.deep.include({ name: 'late', escalatedGroup: 'late' });
   });
 });

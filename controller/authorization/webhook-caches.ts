@@ -10,8 +10,8 @@
  * Before its cache has synced each throws CacheNotSyncedError, which the pipeline answers
  * fail-closed (HTTP 500 or a policy-error deny).
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
+import { compileGlob } from '../../crds/validation/checks.ts';
 import { isEscalationReady, matchesCluster, matchesGroups } from '../escalations/matching.ts';
 import type { CacheChange } from '../kube/restarting-informer.ts';
 import {
@@ -25,7 +25,7 @@ import {
 import { DenyPolicyIndex } from './deny-policy.ts';
 import type { RequestableEscalation } from './reasons.ts';
 
-/** What the caches need from an informer (RestartingInformer, or a session repository). */
+/** What the caches need from an informer (a CustomObjectCache, or the session repository's cache view). */
 export interface ChangeSource<T> {
   hasSynced(): boolean;
   list(): readonly T[];
@@ -172,13 +172,48 @@ export function requestableBy(escalation: BreakglassEscalation, cluster: string,
   return matchesCluster(escalation, cluster) && matchesGroups(escalation, groups) && isEscalationReady(escalation);
 }
 
+/** An escalation with its §4.3 matching precompiled (globs translated once per cache change). */
+interface CompiledEscalation {
+  readonly clusters: readonly ((cluster: string) => boolean)[];
+  readonly groups: ReadonlySet<string>;
+  readonly requestable: RequestableEscalation;
+}
+
+const MAX_CLUSTER_ENTRIES = 1024;
+
+/** Escalations compiled for the deny hint, with the ready ones that target each cluster memoized. */
+class CompiledEscalations {
+  private readonly ready: readonly CompiledEscalation[];
+  private readonly byCluster = new Map<string, readonly CompiledEscalation[]>();
+
+  constructor(escalations: readonly BreakglassEscalation[]) {
+    // The same three tests as requestableBy: cluster patterns, allowed groups, readiness.
+    this.ready = escalations.filter(isEscalationReady).map((e) => ({
+      clusters: [...(e.spec.allowed.clusters ?? []), ...(e.spec.clusterConfigRefs ?? [])].map(compileGlob),
+      groups: new Set(e.spec.allowed.groups ?? []),
+      requestable: { name: e.metadata?.name ?? '', escalatedGroup: e.spec.escalatedGroup },
+    }));
+  }
+
+  forCluster(cluster: string): readonly CompiledEscalation[] {
+    let found = this.byCluster.get(cluster);
+    if (found === undefined) {
+      found = this.ready.filter((e) => e.clusters.some((matches) => matches(cluster)));
+      // Only resolved cluster names get here, but a bound costs nothing.
+      if (this.byCluster.size >= MAX_CLUSTER_ENTRIES) this.byCluster.clear();
+      this.byCluster.set(cluster, found);
+    }
+    return found;
+  }
+}
+
 export class EscalationCache implements EscalationDirectory, RequestableEscalations {
   private readonly byUid: Derived<BreakglassEscalation, Map<string, BreakglassEscalation>>;
-  private readonly all: Derived<BreakglassEscalation, readonly BreakglassEscalation[]>;
+  private readonly compiled: Derived<BreakglassEscalation, CompiledEscalations>;
 
   constructor(source: ChangeSource<BreakglassEscalation>) {
     this.byUid = new Derived('escalations', source, (items) => new Map(items.map((e) => [e.metadata?.uid ?? '', e])));
-    this.all = new Derived('escalations', source, (items) => [...items]);
+    this.compiled = new Derived('escalations', source, (items) => new CompiledEscalations(items));
   }
 
   ownerOf(session: BreakglassSession): BreakglassEscalation | undefined {
@@ -191,18 +226,12 @@ export class EscalationCache implements EscalationDirectory, RequestableEscalati
     }
   }
 
+  /** requestableBy over the cache, in cache order; one of the user's groups must be allowed. */
   forUser(cluster: string, _user: string, groups: readonly string[]): readonly RequestableEscalation[] {
     const out: RequestableEscalation[] = [];
-    for (const escalation of this.all.get()) {
-      if (requestableBy(escalation, cluster, groups)) {
-        out.push({ name: escalation.metadata?.name ?? '', escalatedGroup: escalation.spec.escalatedGroup });
-      }
+    for (const escalation of this.compiled.get().forCluster(cluster)) {
+      if (groups.some((group) => escalation.groups.has(group))) out.push(escalation.requestable);
     }
     return out;
   }
-}
-
-/** A RestartingInformer of plain objects seen as a typed ChangeSource. */
-export function typedSource<T>(informer: ChangeSource<KubernetesObject>): ChangeSource<T> {
-  return informer as unknown as ChangeSource<T>;
 }

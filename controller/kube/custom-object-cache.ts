@@ -1,12 +1,14 @@
 /**
  * A watch cache of one breakglass kind over all namespaces (or cluster-scoped), kept alive by a
  * RestartingInformer. The API reads escalations, ClusterConfigs and IdentityProviders from
- * these caches on every request instead of listing them from the API server.
+ * these caches on every request instead of listing them from the API server; the authorization
+ * webhook derives its indexes from the same caches through subscribe() (one cache per kind and
+ * replica).
  */
 import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, VERSION, plurals, type KindName } from '../../crds/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import { RestartingInformer, type ListPage, type RestartingInformerOptions } from './restarting-informer.ts';
+import { RestartingInformer, type CacheChange, type ListPage, type RestartingInformerOptions } from './restarting-informer.ts';
 
 export interface CustomObjectCacheOptions {
   logger: Logger;
@@ -78,5 +80,10 @@ export class CustomObjectCache<T> implements ObjectSource<T> {
 
   list(): readonly T[] {
     return this.informer.list() as unknown as readonly T[];
+  }
+
+  /** Calls `listener` after every change of the cache (for derived indexes); returns the unsubscribe function. */
+  subscribe(listener: (change: CacheChange<T>) => void): () => void {
+    return this.informer.subscribe(listener as unknown as (change: CacheChange<KubernetesObject>) => void);
   }
 }

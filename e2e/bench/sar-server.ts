@@ -1,16 +1,20 @@
 /**
  * The server half of `npm run bench:sar` (a child process, so the load generator does not share
- * its event loop): the webhook router and the real decision pipeline, grant cache and caches over
- * in-memory informer contents of BENCH_SESSIONS sessions and BENCH_POLICIES DenyPolicies; the
- * grant checks go over loopback HTTP to the fake spoke at BENCH_SPOKE_URL. Prints its port as
- * one JSON line; answers `rss` IPC messages with its resident set size.
+ * its event loop): the 8080 app with its middleware, the REST API router and the webhook router
+ * mounted as compose.ts mounts them, and the real decision
+ * pipeline, grant cache and caches over in-memory informer contents of BENCH_SESSIONS sessions and
+ * BENCH_POLICIES DenyPolicies; the grant checks go over loopback HTTP to the fake spoke at
+ * BENCH_SPOKE_URL. It logs as a replica does (info level, JSON on stdout), so logging per request
+ * is part of what is measured. Sends `ready` with its port over IPC; answers `stats` with its
+ * resident set size, decisions answered and garbage collection totals.
  */
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
 import { systemClock } from '../../controller/clock/clock.ts';
 import { createApiApp } from '../../controller/http/api-app.ts';
 import { listen } from '../../controller/http/listen.ts';
 import type { CacheChange } from '../../controller/kube/restarting-informer.ts';
-import { silentLogger } from '../../controller/observability/logger.ts';
+import { createLogger } from '../../controller/observability/logger.ts';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { formatTime } from '../../controller/sessions/timestamps.ts';
 import { Registry } from 'prom-client';
 import { ActivityRecorder } from '../../controller/authorization/activity.ts';
@@ -18,11 +22,30 @@ import { CallerAuthenticator } from '../../controller/authorization/caller-auth.
 import { AuthorizationPipeline } from '../../controller/authorization/decision.ts';
 import { CachingGrantChecker } from '../../controller/authorization/grant-cache.ts';
 import { GrantCheckError, type GrantChecker } from '../../controller/authorization/grant-checker.ts';
-import { registerWebhookMetrics } from '../../controller/authorization/metrics.ts';
+import { registerWebhookMetrics, WEBHOOK_METRIC_NAMES } from '../../controller/authorization/metrics.ts';
 import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../../controller/authorization/webhook-caches.ts';
 import { createWebhookRouter } from '../../controller/api/authorization-webhook-router.ts';
+import { createApiRouter } from '../../controller/api/api-router.ts';
+import { RecordingAudit, StaticSource } from '../../controller/api/testing/fixtures.ts';
+import { AuthenticationError, type IdentityProviderDirectory } from '../../controller/identity/index.ts';
+import { InMemorySessionRepository } from '../../controller/sessions/in-memory-session-repository.ts';
+import { SessionActions } from '../../controller/sessions/session-actions.ts';
+import type { SessionDomainDeps } from '../../controller/sessions/session-context.ts';
+import { SessionQueries } from '../../controller/sessions/session-queries.ts';
+import { SessionRequests } from '../../controller/sessions/session-requests.ts';
 
 export const BENCH_TOKEN = 'bench-webhook-token';
+
+export type ServerMessage =
+  | { readonly type: 'ready'; readonly port: number }
+  | {
+      readonly type: 'stats';
+      readonly rssMiB: number;
+      readonly decisions: number;
+      /** process.cpuUsage() user + system, in microseconds. */
+      readonly cpuMicros: number;
+      readonly gc: { scavenges: number; scavengeMs: number; markSweeps: number; markSweepMs: number; maxPauseMs: number };
+    };
 export const BENCH_CLUSTERS = 10;
 
 function source<T>(items: T[]): ChangeSource<T> {
@@ -107,10 +130,63 @@ const pipeline = new AuthorizationPipeline(
   { frontendBaseUrl: 'https://breakglass.example/' },
 );
 const callers = new CallerAuthenticator({ readSecret: async () => ({ value: BENCH_TOKEN }) }, { clock: systemClock });
-const router = createWebhookRouter({ pipeline, clusters: directory, callers, logger: silentLogger(), metrics });
-const server = await listen(createApiApp({ logger: silentLogger(), version: 'bench', routers: [router] }).callback(), '127.0.0.1:0');
-process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
+const logger = createLogger('info', { component: 'bench-sar-server' });
+const router = createWebhookRouter({ pipeline, clusters: directory, callers, logger: logger.child({ component: 'authorization-webhook' }), metrics });
+
+// The REST API's router in front of the webhook's, in the order compose.ts mounts them, so that a
+// SubjectAccessReview passes the same routing as on a replica (it answers no request here).
+const noProviders: IdentityProviderDirectory = { resolveIssuer: () => undefined, list: () => [], get: () => undefined, primary: () => undefined, hasSynced: () => true };
+const apiDeps: SessionDomainDeps = {
+  sessions: new InMemorySessionRepository(),
+  escalations: new StaticSource(escalations),
+  clusterConfigs: new StaticSource(clusters),
+  identityProviders: new StaticSource([]),
+  audit: new RecordingAudit(),
+};
+const apiRouter = createApiRouter({
+  verifier: {
+    verify: () => Promise.reject(new AuthenticationError('bench: no tokens')),
+  },
+  requests: new SessionRequests(apiDeps, logger),
+  actions: new SessionActions(apiDeps),
+  queries: new SessionQueries(apiDeps),
+  escalations: apiDeps.escalations,
+  identityProviders: noProviders,
+  logger,
+  version: 'bench',
+});
+const server = await listen(createApiApp({ logger: logger.child({ server: 'api' }), version: 'bench', routers: [apiRouter, router] }).callback(), '127.0.0.1:0');
+
+const gc = { scavenges: 0, scavengeMs: 0, markSweeps: 0, markSweepMs: 0, maxPauseMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+      gc.scavenges++;
+      gc.scavengeMs += entry.duration;
+    } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+      gc.markSweeps++;
+      gc.markSweepMs += entry.duration;
+    }
+    gc.maxPauseMs = Math.max(gc.maxPauseMs, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
+
+async function decisionsAnswered(): Promise<number> {
+  const metric = await registry.getSingleMetric(WEBHOOK_METRIC_NAMES.requests)?.get();
+  return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+}
+
+function cpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+const send = (message: ServerMessage): void => void process.send?.(message);
+send({ type: 'ready', port: server.port });
 process.on('message', (message) => {
-  if (message === 'rss') process.send?.({ rssMiB: process.memoryUsage().rss / 1024 / 1024 });
+  if (message === 'stats') {
+    void decisionsAnswered().then((decisions) => send({ type: 'stats', rssMiB: process.memoryUsage().rss / 1024 / 1024, decisions, cpuMicros: cpuMicros(), gc }));
+  }
 });
 process.on('disconnect', () => void server.close().then(() => process.exit(0)));
