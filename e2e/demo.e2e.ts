@@ -44,6 +44,10 @@ const JOURNEY: RegExp[] = [
   /stopping the leader breakglass-\d/,
   /the leader is now breakglass-\d/,
   /== journey complete/,
+  /UI: +http:\/\/127\.0\.0\.1:\d+\//,
+  /alice +\/ alice-e2e-password/,
+  /checked: http:\/\/127\.0\.0\.1:\d+\/ serves the web UI/,
+  /checked: http:\/\/127\.0\.0\.1:\d+\/\?search=prod-eu1&group=prod-cluster-admin serves the web UI/,
 ];
 
 describe('npm run demo (DEMO_CHECK=1)', function () {

@@ -10,8 +10,8 @@
  * to log in as; the deny link kubectl prints on the spoke points at that UI.
  *
  * DEMO_SECONDS=n stops n seconds after the journey; unset, it runs until Ctrl-C.
- * DEMO_CHECK=1 stops right after the journey (the e2e test of this script uses it). Any answer
- * other than the one the journey expects stops the demo with exit code 1.
+ * DEMO_CHECK=1 stops right after the journey and a check that every printed UI URL serves the app
+ * (the e2e test of this script uses it). Any answer other than the one the journey expects stops the demo with exit code 1.
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { decodeJwt } from 'jose';
@@ -321,7 +321,6 @@ try {
   }
 
   step('journey complete');
-  if (CHECK) await stopAll(0);
 
   // Bring the replica the handoff stopped back (as a follower), so every URL printed works.
   for (const [i, r] of replicas.entries()) {
@@ -337,6 +336,16 @@ try {
   if (idpKc.caFile) {
     say(`Keycloak (${idpKc.baseUrl}) has a certificate of the demo's own CA: the browser warns once; accept it,`);
     say(`  or trust ${idpKc.caFile} in the browser first.`);
+  }
+  if (CHECK) {
+    // What a newcomer opens next: every printed URL answers with the app (checked, then stop).
+    for (const url of [uiUrl, ...replicas.map((r) => `http://127.0.0.1:${r.ports.api}/?search=${CLUSTER}&group=${ESCALATED_GROUP}`)]) {
+      const res = await fetch(url);
+      const html = await res.text();
+      if (res.status !== 200 || !html.includes('<div id="app">')) throw new Error(`${url} answered ${res.status} without the web UI`);
+      say(`checked: ${url} serves the web UI`);
+    }
+    await stopAll(0);
   }
   const seconds = Number(process.env.DEMO_SECONDS ?? 0);
   if (seconds > 0) {
