@@ -144,12 +144,17 @@ describe('web UI in Chromium with Keycloak and two replicas (issue 10)', functio
     [appA, appB] = replicas.map((r) => `http://127.0.0.1:${r.ports.api}`) as [string, string];
     await allowWebOrigins(keycloak.admin, keycloak.uiClientId, [appA, appB]);
     for (const app of [appA, appB]) {
+      let seen = 'nothing yet';
       await eventually(`${app} to offer both escalations to alice and name the primary provider`, 60_000, async () => {
-        const config = (await (await fetch(`${app}/api/config`)).json()) as { frontend?: { oidcClientID?: string; oidcAuthority?: string } };
-        if (config.frontend?.oidcAuthority !== keycloak.issuer) return undefined;
+        const config = (await (await fetch(`${app}/api/config`)).json()) as { frontend?: { oidcAuthority?: string; oidcClientID?: string } };
         const res = await fetch(`${app}/api/breakglassEscalations`, { headers: { authorization: `Bearer ${await keycloak.accessToken('alice')}` } });
-        const body = (await res.json()) as { items?: BreakglassEscalation[] };
+        const text = await res.text();
+        seen = `config ${JSON.stringify(config)}; escalations ${res.status} ${text.slice(0, 300)}`;
+        if (config.frontend?.oidcAuthority !== keycloak.issuer || !res.ok) return undefined;
+        const body = JSON.parse(text) as { items?: BreakglassEscalation[] };
         return (body.items ?? []).filter((e) => e.metadata?.namespace === namespace).length === 2 ? true : undefined;
+      }).catch((err: unknown) => {
+        throw new Error(`${err instanceof Error ? err.message : String(err)}; last seen: ${seen}`);
       });
     }
     browser = await TestBrowser.launch({

@@ -5,10 +5,14 @@
  * Builds into a private folder and moves it into place, so two test processes building at
  * once never serve a half-written folder.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const UI_BUILD_DIR = join(root, 'build', 'ui');
@@ -41,9 +45,15 @@ let building: Promise<string> | undefined;
 export function ensureUiBuilt(): Promise<string> {
   building ??= (async () => {
     if (!uiBuildIsStale()) return UI_BUILD_DIR;
-    const { build } = await import('vite');
     const scratch = `${UI_BUILD_DIR}-${process.pid}`;
-    await build({ configFile: join(root, 'controller', 'ui', 'vite.config.ts'), logLevel: 'warn', build: { outDir: scratch, emptyOutDir: true } });
+    // In a child process: Vite's build sets process.env.NODE_ENV=production in the process that
+    // runs it, which every later child of the test run would inherit (npm then skips devDependencies).
+    const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+    const config = join(root, 'controller', 'ui', 'vite.config.ts');
+    await execFileAsync(process.execPath, [vite, 'build', '--config', config, '--outDir', scratch, '--emptyOutDir', '--logLevel', 'warn'], {
+      cwd: root,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     await rm(UI_BUILD_DIR, { recursive: true, force: true });
     try {
       await rename(scratch, UI_BUILD_DIR);

@@ -113,7 +113,7 @@ export async function createConsumerApp(spec: ConsumerAppSpec): Promise<void> {
   await writeFile(join(dir, 'tsconfig.json'), `${JSON.stringify({ compilerOptions, include: ['src'] }, null, 2)}\n`);
   if (spec.npmrc) await writeFile(join(dir, '.npmrc'), `${spec.npmrc.join('\n')}\n`);
   for (const [path, text] of Object.entries(spec.sources)) await writeFile(join(dir, path), text);
-  await npm(dir, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error']);
+  await npm(dir, ['install', '--include=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error']);
   await compile(dir);
 }
 
