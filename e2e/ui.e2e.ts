@@ -153,8 +153,12 @@ describe('web UI in Chromium with Keycloak and two replicas (issue 10)', functio
         if (config.frontend?.oidcAuthority !== keycloak.issuer || !res.ok) return undefined;
         const body = JSON.parse(text) as { items?: BreakglassEscalation[] };
         return (body.items ?? []).filter((e) => e.metadata?.namespace === namespace).length === 2 ? true : undefined;
-      }).catch((err: unknown) => {
-        throw new Error(`${err instanceof Error ? err.message : String(err)}; last seen: ${seen}`);
+      }).catch(async (err: unknown) => {
+        // The cluster is shared: name every IdentityProvider in it (a leftover primary or a second
+        // provider for the same issuer would explain a replica that never gets ready here).
+        const idps = (await custom().listClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.IdentityProvider })) as { items: IdentityProvider[] };
+        const present = idps.items.map((i) => `${i.metadata?.name} (issuer ${i.spec.issuer ?? i.spec.oidc?.authority}, primary ${i.spec.primary === true}, disabled ${i.spec.disabled === true})`);
+        throw new Error(`${err instanceof Error ? err.message : String(err)}; last seen: ${seen}; IdentityProviders: ${present.join(', ')}`);
       });
     }
     browser = await TestBrowser.launch({
