@@ -38,6 +38,7 @@ import {
 import { silentLogger } from '../controller/observability/logger.ts';
 import { ControllerMetrics } from '../controller/observability/metrics.ts';
 import { testCluster } from './harness/cluster.ts';
+import { deleteClusterScoped } from './harness/cluster-scoped.ts';
 
 const NAMESPACED: ReadonlySet<AdmissionKind> = new Set(['BreakglassSession', 'BreakglassEscalation', 'ClusterConfig']);
 
@@ -200,6 +201,7 @@ describe('validating admission webhooks', function () {
     }
     await server?.close();
     if (certDir) await rm(certDir, { recursive: true, force: true });
+    await deleteClusterScoped(testCluster().admin.kubeConfig, (name) => name.includes(`-${runId}-`) || name.endsWith(`-${runId}`));
   });
 
   it('fails closed, naming the field, when the lookup may not read from the API server', async () => {

@@ -10,6 +10,7 @@ import { GROUP, VERSION, crdSources, plurals, type KindName } from '../crds/inde
 import { installCrds } from '../crds/install.ts';
 import { loadSamples, type SampleObject } from '../crds/samples/load.ts';
 import { testCluster } from './harness/cluster.ts';
+import { deleteClusterScoped } from './harness/cluster-scoped.ts';
 
 interface ApiFailure {
   code?: number;
@@ -58,6 +59,11 @@ describe('CRDs on a real API server', function () {
     await installCrds(cluster.admin.kubeConfig);
     api = cluster.admin.kubeConfig.makeApiClient(CustomObjectsApi);
     namespace = await cluster.createNamespace('crds');
+  });
+
+  after(async () => {
+    // The samples include a primary IdentityProvider: later suites pick the primary one by name.
+    await deleteClusterScoped(testCluster().admin.kubeConfig, (name) => name.endsWith(`-${suffix}`));
   });
 
   it('accepts every sample, namespaced ones in a fresh namespace', async () => {
