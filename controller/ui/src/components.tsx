@@ -51,3 +51,17 @@ export function formatTime(time: string | undefined): string {
   const date = new Date(time);
   return Number.isNaN(date.getTime()) ? time : date.toLocaleString();
 }
+
+/** A field's label with "required" beside it (for sighted users; the input says aria-required). */
+export function FieldLabel({ htmlFor, text, required }: { htmlFor: string; text: string; required: boolean }) {
+  return (
+    <div class="label-row">
+      <label for={htmlFor}>{text}</label>
+      {required && (
+        <span class="muted" aria-hidden="true">
+          required
+        </span>
+      )}
+    </div>
+  );
+}

@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import type { AppContext } from '../app.tsx';
 import type { BreakglassSession, ItemList } from '../api-types.ts';
-import { ErrorAlert, Facts, formatTime, PageTitle, SessionLink } from '../components.tsx';
+import { ErrorAlert, Facts, formatTime, PageTitle, SessionLink, FieldLabel } from '../components.tsx';
 import { approvalInbox } from '../logic/session-groups.ts';
 import { formatCrdDuration, timeLeft } from '../logic/time.ts';
 import { useNow, usePolling } from '../poll.ts';
@@ -96,14 +96,7 @@ function ApprovalCard({ ctx, session, now, onDecided }: { ctx: AppContext; sessi
         ]}
       />
       <div class="field">
-        <div class="label-row">
-            <label for={`${id}-reason`}>Approval reason</label>
-            {mandatory && (
-              <span class="muted" aria-hidden="true">
-                required
-              </span>
-            )}
-          </div>
+        <FieldLabel htmlFor={`${id}-reason`} text="Approval reason" required={mandatory} />
         {config?.description && (
           <p id={`${id}-hint`} class="hint">
             {config.description}

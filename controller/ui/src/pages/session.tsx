@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import type { AppContext } from '../app.tsx';
 import type { SessionWithMeta } from '../api-types.ts';
-import { ErrorAlert, Facts, formatTime, PageTitle } from '../components.tsx';
+import { ErrorAlert, Facts, formatTime, PageTitle, FieldLabel } from '../components.tsx';
 import { sectionOf, stateLabel } from '../logic/session-groups.ts';
 import { formatCrdDuration, timeLeft } from '../logic/time.ts';
 import { useNow, usePolling } from '../poll.ts';
@@ -88,14 +88,7 @@ export function SessionPage({ ctx, name }: { ctx: AppContext; name: string }) {
           />
           {canDecide && (
             <div class="field">
-              <div class="label-row">
-            <label for="detail-reason">Approval reason</label>
-            {mandatory && (
-              <span class="muted" aria-hidden="true">
-                required
-              </span>
-            )}
-          </div>
+              <FieldLabel htmlFor="detail-reason" text="Approval reason" required={mandatory} />
               {config?.description && (
                 <p id="detail-reason-hint" class="hint">
                   {config.description}
