@@ -583,7 +583,8 @@ describe('authorization webhook with a real spoke API server', function () {
     });
     expect(refused.stdout).to.not.contain('pod/web');
     expect(refused.stderr, 'no decision reached the user').to.not.contain('payments-oncall');
-    expect(refusedCn(), 'the hub refused the real spoke\'s certificate (401)').to.be.greaterThan(refusedBefore);
+    // Log lines come through the replica's stdout pipe, possibly after kubectl's answer.
+    await eventually('the hub refused the real spoke\'s certificate (401)', 10_000, async () => (refusedCn() > refusedBefore ? true : undefined));
     await setCommonName(MTLS_CN);
     await eventually('decisions again with the expected CN', 20_000, async () => ((await asAliceOn(mtlsSpoke, ['get', 'pods', '-n', 'payments'])).code === 0 ? true : undefined));
 
@@ -739,7 +740,8 @@ describe('authorization webhook with a real spoke API server', function () {
     // decision needs the sessions, so no decision: an empty 500, which the spoke turns into a denial.
     expect(response.status).to.equal(500);
     expect(await response.text()).to.equal('');
-    const failed = sessionless.logs.find((l) => l.msg === 'sar_failed' && l.cluster === CLUSTER);
-    expect(String(failed?.err)).to.equal('sessions cache has not synced');
+    // The log line travels through the replica's stdout pipe: it may arrive after the response.
+    const failed = await sessionless.waitForLog((l) => l.msg === 'sar_failed' && l.cluster === CLUSTER, 10_000);
+    expect(String(failed.err)).to.equal('sessions cache has not synced');
   });
 });
