@@ -7,6 +7,15 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseBindAddress } from '../bind-address.ts';
 
+/**
+ * How long an idle keep-alive connection stays open. Node's 5 s default makes a client that keeps
+ * connections longer (a spoke API server's webhook client, a load balancer: typically 60-90 s)
+ * open a new connection after every pause and, when its request crosses our close, see a reset:
+ * for a SubjectAccessReview that is a failed call, which the spoke's failurePolicy turns into a
+ * denial. Longer than the usual 60 s load balancer idle timeout; close() still drops idle ones at once.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface ListeningServer {
   readonly port: number;
   close(): Promise<void>;
@@ -28,7 +37,7 @@ export function listen(listener: RequestListener, address: string): Promise<List
   const server: Server = createServer(listener);
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   return listenOn(server, address).then((port) => ({
     port,
     close: () =>
