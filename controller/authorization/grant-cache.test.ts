@@ -79,7 +79,7 @@ describe('CachingGrantChecker', () => {
   it('keeps denials for their own, shorter TTL', async () => {
     const clock = new FakeClock();
     const spoke = answering(() => false);
-    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, deniedTtlMs: 2_000, ttlJitter: 0 });
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, deniedTtlMs: 2_000, ttlJitter: 0, refreshAhead: 0 });
     await cache.allowed('prod', ['ops'], podsGet);
     await clock.advance(1_999);
     await cache.allowed('prod', ['ops'], podsGet);
@@ -94,7 +94,7 @@ describe('CachingGrantChecker', () => {
     const spoke = answering(() => true);
     let r = 0;
     // Random parts 0, 0.1, ..., 0.9: kept 10 s, 9.8 s, ..., 8.2 s.
-    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, random: () => (r++ % 10) / 10 });
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, refreshAhead: 0, random: () => (r++ % 10) / 10 });
     const groups = Array.from({ length: 10 }, (_, i) => [`g${i}`]);
     const askAll = async () => {
       const before = spoke.count;
@@ -108,6 +108,50 @@ describe('CachingGrantChecker', () => {
     expect(await askAll()).to.equal(5);
     await clock.advance(1_000); // 10 s: the other five too, none outlives the TTL; the refreshed ones are fresh
     expect(await askAll()).to.equal(5);
+  });
+
+  it('renews an answer used in the last quarter of its TTL in the background: the hit does not wait, the answer never expires under steady use', async () => {
+    const clock = new FakeClock();
+    const spoke = new ManualSpoke();
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, ttlJitter: 0 });
+    const first = cache.allowed('prod', ['ops'], podsGet);
+    spoke.calls[0]!.resolve(true);
+    expect(await first).to.equal(true);
+    await clock.advance(7_499);
+    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
+    expect(spoke.calls, 'no renewal before 75 % of the TTL').to.have.length(1);
+    await clock.advance(1);
+    // Answered from the cache while the renewal is still out; later hits start no second one.
+    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
+    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
+    expect(spoke.calls).to.have.length(2);
+    spoke.calls[1]!.resolve(false); // RBAC changed on the spoke
+    await clock.advance(0);
+    expect(await cache.allowed('prod', ['ops'], podsGet), 'the renewed answer is used at once').to.equal(false);
+    await clock.advance(2_600); // past the first answer's expiry: the renewed one is still fresh
+    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(false);
+    expect(spoke.calls).to.have.length(2);
+  });
+
+  it('keeps an answer until its TTL when its renewal fails, and never beyond', async () => {
+    const clock = new FakeClock();
+    const spoke = new ManualSpoke();
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, ttlJitter: 0 });
+    const first = cache.allowed('prod', ['ops'], podsGet);
+    spoke.calls[0]!.resolve(true);
+    await first;
+    await clock.advance(8_000);
+    expect(await cache.allowed('prod', ['ops'], podsGet)).to.equal(true);
+    spoke.calls[1]!.reject(unreachable('prod'));
+    await clock.advance(0);
+    expect(await cache.allowed('prod', ['ops'], podsGet), 'still the cached answer').to.equal(true);
+    expect(spoke.calls, 'the failed renewal is retried by the next hit').to.have.length(3);
+    spoke.calls[2]!.reject(unreachable('prod'));
+    await clock.advance(2_000); // the TTL is over: the next check waits for the spoke
+    const late = cache.allowed('prod', ['ops'], podsGet);
+    expect(spoke.calls).to.have.length(4);
+    spoke.calls[3]!.reject(unreachable('prod'));
+    expect((await failure(late)).failure).to.equal('unreachable');
   });
 
   it('evicts the oldest answer beyond maxEntries', async () => {
