@@ -3,11 +3,11 @@
  * elector and the loop registry. Process concerns (argv, signals, exit codes) stay in main.ts.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import type Router from '@koa/router';
 import { dirname, resolve } from 'node:path';
 import * as validation from '../crds/validation/index.ts';
 import { createAdmissionApp } from './admission/admission-app.ts';
 import { createAuthorizationWebhook } from './api/authorization-webhook.ts';
+import { withWebhook, type WebhookHandler } from './api/authorization-webhook-handler.ts';
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
 import { createSessionApi } from './api/session-api.ts';
@@ -18,7 +18,7 @@ import { defaultUiDir } from './http/ui-dir.ts';
 import { createIdentityServices, type TokenVerifier } from './identity/index.ts';
 import { listen } from './http/listen.ts';
 import { startTlsServer } from './http/tls-server.ts';
-import { createSarApp } from './http/sar-app.ts';
+import { createSarListener } from './http/sar-app.ts';
 import { createMetricsApp } from './http/metrics-app.ts';
 import { LeaderElector } from './leadership/elector.ts';
 import { KubernetesLeaseStore } from './leadership/kubernetes-lease-store.ts';
@@ -75,8 +75,9 @@ export function composeController(
     identityServices.component,
   ];
   if (options.enableApi || options.enableFrontend) {
+    const apiLogger = logger.child({ server: 'api' });
     const routers = [];
-    let webhookRouter: Router | undefined;
+    let webhookHandler: WebhookHandler | undefined;
     if (options.enableApi) {
       const api = createSessionApi({
         kubeConfig: kc,
@@ -96,6 +97,7 @@ export function composeController(
       const webhook = createAuthorizationWebhook({
         kubeConfig: kc,
         logger,
+        accessLogger: apiLogger,
         registry: metrics.registry,
         metrics,
         sessionCache: sessions.cacheView(),
@@ -110,9 +112,8 @@ export function composeController(
         },
         grantCache: { allowedTtlMs: options.sarGrantCacheTtl, deniedTtlMs: Math.max(500, options.sarGrantCacheTtl / 2) },
       });
-      routers.push(webhook.router);
       components.push(...webhook.components);
-      webhookRouter = webhook.router;
+      webhookHandler = webhook.handler;
     }
     const ui = options.enableFrontend
       ? createUiMiddleware({
@@ -121,13 +122,15 @@ export function composeController(
           logger: logger.child({ component: 'ui' }),
         })
       : undefined;
-    const app = createApiApp({ logger: logger.child({ server: 'api' }), version: VERSION, routers, ...(ui ? { ui } : {}) });
-    servers.push({ name: 'api', start: () => listen(app.callback(), options.apiBindAddress) });
-    if (webhookRouter !== undefined && options.sarTlsCertFile !== '') {
+    const app = createApiApp({ logger: apiLogger, version: VERSION, routers, ...(ui ? { ui } : {}) });
+    // The webhook's paths are answered before Koa (authorization-webhook-handler.ts says why).
+    const listener = withWebhook(webhookHandler, app.callback());
+    servers.push({ name: 'api', start: () => listen(listener, options.apiBindAddress) });
+    if (webhookHandler !== undefined && options.sarTlsCertFile !== '') {
       // Spokes that authenticate with a client certificate talk TLS to the controller itself:
       // the certificate is only visible where TLS ends. This listener serves the webhook alone.
       const sarLogger = logger.child({ server: 'sar-tls' });
-      const sarApp = createSarApp({ logger: sarLogger, router: webhookRouter });
+      const sarListener = createSarListener({ logger: sarLogger, webhook: webhookHandler });
       servers.push({
         name: 'sar-tls',
         start: () =>
@@ -139,7 +142,7 @@ export function composeController(
             certFile: resolve(options.sarTlsCertFile),
             keyFile: resolve(options.sarTlsKeyFile),
             requestClientCertificate: true,
-            app: sarApp,
+            listener: sarListener,
             logger: sarLogger,
           }),
       });
@@ -160,7 +163,7 @@ export function composeController(
           certDir: options.webhookCertPath,
           certFile: options.webhookCertName,
           keyFile: options.webhookCertKey,
-          app,
+          listener: app.callback(),
           logger: admissionLogger,
         }),
     });

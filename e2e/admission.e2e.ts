@@ -156,7 +156,7 @@ describe('validating admission webhooks', function () {
       certDir,
       certFile: 'tls.crt',
       keyFile: 'tls.key',
-      app,
+      listener: app.callback(),
       logger: silentLogger(),
     });
     if (!webhookReachable) return;

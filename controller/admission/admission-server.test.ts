@@ -80,7 +80,7 @@ describe('admission server', function () {
 
   it('serves admission reviews over HTTPS with the certificate from the files', async () => {
     const certDir = await certDirWith(first);
-    server = await startAdmissionServer({ bindAddress: '127.0.0.1:0', certDir, certFile: 'tls.crt', keyFile: 'tls.key', app: app(), logger: silentLogger() });
+    server = await startAdmissionServer({ bindAddress: '127.0.0.1:0', certDir, certFile: 'tls.crt', keyFile: 'tls.key', listener: app().callback(), logger: silentLogger() });
     expect(await servedFingerprint(server.port, ca.certPem)).to.equal(fingerprint(first.certPem));
     const body = JSON.stringify({
       apiVersion: 'admission.k8s.io/v1',
@@ -94,7 +94,7 @@ describe('admission server', function () {
 
   it('refuses to start when the certificate or key file is missing, naming the path', async () => {
     const certDir = await mkdtemp(join(dir, 'empty-'));
-    const start = startAdmissionServer({ bindAddress: '127.0.0.1:0', certDir, certFile: 'tls.crt', keyFile: 'tls.key', app: app(), logger: silentLogger() });
+    const start = startAdmissionServer({ bindAddress: '127.0.0.1:0', certDir, certFile: 'tls.crt', keyFile: 'tls.key', listener: app().callback(), logger: silentLogger() });
     let message = '';
     await start.then(
       (started) => {
@@ -109,7 +109,7 @@ describe('admission server', function () {
 
   it('serves a rewritten certificate to new connections', async () => {
     const certDir = await certDirWith(first);
-    server = await startAdmissionServer({ bindAddress: '127.0.0.1:0', certDir, certFile: 'tls.crt', keyFile: 'tls.key', app: app(), logger: silentLogger() });
+    server = await startAdmissionServer({ bindAddress: '127.0.0.1:0', certDir, certFile: 'tls.crt', keyFile: 'tls.key', listener: app().callback(), logger: silentLogger() });
     const port = server.port;
     expect(await servedFingerprint(port, ca.certPem)).to.equal(fingerprint(first.certPem));
     await writeFile(join(certDir, 'tls.key'), second.keyPem);
@@ -129,7 +129,7 @@ describe('admission server', function () {
     await symlink('..gen1', join(certDir, '..data'));
     await symlink('..data/tls.crt', join(certDir, 'tls.crt'));
     await symlink('..data/tls.key', join(certDir, 'tls.key'));
-    server = await startAdmissionServer({ bindAddress: '127.0.0.1:0', certDir, certFile: 'tls.crt', keyFile: 'tls.key', app: app(), logger: silentLogger() });
+    server = await startAdmissionServer({ bindAddress: '127.0.0.1:0', certDir, certFile: 'tls.crt', keyFile: 'tls.key', listener: app().callback(), logger: silentLogger() });
     const port = server.port;
     expect(await servedFingerprint(port, ca.certPem)).to.equal(fingerprint(first.certPem));
 
@@ -143,7 +143,7 @@ describe('admission server', function () {
   it('keeps the working certificate when the new files do not belong together', async () => {
     const certDir = await certDirWith(first);
     server = await startAdmissionServer({
-      bindAddress: '127.0.0.1:0', certDir, certFile: 'tls.crt', keyFile: 'tls.key', app: app(), logger: silentLogger(), certPollIntervalMs: 50,
+      bindAddress: '127.0.0.1:0', certDir, certFile: 'tls.crt', keyFile: 'tls.key', listener: app().callback(), logger: silentLogger(), certPollIntervalMs: 50,
     });
     const port = server.port;
     await writeFile(join(certDir, 'tls.crt'), second.certPem); // key still belongs to `first`

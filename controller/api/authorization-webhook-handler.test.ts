@@ -14,7 +14,7 @@ import type { GrantChecker } from '../authorization/grant-checker.ts';
 import { GrantCheckError } from '../authorization/grant-checker.ts';
 import { registerWebhookMetrics, WEBHOOK_METRIC_NAMES } from '../authorization/metrics.ts';
 import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../authorization/webhook-caches.ts';
-import { createWebhookRouter } from './authorization-webhook-router.ts';
+import { createWebhookHandler, withWebhook } from './authorization-webhook-handler.ts';
 
 const TOKEN = 'spoke-token-0123456789';
 
@@ -145,8 +145,8 @@ describe('authorization webhook over HTTP', () => {
       },
       { clock },
     );
-    const router = createWebhookRouter({ pipeline, clusters: directory, callers, logger: silentLogger(), metrics });
-    server = await listen(createApiApp({ logger: appLog.logger, version: 't', routers: [router] }).callback(), '127.0.0.1:0');
+    const webhook = createWebhookHandler({ pipeline, clusters: directory, callers, logger: silentLogger(), accessLogger: appLog.logger, metrics });
+    server = await listen(withWebhook(webhook, createApiApp({ logger: appLog.logger, version: 't' }).callback()), '127.0.0.1:0');
     base = `http://127.0.0.1:${server.port}`;
   });
   after(() => server.close());
@@ -261,5 +261,86 @@ describe('authorization webhook over HTTP', () => {
     await post(undefined, { raw: '{' });
     const lines = appLog.records.slice(from).filter((r) => r.msg === 'http_request');
     expect(lines.map((r) => r.status)).to.deep.equal([401, 400]);
+  });
+});
+
+describe('authorization webhook transport', () => {
+  let server: ListeningServer;
+  let base: string;
+  let failNext = false;
+  const log = capturingLogger('info');
+  const open: ClusterConfig = { metadata: { name: 'spoke', namespace: 'breakglass', uid: 'c1' }, spec: cluster.spec };
+
+  before(async () => {
+    const webhook = createWebhookHandler({
+      pipeline: {
+        authorize: async (clusterName) => {
+          if (failNext) throw new Error('boom: a bug with internal details');
+          return { kind: 'decision', allowed: true, reason: `allowed on ${clusterName}`, decision: 'allowed', denySource: '', clusterLabel: clusterName, warnings: [] };
+        },
+      },
+      clusters: { get: (name) => (name === 'spoke' || name === 'a b' ? open : undefined) },
+      callers: { authenticate: async () => ({ ok: true }) },
+      logger: log.logger,
+    });
+    server = await listen(withWebhook(webhook, createApiApp({ logger: log.logger, version: 'v-test' }).callback()), '127.0.0.1:0');
+    base = `http://127.0.0.1:${server.port}`;
+  });
+  after(() => server.close());
+
+  const review = JSON.stringify(sarBody({ verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' }));
+  const post = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: review });
+
+  it('answers a decision with the security headers and a request id, and ignores a query string and a trailing slash', async () => {
+    for (const path of ['/api/breakglass/webhook/authorize/spoke?timeout=10s', '/breakglass/webhook/authorize/spoke/']) {
+      const response = await post(path, { 'x-correlation-id': 'corr-7' });
+      expect(response.status, path).to.equal(200);
+      expect(response.headers.get('content-type')).to.match(/^application\/json/);
+      expect(response.headers.get('x-content-type-options')).to.equal('nosniff');
+      expect(response.headers.get('x-request-id')).to.equal('corr-7');
+      expect(((await response.json()) as ReplyBody).status).to.deep.equal({ allowed: true, reason: 'allowed on spoke' });
+    }
+    const generated = await post('/api/breakglass/webhook/authorize/spoke', { 'x-request-id': 'has spaces' });
+    expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('decodes the cluster segment, and refuses bad percent-encoding with 400', async () => {
+    const encoded = await post('/api/breakglass/webhook/authorize/a%20b');
+    expect(((await encoded.json()) as ReplyBody).status.reason).to.equal('allowed on a b');
+    const bad = await post('/api/breakglass/webhook/authorize/%E0%A4%A');
+    expect(bad.status).to.equal(400);
+    expect(((await bad.json()) as ReplyBody).error).to.contain('percent-encoding');
+  });
+
+  it('refuses other methods on the webhook paths with 405 and Allow: POST', async () => {
+    const response = await fetch(`${base}/api/breakglass/webhook/authorize/spoke`);
+    expect(response.status).to.equal(405);
+    expect(response.headers.get('allow')).to.equal('POST');
+    expect(((await response.json()) as { code: string }).code).to.equal('METHOD_NOT_ALLOWED');
+  });
+
+  it('leaves every other path to the Koa app', async () => {
+    const version = await fetch(`${base}/api/version`);
+    expect(await version.json()).to.deep.equal({ version: 'v-test' });
+    // Not a webhook path: no cluster segment, or more than one.
+    for (const path of ['/api/breakglass/webhook/authorize/', '/api/breakglass/webhook/authorize/a/b']) {
+      const response = await post(path);
+      expect(response.status, path).to.equal(404);
+      expect(((await response.json()) as { code: string }).code).to.equal('NOT_FOUND');
+    }
+  });
+
+  it('answers an unexpected error with a generic 500 and logs it once', async () => {
+    const from = log.records.length;
+    failNext = true;
+    const response = await post('/api/breakglass/webhook/authorize/spoke');
+    failNext = false;
+    expect(response.status).to.equal(500);
+    const text = await response.text();
+    expect(text).to.not.contain('boom');
+    expect(JSON.parse(text)).to.deep.equal({ error: 'internal error', code: 'INTERNAL_ERROR' });
+    const lines = log.records.slice(from);
+    expect(lines.filter((l) => l.msg === 'request failed')).to.have.length(1);
+    expect(lines.filter((l) => l.msg === 'http_request').map((l) => l.status)).to.deep.equal([500]);
   });
 });

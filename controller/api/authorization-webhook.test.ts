@@ -8,6 +8,7 @@ import type { CacheChange } from '../kube/restarting-informer.ts';
 import { silentLogger } from '../observability/logger.ts';
 import type { ChangeSource } from '../authorization/webhook-caches.ts';
 import { createAuthorizationWebhook } from './authorization-webhook.ts';
+import { withWebhook } from './authorization-webhook-handler.ts';
 
 class Source<T> implements ChangeSource<T> {
   synced = false;
@@ -59,7 +60,7 @@ describe('authorization webhook wiring', () => {
     expect(clusterConfigs.subscribers).to.be.greaterThan(0);
     expect(escalations.subscribers).to.be.greaterThan(0);
 
-    server = await listen(createApiApp({ logger: silentLogger(), version: 't', routers: [webhook.router] }).callback(), '127.0.0.1:0');
+    server = await listen(withWebhook(webhook.handler, createApiApp({ logger: silentLogger(), version: 't' }).callback()), '127.0.0.1:0');
     const post = (cluster: string) =>
       fetch(`http://127.0.0.1:${server?.port}/api/breakglass/webhook/authorize/${cluster}`, {
         method: 'POST',

@@ -2,13 +2,12 @@
  * Wires the authorization webhook of one replica: the read models it derives from the replica's
  * caches (ClusterConfigs and escalations are the REST API's caches, sessions the shared session
  * repository's; only the DenyPolicy cache is the webhook's own, as nothing else reads that kind),
- * the spoke clients, grant cache, activity recorder, pipeline and router. Every replica serves
+ * the spoke clients, grant cache, activity recorder, pipeline and request handler. Every replica serves
  * decisions, so the DenyPolicy cache is a replica component (/readyz waits for it; the shared
  * caches are the API's components) and the activity recorder runs on every replica (its writes
  * are coalesced across replicas, activity.ts).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import type Router from '@koa/router';
 import type { Registry } from 'prom-client';
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
 import { pause, systemClock, type Clock } from '../clock/clock.ts';
@@ -26,11 +25,13 @@ import { CachingGrantChecker, type GrantCacheOptions } from '../authorization/gr
 import { registerWebhookMetrics } from '../authorization/metrics.ts';
 import { SpokeClients, SpokeGrantChecker, SpokeObjectReader } from '../authorization/spoke.ts';
 import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../authorization/webhook-caches.ts';
-import { createWebhookRouter } from './authorization-webhook-router.ts';
+import { createWebhookHandler, type WebhookHandler } from './authorization-webhook-handler.ts';
 
 export interface AuthorizationWebhookOptions {
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
+  /** The access log of the server it is mounted on (`http_request`); default the webhook's logger. */
+  readonly accessLogger?: Logger;
   readonly registry: Registry;
   readonly metrics?: ControllerMetrics;
   /** The session cache (KubernetesSessionRepository.cacheView()) and repository for activity writes. */
@@ -49,7 +50,8 @@ export interface AuthorizationWebhookOptions {
 }
 
 export interface AuthorizationWebhook {
-  readonly router: Router;
+  /** Served before the Koa app on the 8080 server (withWebhook) and on the TLS listener. */
+  readonly handler: WebhookHandler;
   readonly components: ReplicaComponent[];
   readonly activity: ActivityRecorder;
 }
@@ -93,11 +95,12 @@ export function createAuthorizationWebhook(options: AuthorizationWebhookOptions)
     },
     options.decision,
   );
-  const router = createWebhookRouter({
+  const handler = createWebhookHandler({
     pipeline,
     clusters,
     callers: new CallerAuthenticator(secrets, { clock }),
     logger,
+    ...(options.accessLogger ? { accessLogger: options.accessLogger } : {}),
     metrics,
   });
 
@@ -118,5 +121,5 @@ export function createAuthorizationWebhook(options: AuthorizationWebhookOptions)
       },
     },
   ];
-  return { router, components, activity };
+  return { handler, components, activity };
 }

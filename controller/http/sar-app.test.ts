@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfig } from '../../crds/index.ts';
 import { createTestCa, issueServingCertificate } from '../admission/certificates.test-support.ts';
-import { createWebhookRouter } from '../api/authorization-webhook-router.ts';
+import { createWebhookHandler } from '../api/authorization-webhook-handler.ts';
 import { CallerAuthenticator } from '../authorization/caller-auth.ts';
 import { issueClientCertificate, issueIntermediateCa, type TestClientCertificate } from '../authorization/client-certificates.test-support.ts';
 import type { AuthorizationOutcome } from '../authorization/decision.ts';
 import { FakeClock } from '../clock/clock.ts';
 import { silentLogger } from '../observability/logger.ts';
-import { createSarApp } from './sar-app.ts';
+import { createSarListener } from './sar-app.ts';
 import { startTlsServer, type TlsServer } from './tls-server.ts';
 
 const cluster: ClusterConfig = {
@@ -48,7 +48,7 @@ describe('authorization webhook TLS listener', function () {
     const intermediate = await issueIntermediateCa(dir, clientCa, 'spoke-intermediate');
     intermediatePem = intermediate.certPem;
     leaf = await issueClientCertificate(dir, intermediate, { commonName: 'spoke-apiserver' });
-    const router = createWebhookRouter({
+    const webhook = createWebhookHandler({
       pipeline: {
         authorize: async () => {
           decisions++;
@@ -66,7 +66,7 @@ describe('authorization webhook TLS listener', function () {
       certFile: 'tls.crt',
       keyFile: 'tls.key',
       requestClientCertificate: true,
-      app: createSarApp({ logger: silentLogger(), router }),
+      listener: createSarListener({ logger: silentLogger(), webhook }),
       logger: silentLogger(),
     });
   });

@@ -9,11 +9,11 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { constants } from 'node:crypto';
+import type { RequestListener } from 'node:http';
 import { createServer } from 'node:https';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import type Koa from 'koa';
-import { listenOn } from './listen.ts';
+import { KEEP_ALIVE_TIMEOUT_MS, listenOn } from './listen.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface TlsServerOptions {
@@ -32,7 +32,8 @@ export interface TlsServerOptions {
   certFile: string;
   /** File name inside certDir (or an absolute path), e.g. `tls.key`. */
   keyFile: string;
-  app: Koa;
+  /** The request handler, e.g. a Koa app's `callback()`. */
+  listener: RequestListener;
   logger: Logger;
   /** Interval of the stat fallback. @default 10000 */
   certPollIntervalMs?: number;
@@ -49,8 +50,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const HEADERS_TIMEOUT_MS = 10_000;
 const RELOAD_DEBOUNCE_MS = 100;
 
+
 export async function startTlsServer(options: TlsServerOptions): Promise<TlsServer> {
-  const { app } = options;
   const purpose = options.purpose ?? 'admission webhook';
   const logger = options.logger.child({ purpose });
   const certPath = resolve(options.certDir, options.certFile);
@@ -63,10 +64,11 @@ export async function startTlsServer(options: TlsServerOptions): Promise<TlsServ
     options.requestClientCertificate === true ? { requestCert: true, rejectUnauthorized: false, secureOptions: constants.SSL_OP_NO_TICKET } : {};
   const server = createServer(
     { cert: material.cert, key: material.key, minVersion: TLS_MIN_VERSION, ...clientCertificates },
-    app.callback(),
+    options.listener,
   );
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   // Handshake failures and resets from scanners are normal traffic, not server errors.
   server.on('tlsClientError', (err) => logger.debug({ err }, 'tls handshake failed'));
 

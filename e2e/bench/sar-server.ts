@@ -1,7 +1,7 @@
 /**
  * The server half of `npm run bench:sar` (a child process, so the load generator does not share
- * its event loop): the 8080 app with its middleware, the REST API router and the webhook router
- * mounted as compose.ts mounts them, and the real decision
+ * its event loop): the 8080 server's listener as compose.ts builds it (the webhook's handler in
+ * front of the Koa app with its middleware and the REST API router), and the real decision
  * pipeline, grant cache and caches over in-memory informer contents of BENCH_SESSIONS sessions and
  * BENCH_POLICIES DenyPolicies; the grant checks go over loopback HTTP to the fake spoke at
  * BENCH_SPOKE_URL. It logs as a replica does (info level, JSON on stdout), so logging per request
@@ -24,7 +24,7 @@ import { CachingGrantChecker } from '../../controller/authorization/grant-cache.
 import { GrantCheckError, type GrantChecker } from '../../controller/authorization/grant-checker.ts';
 import { registerWebhookMetrics, WEBHOOK_METRIC_NAMES } from '../../controller/authorization/metrics.ts';
 import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../../controller/authorization/webhook-caches.ts';
-import { createWebhookRouter } from '../../controller/api/authorization-webhook-router.ts';
+import { createWebhookHandler, withWebhook } from '../../controller/api/authorization-webhook-handler.ts';
 import { createApiRouter } from '../../controller/api/api-router.ts';
 import { RecordingAudit, StaticSource } from '../../controller/api/testing/fixtures.ts';
 import { AuthenticationError, type IdentityProviderDirectory } from '../../controller/identity/index.ts';
@@ -131,10 +131,11 @@ const pipeline = new AuthorizationPipeline(
 );
 const callers = new CallerAuthenticator({ readSecret: async () => ({ value: BENCH_TOKEN }) }, { clock: systemClock });
 const logger = createLogger('info', { component: 'bench-sar-server' });
-const router = createWebhookRouter({ pipeline, clusters: directory, callers, logger: logger.child({ component: 'authorization-webhook' }), metrics });
+const apiLogger = logger.child({ server: 'api' });
+const webhook = createWebhookHandler({ pipeline, clusters: directory, callers, logger: logger.child({ component: 'authorization-webhook' }), accessLogger: apiLogger, metrics });
 
-// The REST API's router in front of the webhook's, in the order compose.ts mounts them, so that a
-// SubjectAccessReview passes the same routing as on a replica (it answers no request here).
+// The REST API's Koa app behind the webhook's handler, as compose.ts mounts them, so that a
+// SubjectAccessReview passes the same dispatch as on a replica (the app answers no request here).
 const noProviders: IdentityProviderDirectory = { resolveIssuer: () => undefined, list: () => [], get: () => undefined, primary: () => undefined, hasSynced: () => true };
 const apiDeps: SessionDomainDeps = {
   sessions: new InMemorySessionRepository(),
@@ -155,7 +156,7 @@ const apiRouter = createApiRouter({
   logger,
   version: 'bench',
 });
-const server = await listen(createApiApp({ logger: logger.child({ server: 'api' }), version: 'bench', routers: [apiRouter, router] }).callback(), '127.0.0.1:0');
+const server = await listen(withWebhook(webhook, createApiApp({ logger: apiLogger, version: 'bench', routers: [apiRouter] }).callback()), '127.0.0.1:0');
 
 const gc = { scavenges: 0, scavengeMs: 0, markSweeps: 0, markSweepMs: 0, maxPauseMs: 0 };
 new PerformanceObserver((list) => {
