@@ -10,8 +10,12 @@
  * falls behind shows up as latency of every request it delayed, never as a quietly lower rate
  * (no coordinated omission).
  * - warm-up: BENCH_WARMUP_SECONDS of the cached mix at the rate, not measured (JIT, heap);
- * - cached allow: a user with an approved session, same request (grant cache warm);
- * - cached deny: a user without a session (the hint's dry runs come from the grant cache);
+ * - cached: BENCH_SECONDS of the same mix at the rate, measured; its latencies are reported per
+ *   kind: allow (a user with an approved session, the grant cache warm) and deny (a user without
+ *   a session; the hint's dry runs come from the grant cache). The two kinds are interleaved, as
+ *   a spoke sends them: measured one after the other, the deny answers aged unused through the
+ *   allow phase and expired together at its start, so "cached deny" measured a burst of spoke
+ *   calls instead;
  * - uncached (BENCH_UNCACHED_RATE, default 200/s): a session user, a new pod name per request,
  *   so every grant check goes to the spoke.
  * Then, separately, a closed loop (BENCH_CONCURRENCY in flight, default 32) for the maximum
@@ -49,14 +53,26 @@ interface Decision {
   readonly cluster: string;
   readonly body: Buffer;
   readonly expect: boolean;
+  /** Which figures the latency counts toward, in a mixed phase. */
+  readonly kind?: string;
 }
 
-interface PhaseResult {
-  readonly sent: number;
-  readonly achievedPerS: number;
+function latenciesOf(values: Float64Array): Latencies {
+  values.sort();
+  return { p50: percentile(values, 50), p99: percentile(values, 99), max: values[values.length - 1] ?? 0 };
+}
+
+interface Latencies {
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
+}
+
+interface PhaseResult extends Latencies {
+  readonly sent: number;
+  readonly achievedPerS: number;
+  /** Latencies of the requests of each kind (Decision.kind), when the phase mixes kinds. */
+  readonly byKind: ReadonlyMap<string, Latencies>;
   /** How late the generator sent its latest request (included in the latencies). */
   readonly maxSendLagMs: number;
   readonly errors: number;
@@ -200,16 +216,24 @@ async function main(res: Resources): Promise<void> {
       let errors = 0;
       let firstError = '';
       let maxSendLagMs = 0;
+      const kinds: (string | undefined)[] = new Array(total);
       const finish = () => {
         const elapsed = (performance.now() - start) / 1000;
         if (wrong > 0) return reject(new Error(`${label}: ${wrong} decisions were not as expected`));
-        latencies.sort();
-        const result = { sent: total, achievedPerS: total / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[total - 1] ?? 0, maxSendLagMs, errors };
+        const byKind = new Map<string, Latencies>();
+        for (const kind of new Set(kinds)) {
+          if (kind === undefined) continue;
+          byKind.set(kind, latenciesOf(Float64Array.from(latencies.filter((_, i) => kinds[i] === kind))));
+        }
+        const result = { sent: total, achievedPerS: total / elapsed, ...latenciesOf(latencies), byKind, maxSendLagMs, errors };
+        const line = (name: string, l: Latencies, count: string) =>
+          `${name.padEnd(13)} ${count}  p50 ${l.p50.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms  max ${l.max.toFixed(1)} ms`;
         print(
-          `${label.padEnd(13)} ${String(total).padStart(6)} req at ${rate}/s (achieved ${result.achievedPerS.toFixed(0)}/s)  ` +
-            `p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  max ${result.max.toFixed(1)} ms  (generator lag max ${maxSendLagMs.toFixed(1)} ms)` +
+          line(label, result, `${String(total).padStart(6)} req at ${rate}/s (achieved ${result.achievedPerS.toFixed(0)}/s)`) +
+            `  (generator lag max ${maxSendLagMs.toFixed(1)} ms)` +
             (errors > 0 ? `  ${errors} failed answers, first: ${firstError}` : ''),
         );
+        for (const [kind, l] of byKind) print(line(`  ${kind}`, l, `${String(kinds.filter((k) => k === kind).length).padStart(6)} of them`));
         resolve(result);
       };
       const tick = () => {
@@ -219,6 +243,7 @@ async function main(res: Resources): Promise<void> {
           const due = start + i * interval;
           if (now - due > maxSendLagMs) maxSendLagMs = now - due;
           const decision = next(i);
+          kinds[i] = decision.kind;
           send(decision, (error, allowed) => {
             latencies[i] = performance.now() - due;
             if (error !== undefined) {
@@ -234,11 +259,11 @@ async function main(res: Resources): Promise<void> {
 
   const cachedAllow = (i: number): Decision => {
     const s = sessionUser(i % 200);
-    return { cluster: s.cluster, body: review(s.user, developers, pods()), expect: true };
+    return { cluster: s.cluster, body: review(s.user, developers, pods()), expect: true, kind: 'allow' };
   };
   const cachedDeny = (i: number): Decision => {
     const s = sessionUser(i % 200);
-    return { cluster: s.cluster, body: review(`nobody-${i % 200}@example.com`, developers, pods()), expect: false };
+    return { cluster: s.cluster, body: review(`nobody-${i % 200}@example.com`, developers, pods()), expect: false, kind: 'deny' };
   };
   // The request bodies of the cached phases, built before the clock runs (the generator stays cheap).
   const allowBodies = Array.from({ length: 200 }, (_, k) => cachedAllow(k));
@@ -249,10 +274,12 @@ async function main(res: Resources): Promise<void> {
     await decideOnce(allowBodies[k] as Decision);
     await decideOnce(denyBodies[k] as Decision);
   }
-  if (WARMUP_SECONDS > 0) await openLoop('warm-up', RATE, WARMUP_SECONDS, (i) => ((i & 1) === 0 ? allowBodies : denyBodies)[(i >> 1) % 200] as Decision);
+  const mix = (i: number) => ((i & 1) === 0 ? allowBodies : denyBodies)[(i >> 1) % 200] as Decision;
+  if (WARMUP_SECONDS > 0) await openLoop('warm-up', RATE, WARMUP_SECONDS, mix);
 
-  const allow = await openLoop('cached allow', RATE, SECONDS, (i) => allowBodies[i % 200] as Decision);
-  const deny = await openLoop('cached deny', RATE, SECONDS, (i) => denyBodies[i % 200] as Decision);
+  const cached = await openLoop('cached', RATE, SECONDS, mix);
+  const allow = cached.byKind.get('allow') as Latencies;
+  const deny = cached.byKind.get('deny') as Latencies;
   const uncached = await openLoop('uncached', UNCACHED_RATE, SECONDS, (i) => {
     const s = sessionUser(i % 1000);
     return { cluster: s.cluster, body: review(s.user, developers, pods(`pod-${i}-${Date.now()}`)), expect: true };
