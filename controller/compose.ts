@@ -29,6 +29,7 @@ import type { Logger } from './observability/logger.ts';
 import { ControllerMetrics } from './observability/metrics.ts';
 import { ControllerProcess, type ReplicaComponent, type ServerDefinition } from './runtime/controller-process.ts';
 import { KubernetesSessionRepository } from './sessions/kubernetes-session-repository.ts';
+import { shareConnections } from './kube/shared-connections.ts';
 import { shutdownBudget } from './shutdown-budget.ts';
 
 export const VERSION = process.env.BREAKGLASS_VERSION ?? '0.1.0';
@@ -214,5 +215,5 @@ export function composeController(
 function loadKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromDefault();
-  return kc;
+  return shareConnections(kc);
 }

@@ -38,6 +38,17 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
+/** Resident KiB of the mappings called `name` in a /proc/<pid>/smaps text. */
+function mappingRssKiB(smaps: string, name: string): number {
+  let total = 0;
+  let inside = false;
+  for (const line of smaps.split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inside = line.trimEnd().endsWith(` ${name}`);
+    else if (inside && line.startsWith('Rss:')) total += Number(/\d+/.exec(line)?.[0] ?? 0);
+  }
+  return total;
+}
+
 class Resources {
   controlPlane: ControlPlane | undefined;
   replica: Replica | undefined;
@@ -166,7 +177,11 @@ async function main(res: Resources): Promise<void> {
 
   // The replica runs as the image runs it (bundle and node flags of the Dockerfile ENTRYPOINT),
   // so rssMiB is what a production pod would use.
-  const command = await imageCommand();
+  const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT;
+  // Without --heapsnapshot-signal, SIGUSR2 would kill the replica; these flags only name where a
+  // snapshot goes and do not change how the replica uses memory.
+  const image = await imageCommand();
+  const command = snapshotDir ? [...image.slice(0, -1), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`, ...image.slice(-1)] : image;
   log(`starting the replica: node ${command.join(' ')}`);
   res.replica = await Replica.start({
     name: `bench-api-${suffix}`,
@@ -239,9 +254,11 @@ async function main(res: Resources): Promise<void> {
       `external ${metric('nodejs_external_memory_bytes')}, rss ${metric('process_resident_memory_bytes')}`,
   );
   const status = await readFile(`/proc/${res.replica.child.pid}/status`, 'utf8');
+  // The main thread's malloc heap: native memory outside V8's heap (TLS, I/O buffers), which
+  // glibc keeps resident after it is freed; it was the largest part of rssMiB once.
+  const mallocHeapKiB = mappingRssKiB(await readFile(`/proc/${res.replica.child.pid}/smaps`, 'utf8'), '[heap]');
   // Diagnosis (BENCH_HEAP_SNAPSHOT=<dir>): a heap snapshot of the replica after the figures,
   // which also shows the live heap (writing a snapshot runs a full GC first).
-  const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT;
   if (snapshotDir) {
     res.replica.signal('SIGUSR2');
     await eventually('the heap snapshot', 120_000, async () => {
@@ -255,7 +272,10 @@ async function main(res: Resources): Promise<void> {
     log(`heap snapshot written to ${snapshotDir}; live heap after its full GC: ${(used / 1048576).toFixed(1)} MiB`);
   }
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  log(`replica RSS ${(rssKiB / 1024).toFixed(1)} MiB, peak ${(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024).toFixed(1)} MiB`);
+  log(
+    `replica RSS ${(rssKiB / 1024).toFixed(1)} MiB, peak ${(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024).toFixed(1)} MiB, ` +
+      `malloc heap ${(mallocHeapKiB / 1024).toFixed(1)} MiB`,
+  );
   process.stdout.write(
     JSON.stringify({
       sessions: total,
