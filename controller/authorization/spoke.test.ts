@@ -1,7 +1,12 @@
 import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../../crds/index.ts';
+import { createTestCa, issueServingCertificate } from '../admission/certificates.test-support.ts';
 import { FakeClock } from '../clock/clock.ts';
 import { RequestTimeoutError } from '../kube/request-options.ts';
 import { GrantCheckError } from './grant-checker.ts';
@@ -104,5 +109,60 @@ describe('spoke access', () => {
     expect(await reader.namespaceLabels('spoke', 'payments')).to.deep.equal({ tier: 'critical' });
     expect((await reader.getPod('spoke', 'payments', 'web'))?.spec?.hostPID).to.equal(true);
     expect(await reader.getPod('spoke', 'payments', 'gone')).to.equal(undefined);
+  });
+});
+
+describe('spoke connections', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let server: HttpsServer;
+  let kubeconfig: string;
+  let connections = 0;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bg-spoke-tls-'));
+    const ca = await createTestCa(dir, 'spoke-ca');
+    const serving = await issueServingCertificate(dir, ca, { ips: ['127.0.0.1'] });
+    server = createHttpsServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', status: { allowed: true } }));
+      });
+    });
+    server.on('secureConnection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 's', server: `https://127.0.0.1:${port}`, caData: Buffer.from(ca.certPem).toString('base64') }],
+      users: [{ name: 'u', token: 'hub-token' }],
+      contexts: [{ name: 'c', cluster: 's', user: 'u' }],
+      currentContext: 'c',
+    });
+    kubeconfig = kc.exportConfig();
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reuses one TLS connection for successive grant checks, also after the credentials TTL while the Secret is unchanged', async () => {
+    const clock = new FakeClock();
+    let secret = kubeconfig;
+    const spokes = new SpokeClients({ get: () => config() }, { readSecret: async () => ({ value: secret }) }, { clock, credentialsTtlMs: 1000 });
+    const checker = new SpokeGrantChecker(spokes);
+    const attributes = { resource: { namespace: 'payments', verb: 'get', group: '', version: 'v1', resource: 'pods', subresource: '', name: '' } };
+    const before = connections;
+    for (let i = 0; i < 5; i++) expect(await checker.allowed('spoke', ['ops'], attributes)).to.equal(true);
+    await clock.advance(1000); // the Secret is read again: same kubeconfig, same clients
+    for (let i = 0; i < 5; i++) await checker.allowed('spoke', ['ops'], attributes);
+    expect(connections - before, 'TLS connections for 10 grant checks').to.equal(1);
+    // New credentials in the Secret: new clients, so a new connection.
+    secret = `${kubeconfig}\n# rotated\n`;
+    await clock.advance(1000);
+    await checker.allowed('spoke', ['ops'], attributes);
+    expect(connections - before).to.equal(2);
   });
 });

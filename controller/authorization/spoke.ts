@@ -23,6 +23,7 @@ import { DEFAULT_SECRET_KEY } from '../../crds/index.ts';
 import type { Clock } from '../clock/clock.ts';
 import { parseKubeconfig } from '../clusters/cluster-config-check.ts';
 import { boundedRequest, RequestTimeoutError } from '../kube/request-options.ts';
+import { shareConnections } from '../kube/shared-connections.ts';
 import type { SecretReader } from './caller-auth.ts';
 import type { ClusterDirectory, SpokeObjects } from './decision.ts';
 import { GrantCheckError, type GrantChecker } from './grant-checker.ts';
@@ -40,6 +41,8 @@ interface SpokeApis {
 interface CachedApis {
   readonly configVersion: string;
   readonly apis: SpokeApis | GrantCheckError;
+  /** The kubeconfig text the clients were built from: an unchanged Secret keeps them (and their connections). */
+  readonly kubeconfig: string;
   readonly expiresAt: number;
 }
 
@@ -91,36 +94,42 @@ export class SpokeClients {
       if (cached.apis instanceof GrantCheckError) throw cached.apis;
       return cached.apis;
     }
-    let apis: SpokeApis | GrantCheckError;
+    let built: { apis: SpokeApis | GrantCheckError; kubeconfig: string };
     try {
-      apis = await this.build(config);
+      built = await this.build(config, cached);
     } catch (error) {
       // A Secret read that failed is not cached: the hub's API server may be back at once.
       throw grantCheckFailure(error, cluster);
     }
-    this.cache.set(cluster, { configVersion: version, apis, expiresAt: this.options.clock.now() + this.ttlMs });
-    if (apis instanceof GrantCheckError) throw apis;
-    return apis;
+    this.cache.set(cluster, { configVersion: version, ...built, expiresAt: this.options.clock.now() + this.ttlMs });
+    if (built.apis instanceof GrantCheckError) throw built.apis;
+    return built.apis;
   }
 
-  private async build(config: ClusterConfig): Promise<SpokeApis | GrantCheckError> {
+  private async build(config: ClusterConfig, previous: CachedApis | undefined): Promise<{ apis: SpokeApis | GrantCheckError; kubeconfig: string }> {
     const cluster = config.metadata?.name ?? '';
     const ref = config.spec.kubeconfigSecretRef;
     if (ref === undefined) {
-      return new GrantCheckError('no-credentials', cluster, `ClusterConfig ${cluster} has no kubeconfigSecretRef (OIDC credentials are not supported for grant checks)`);
+      return {
+        kubeconfig: '',
+        apis: new GrantCheckError('no-credentials', cluster, `ClusterConfig ${cluster} has no kubeconfigSecretRef (OIDC credentials are not supported for grant checks)`),
+      };
     }
     const data = await this.secrets.readSecret(ref.namespace, ref.name);
     const text = data?.[ref.key ?? DEFAULT_SECRET_KEY];
     if (text === undefined || text === '') {
-      return new GrantCheckError('no-credentials', cluster, `kubeconfig Secret ${ref.namespace}/${ref.name} of ClusterConfig ${cluster} is missing or empty`);
+      return { kubeconfig: '', apis: new GrantCheckError('no-credentials', cluster, `kubeconfig Secret ${ref.namespace}/${ref.name} of ClusterConfig ${cluster} is missing or empty`) };
     }
+    if (previous !== undefined && previous.kubeconfig === text && !(previous.apis instanceof GrantCheckError)) return { kubeconfig: text, apis: previous.apis };
     let kubeConfig: KubeConfig;
     try {
       kubeConfig = this.parse(text);
     } catch (error) {
-      return new GrantCheckError('no-credentials', cluster, `kubeconfig of ClusterConfig ${cluster} is not usable: ${error instanceof Error ? error.message : String(error)}`);
+      return { kubeconfig: text, apis: new GrantCheckError('no-credentials', cluster, `kubeconfig of ClusterConfig ${cluster} is not usable: ${error instanceof Error ? error.message : String(error)}`) };
     }
-    return { authorization: kubeConfig.makeApiClient(AuthorizationV1Api), core: kubeConfig.makeApiClient(CoreV1Api) };
+    // One keep-alive connection pool per spoke: client-node would open a TLS connection per grant check.
+    shareConnections(kubeConfig);
+    return { kubeconfig: text, apis: { authorization: kubeConfig.makeApiClient(AuthorizationV1Api), core: kubeConfig.makeApiClient(CoreV1Api) } };
   }
 
   /** One bounded call; failures become GrantCheckErrors. */
