@@ -110,10 +110,11 @@ describe('CachingGrantChecker', () => {
     expect(await askAll()).to.equal(5);
   });
 
-  it('renews an answer used in the last quarter of its TTL in the background: the hit does not wait, the answer never expires under steady use', async () => {
+  it('renews an answer used late in its TTL in the background: the hit does not wait, the answer never expires under steady use', async () => {
     const clock = new FakeClock();
     const spoke = new ManualSpoke();
-    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, ttlJitter: 0 });
+    // Renewal from a random point in the last half of the lifetime: 0.5 of it puts it at 75 %.
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, ttlJitter: 0, random: () => 0.5 });
     const first = cache.allowed('prod', ['ops'], podsGet);
     spoke.calls[0]!.resolve(true);
     expect(await first).to.equal(true);
@@ -136,7 +137,7 @@ describe('CachingGrantChecker', () => {
   it('keeps an answer until its TTL when its renewal fails, and never beyond', async () => {
     const clock = new FakeClock();
     const spoke = new ManualSpoke();
-    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, ttlJitter: 0 });
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, ttlJitter: 0, random: () => 0.5 });
     const first = cache.allowed('prod', ['ops'], podsGet);
     spoke.calls[0]!.resolve(true);
     await first;
@@ -152,6 +153,24 @@ describe('CachingGrantChecker', () => {
     expect(spoke.calls).to.have.length(4);
     spoke.calls[3]!.reject(unreachable('prod'));
     expect((await failure(late)).failure).to.equal('unreachable');
+  });
+
+  it('spreads the renewals of answers stored together over the last half of their TTL', async () => {
+    const clock = new FakeClock();
+    const spoke = answering(() => true);
+    let r = 0;
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, ttlJitter: 0, random: () => (r++ % 10) / 10 });
+    const groups = Array.from({ length: 10 }, (_, i) => [`g${i}`]);
+    for (const g of groups) await cache.allowed('prod', g, podsGet);
+    const renewedBy = async (ms: number) => {
+      await clock.advance(ms - clock.now());
+      for (const g of groups) await cache.allowed('prod', g, podsGet);
+      return spoke.count - 10;
+    };
+    // Random parts 0, 0.1, ..., 0.9: renewal from 10 s, 9.5 s, ..., 5.5 s on.
+    expect(await renewedBy(5_499), 'none before 55 %').to.equal(0);
+    expect(await renewedBy(7_500)).to.equal(5);
+    expect(await renewedBy(9_999)).to.equal(9);
   });
 
   it('evicts the oldest answer beyond maxEntries', async () => {

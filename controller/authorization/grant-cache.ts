@@ -3,7 +3,7 @@
  * short TTL and bounded in number, identical concurrent checks sharing one spoke call, a timeout
  * per call, and a circuit breaker per cluster so that a spoke that is down costs no waiting.
  *
- * An answer asked for in the last part of its lifetime (refreshAhead) is still returned at once,
+ * An answer asked for late in its lifetime (refreshAhead) is still returned at once,
  * and one background call renews it: a steadily used answer never expires under its users, so
  * their decisions never wait for the spoke, yet no answer is ever used beyond its TTL.
  *
@@ -30,8 +30,11 @@ export interface GrantCacheOptions {
    */
   readonly ttlJitter?: number;
   /**
-   * A hit in this last fraction of an answer's lifetime starts one background call that renews
-   * it; the hit gets the cached answer without waiting. Default 0.25; 0 turns renewal off.
+   * Renewal: a hit after a random point in this last fraction of an answer's lifetime starts one
+   * background call that renews it; the hit gets the cached answer without waiting. The point is
+   * random so that answers stored together (a restart) are not renewed in one burst of spoke
+   * calls that queues the decisions behind it. Default 0.5 (renewed after 50-100 % of the
+   * lifetime, 75 % on average); 0 turns renewal off.
    */
   readonly refreshAhead?: number;
   /** Uniform in [0, 1) for the jitter (tests). Default Math.random. */
@@ -103,7 +106,7 @@ export class CachingGrantChecker implements GrantChecker {
     this.failureThreshold = options.failureThreshold ?? 5;
     this.cooldownMs = options.cooldownMs ?? 10_000;
     this.ttlJitter = Math.min(Math.max(options.ttlJitter ?? 0.2, 0), 1);
-    this.refreshAhead = Math.min(Math.max(options.refreshAhead ?? 0.25, 0), 1);
+    this.refreshAhead = Math.min(Math.max(options.refreshAhead ?? 0.5, 0), 1);
     this.random = options.random ?? Math.random;
   }
 
@@ -207,7 +210,7 @@ export class CachingGrantChecker implements GrantChecker {
     this.entries.delete(key);
     const kept = this.ttlJitter === 0 ? ttl : ttl * (1 - this.ttlJitter * this.random());
     const now = this.clock.now();
-    const renewAt = this.refreshAhead === 0 ? Number.POSITIVE_INFINITY : now + kept * (1 - this.refreshAhead);
+    const renewAt = this.refreshAhead === 0 ? Number.POSITIVE_INFINITY : now + kept * (1 - this.refreshAhead * this.random());
     this.entries.set(key, { allowed, renewAt, expiresAt: now + kept });
     // Map iteration is insertion order: the first key is the oldest answer.
     while (this.entries.size > this.maxEntries) {
