@@ -3,8 +3,8 @@
  * its event loop): the 8080 server's listener as compose.ts builds it (the webhook's handler in
  * front of the Koa app with its middleware and the REST API router), and the real decision
  * pipeline, grant cache and caches over in-memory informer contents of BENCH_SESSIONS sessions and
- * BENCH_POLICIES DenyPolicies; the grant checks go over loopback HTTP to the fake spoke at
- * BENCH_SPOKE_URL. It logs as a replica does (info level, JSON on stdout), so logging per request
+ * BENCH_POLICIES DenyPolicies; the grant checks are the replica's (SpokeClients over the
+ * kubeconfig in BENCH_SPOKE_KUBECONFIG) and go over loopback HTTPS to the generator's fake spoke. It logs as a replica does (info level, JSON on stdout), so logging per request
  * is part of what is measured. Sends `ready` with its port over IPC; answers `stats` with its
  * resident set size, decisions answered and garbage collection totals.
  */
@@ -21,7 +21,7 @@ import { ActivityRecorder } from '../../controller/authorization/activity.ts';
 import { CallerAuthenticator } from '../../controller/authorization/caller-auth.ts';
 import { AuthorizationPipeline } from '../../controller/authorization/decision.ts';
 import { CachingGrantChecker } from '../../controller/authorization/grant-cache.ts';
-import { GrantCheckError, type GrantChecker } from '../../controller/authorization/grant-checker.ts';
+import { SpokeClients, SpokeGrantChecker } from '../../controller/authorization/spoke.ts';
 import { registerWebhookMetrics, WEBHOOK_METRIC_NAMES } from '../../controller/authorization/metrics.ts';
 import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../../controller/authorization/webhook-caches.ts';
 import { createWebhookHandler, withWebhook } from '../../controller/api/authorization-webhook-handler.ts';
@@ -54,12 +54,12 @@ function source<T>(items: T[]): ChangeSource<T> {
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
 const POLICIES = Number(process.env.BENCH_POLICIES ?? 50);
-const spokeUrl = process.env.BENCH_SPOKE_URL ?? '';
+const spokeKubeconfig = process.env.BENCH_SPOKE_KUBECONFIG ?? '';
 const now = Date.now();
 
 const clusters: ClusterConfig[] = Array.from({ length: BENCH_CLUSTERS }, (_, i) => ({
   metadata: { name: `cluster-${i}`, namespace: 'breakglass', uid: `c${i}`, resourceVersion: '1' },
-  spec: { tenant: `tenant-${i % 3}`, webhookAuthentication: { tokenSecretRef: { name: 'webhook', namespace: 'breakglass' } } },
+  spec: { tenant: `tenant-${i % 3}`, kubeconfigSecretRef: { name: `cluster-${i}-kubeconfig`, namespace: 'breakglass' }, webhookAuthentication: { tokenSecretRef: { name: 'webhook', namespace: 'breakglass' } } },
 }));
 // user-<n> has sessions on cluster-<n mod 10>; users 0..SESSIONS/2-1 have one Approved session each
 // and one Expired one, like a real history.
@@ -99,16 +99,9 @@ const escalations: BreakglassEscalation[] = Array.from({ length: 20 }, (_, i) =>
   spec: { escalatedGroup: `team-${i}`, allowed: { clusters: ['cluster-*'], groups: ['developers'] }, approvers: { users: ['bob@example.com'] } },
 })) as BreakglassEscalation[];
 
-/** The spoke's RBAC over loopback HTTP, as a real spoke call would be. */
-const spoke: GrantChecker = {
-  async allowed(cluster, groups, attributes, signal) {
-    const response = await fetch(spokeUrl, { method: 'POST', body: JSON.stringify({ cluster, groups, attributes }), signal });
-    if (!response.ok) throw new GrantCheckError('unreachable', cluster, `spoke answered ${response.status}`);
-    return ((await response.json()) as { allowed: boolean }).allowed;
-  },
-};
-
 const directory = new InformerClusterDirectory(source(clusters));
+// The replica's spoke clients: every cluster's kubeconfig Secret points at the fake spoke.
+const spokeClients = new SpokeClients(directory, { readSecret: async () => ({ value: spokeKubeconfig }) }, { clock: systemClock });
 const escalationCache = new EscalationCache(source(escalations));
 const denyCache = new DenyPolicyCache(source(policies));
 const registry = new Registry();
@@ -122,7 +115,7 @@ const pipeline = new AuthorizationPipeline(
     requestable: escalationCache,
     denyPolicies: () => denyCache.current(),
     spoke: { namespaceLabels: async () => ({}), getPod: async () => undefined },
-    grants: new CachingGrantChecker(spoke, { clock: systemClock, maxEntries: 50_000 }),
+    grants: new CachingGrantChecker(new SpokeGrantChecker(spokeClients), { clock: systemClock, maxEntries: 50_000 }),
     activity,
     clock: systemClock,
     metrics,

@@ -1,8 +1,9 @@
 /**
  * `npm run bench:sar`: SubjectAccessReview decisions over loopback HTTP against one webhook server
  * (e2e/bench/sar-server.ts, a child process run with the image's node flags and a real info-level
- * logger) holding 10,000 sessions and 50 DenyPolicies in its caches, with grant checks answered by
- * a fake spoke over loopback HTTP.
+ * logger) holding 10,000 sessions and 50 DenyPolicies in its caches, with grant checks made by the
+ * replica's spoke clients (client-node, the kubeconfig of a ClusterConfig Secret) and answered by
+ * a fake spoke API server over loopback HTTPS (e2e/bench/sar-spoke.ts, a third process).
  *
  * Latency phases are open-loop at a fixed rate (BENCH_RATE, default 1,000/s): request i is due at
  * start + i/rate and is sent then whether or not earlier ones have returned, and its latency runs
@@ -23,9 +24,13 @@
  * Prints a table and, last, one JSON line. BENCH_CPU_PROF=<dir> writes the server's CPU profile.
  */
 import { fork } from 'node:child_process';
-import { Agent, createServer, request } from 'node:http';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createCa, createServingCert } from '../controlplane/certs.ts';
 import { imageNodeFlags } from './image-command.ts';
 import { runBench } from './run-bench.ts';
 import { round } from './stats.ts';
@@ -79,18 +84,9 @@ interface PhaseResult extends Latencies {
 }
 
 class Resources {
-  spoke = createServer((req, res) => {
-    // The fake spoke: team groups may get pods; nothing else is allowed.
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const { groups, attributes } = JSON.parse(Buffer.concat(chunks).toString()) as { groups: string[]; attributes: { resource?: { resource: string } } };
-      const allowed = groups.some((g) => g.startsWith('team-')) && attributes.resource?.resource === 'pods';
-      res.setHeader('content-type', 'application/json');
-      res.end(allowed ? '{"allowed":true}' : '{"allowed":false}');
-    });
-  });
+  dir: string | undefined;
   child: ReturnType<typeof fork> | undefined;
+  spoke: ReturnType<typeof fork> | undefined;
   agent = new Agent({ keepAlive: true, maxSockets: 256 });
   logBytes = 0;
   logLines = 0;
@@ -99,15 +95,15 @@ class Resources {
   cleanup(): Promise<void> {
     this.cleaned ??= (async () => {
       this.agent.destroy();
-      const child = this.child;
-      if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      for (const child of [this.child, this.spoke]) {
+        if (child === undefined || child.exitCode !== null || child.signalCode !== null) continue;
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         if (child.connected) child.disconnect();
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
       }
-      await new Promise<void>((resolve) => this.spoke.close(() => resolve()));
+      if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
     })();
     return this.cleaned;
   }
@@ -122,15 +118,35 @@ const sessionUser = (k: number) => ({ cluster: `cluster-${k % 10}`, user: `user-
 const pods = (name = '') => ({ verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments', ...(name ? { name } : {}) });
 const developers = ['developers', 'system:authenticated'];
 
+/** The generator's own stalls: they delay sends and reads, and count as latency. */
+const generatorDelay = monitorEventLoopDelay({ resolution: 1 });
+generatorDelay.enable();
+
 async function main(res: Resources): Promise<void> {
-  await new Promise<void>((resolve) => res.spoke.listen(0, '127.0.0.1', resolve));
-  const spokeUrl = `http://127.0.0.1:${(res.spoke.address() as { port: number }).port}/sar`;
+  res.dir = await mkdtemp(join(tmpdir(), 'bench-sar-'));
+  const ca = await createCa(res.dir, 'bench-spoke-ca');
+  const serving = await createServingCert(res.dir, ca, 'bench-spoke', { ips: ['127.0.0.1'] });
+  const spoke = fork(join(here, 'sar-spoke.ts'), [serving.certFile, serving.keyFile], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  res.spoke = spoke;
+  const spokePort = await new Promise<number>((resolve, reject) => {
+    spoke.once('exit', (code) => reject(new Error(`the fake spoke exited (${code})`)));
+    spoke.once('message', (m) => resolve((m as { port: number }).port));
+  });
+  // What a ClusterConfig's kubeconfig Secret holds: the spoke's URL and CA, and the hub's token there.
+  const spokeKubeconfig = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'spoke', cluster: { server: `https://127.0.0.1:${spokePort}`, 'certificate-authority-data': (await readFile(ca.certFile)).toString('base64') } }],
+    users: [{ name: 'hub', user: { token: 'bench-hub-token' } }],
+    contexts: [{ name: 'spoke', context: { cluster: 'spoke', user: 'hub' } }],
+    'current-context': 'spoke',
+  });
   const nodeFlags = await imageNodeFlags();
   const execArgv = [...nodeFlags, '--import', 'tsx', ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [])];
   log(`server node flags: ${execArgv.join(' ')}`);
   const child = fork(join(here, 'sar-server.ts'), [], {
     execArgv,
-    env: { ...process.env, BENCH_SPOKE_URL: spokeUrl },
+    env: { ...process.env, BENCH_SPOKE_KUBECONFIG: spokeKubeconfig },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   res.child = child;
@@ -188,13 +204,15 @@ async function main(res: Resources): Promise<void> {
   /** Runs a phase and prints the server's garbage collection during it. */
   const measured = async <T>(phase: () => Promise<T>): Promise<T> => {
     const before = await stats();
+    generatorDelay.reset();
     const result = await phase();
+    const generator = `generator event-loop delay p99 ${(generatorDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(generatorDelay.max / 1e6).toFixed(1)} ms`;
     const after = await stats();
     const decisions = after.decisions - before.decisions;
     const scavenges = after.gc.scavenges - before.gc.scavenges;
     print(
       `${''.padEnd(13)} server: ${decisions} decisions, ${((after.cpuMicros - before.cpuMicros) / Math.max(1, decisions)).toFixed(0)} µs CPU each, ${scavenges} scavenges (${(after.gc.scavengeMs - before.gc.scavengeMs).toFixed(0)} ms, ` +
-        `${((1000 * scavenges) / Math.max(1, decisions)).toFixed(0)} per 1,000 decisions), ${after.gc.markSweeps - before.gc.markSweeps} mark-sweeps`,
+        `${((1000 * scavenges) / Math.max(1, decisions)).toFixed(0)} per 1,000 decisions), ${after.gc.markSweeps - before.gc.markSweeps} mark-sweeps; ${generator}`,
     );
     return result;
   };
