@@ -32,7 +32,7 @@ function plainKubeConfig(server: string): KubeConfig {
 describe('spoke access', () => {
   let server: Server;
   let url: string;
-  const requests: { path: string; body: Record<string, unknown> }[] = [];
+  const requests: { path: string; body: Record<string, unknown>; authorization?: string }[] = [];
   let respond: (req: IncomingMessage, body: Record<string, unknown>) => { status: number; body: unknown } = () => ({ status: 500, body: {} });
 
   before(async () => {
@@ -41,7 +41,8 @@ describe('spoke access', () => {
       req.on('data', (c: Buffer) => (raw += c.toString()));
       req.on('end', () => {
         const body = raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
-        requests.push({ path: req.url ?? '', body });
+        requests.push({ path: req.url ?? '', body, authorization: req.headers.authorization });
+        if (req.url?.startsWith('/hang')) return; // never answers
         const answer = respond(req, body);
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(answer.body));
@@ -97,6 +98,19 @@ describe('spoke access', () => {
     expect(unavailable).to.equal('unreachable');
     expect(grantCheckFailure(new RequestTimeoutError('x', 1), 'spoke').failure).to.equal('timeout');
     expect(grantCheckFailure(new ApiException(401, 'x', undefined, {}), 'spoke').failure).to.equal('no-credentials');
+  });
+
+  it('sends the review with the kubeconfig credentials under the server URL path, and types 401 and a silent spoke', async () => {
+    const attributes = { nonResource: { path: '/metrics', verb: 'get' } };
+    const at = (server: string) =>
+      new SpokeGrantChecker(new SpokeClients({ get: () => config() }, { readSecret: async () => ({ value: 'kubeconfig' }) }, { clock: new FakeClock(), parse: () => plainKubeConfig(server), requestTimeoutMs: 300 }));
+    respond = (_req, body) => ({ status: 201, body: { ...body, status: { allowed: true } } });
+    expect(await at(`${url}/gateway/spoke-1/`).allowed('spoke', ['g'], attributes)).to.equal(true);
+    expect(requests.at(-1)).to.deep.include({ path: '/gateway/spoke-1/apis/authorization.k8s.io/v1/subjectaccessreviews', authorization: 'Bearer hub-token' });
+    const failure = async (checker: SpokeGrantChecker) => checker.allowed('spoke', ['g'], attributes).then(() => 'allowed', (error: unknown) => (error as GrantCheckError).failure);
+    respond = () => ({ status: 401, body: { kind: 'Status', code: 401 } });
+    expect(await failure(at(url))).to.equal('no-credentials');
+    expect(await failure(at(`${url}/hang`))).to.equal('timeout');
   });
 
   it('reads namespace labels and pods; a missing pod is undefined, not an error', async () => {

@@ -24,6 +24,7 @@ import type { Clock } from '../clock/clock.ts';
 import { parseKubeconfig } from '../clusters/cluster-config-check.ts';
 import { boundedRequest, RequestTimeoutError } from '../kube/request-options.ts';
 import { shareConnections } from '../kube/shared-connections.ts';
+import { subjectAccessReviewCall, type SubjectAccessReviewCall } from './spoke-review.ts';
 import type { SecretReader } from './caller-auth.ts';
 import type { ClusterDirectory, SpokeObjects } from './decision.ts';
 import { GrantCheckError, type GrantChecker } from './grant-checker.ts';
@@ -36,6 +37,8 @@ export const GRANT_CHECK_USER = 'system:breakglass:grant-check';
 interface SpokeApis {
   readonly authorization: AuthorizationV1Api;
   readonly core: CoreV1Api;
+  /** The grant check's call without client-node's API (spoke-review.ts); undefined behind a proxy. */
+  readonly review: SubjectAccessReviewCall | undefined;
 }
 
 interface CachedApis {
@@ -129,14 +132,22 @@ export class SpokeClients {
     }
     // One keep-alive connection pool per spoke: client-node would open a TLS connection per grant check.
     shareConnections(kubeConfig);
-    return { kubeconfig: text, apis: { authorization: kubeConfig.makeApiClient(AuthorizationV1Api), core: kubeConfig.makeApiClient(CoreV1Api) } };
+    return {
+      kubeconfig: text,
+      apis: { authorization: kubeConfig.makeApiClient(AuthorizationV1Api), core: kubeConfig.makeApiClient(CoreV1Api), review: subjectAccessReviewCall(kubeConfig) },
+    };
   }
 
   /** One bounded call; failures become GrantCheckErrors. */
-  async call<T>(cluster: string, what: string, signal: AbortSignal | undefined, request: (apis: SpokeApis, config: ConfigurationOptions) => Promise<T>): Promise<T> {
+  async call<T>(
+    cluster: string,
+    what: string,
+    signal: AbortSignal | undefined,
+    request: (apis: SpokeApis, config: ConfigurationOptions, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const apis = await this.apis(cluster);
     try {
-      return await boundedRequest({ what: `${what} on ${cluster}`, timeoutMs: this.requestTimeoutMs, signal }, (config) => request(apis, config));
+      return await boundedRequest({ what: `${what} on ${cluster}`, timeoutMs: this.requestTimeoutMs, signal }, (config, bounded) => request(apis, config, bounded));
     } catch (error) {
       throw grantCheckFailure(error, cluster);
     }
@@ -171,8 +182,8 @@ export class SpokeGrantChecker implements GrantChecker {
           : { nonResourceAttributes: { path: n?.path ?? '', verb: n?.verb ?? '' } }),
       },
     };
-    const review = await this.spokes.call(cluster, 'SubjectAccessReview', signal, (apis, config) =>
-      apis.authorization.createSubjectAccessReview({ body }, config),
+    const review = await this.spokes.call(cluster, 'SubjectAccessReview', signal, (apis, config, bounded) =>
+      apis.review !== undefined ? apis.review(body, cluster, bounded) : apis.authorization.createSubjectAccessReview({ body }, config),
     );
     return review.status?.allowed === true;
   }

@@ -54,12 +54,13 @@ export interface BoundedRequestOptions {
 
 /**
  * Runs one client-node call with an abort signal that fires after `timeoutMs` or when the
- * caller's signal aborts, whichever comes first. Rejects with the abort reason at that moment,
+ * caller's signal aborts, whichever comes first (also handed to `request` itself, for calls
+ * made without client-node). Rejects with the abort reason at that moment,
  * even if the call itself has not noticed yet.
  */
 export async function boundedRequest<T>(
   options: BoundedRequestOptions,
-  request: (config: ConfigurationOptions) => Promise<T>,
+  request: (config: ConfigurationOptions, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
   const timer = setTimeout(
@@ -78,7 +79,7 @@ export async function boundedRequest<T>(
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
-    return await Promise.race([request(withSignal(signal)), aborted]);
+    return await Promise.race([request(withSignal(signal), signal), aborted]);
   } finally {
     clearTimeout(timer);
     parent?.removeEventListener('abort', onParentAbort);
