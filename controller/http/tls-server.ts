@@ -13,7 +13,7 @@ import type { RequestListener } from 'node:http';
 import { createServer } from 'node:https';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { KEEP_ALIVE_TIMEOUT_MS, listenOn } from './listen.ts';
+import { ClosingAwareListener, closeGracefully, KEEP_ALIVE_TIMEOUT_MS, listenOn } from './listen.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface TlsServerOptions {
@@ -50,7 +50,6 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const HEADERS_TIMEOUT_MS = 10_000;
 const RELOAD_DEBOUNCE_MS = 100;
 
-
 export async function startTlsServer(options: TlsServerOptions): Promise<TlsServer> {
   const purpose = options.purpose ?? 'admission webhook';
   const logger = options.logger.child({ purpose });
@@ -62,9 +61,10 @@ export async function startTlsServer(options: TlsServerOptions): Promise<TlsServ
   // leaf, without the intermediates the caller sent, so its chain would no longer verify.
   const clientCertificates =
     options.requestClientCertificate === true ? { requestCert: true, rejectUnauthorized: false, secureOptions: constants.SSL_OP_NO_TICKET } : {};
+  const closing = new ClosingAwareListener(options.listener);
   const server = createServer(
     { cert: material.cert, key: material.key, minVersion: TLS_MIN_VERSION, ...clientCertificates },
-    options.listener,
+    closing.listener,
   );
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
@@ -150,14 +150,12 @@ export async function startTlsServer(options: TlsServerOptions): Promise<TlsServ
   return {
     port: boundPort,
     close() {
+      closing.startClosing();
       closed ??= (async () => {
         clearInterval(poll);
         if (debounce) clearTimeout(debounce);
         for (const watcher of watchers) watcher.close();
-        await new Promise<void>((done) => {
-          server.close(() => done());
-          server.closeIdleConnections();
-        });
+        await closeGracefully(server);
         await reloading;
       })();
       return closed;
