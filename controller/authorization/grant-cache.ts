@@ -121,8 +121,10 @@ export class CachingGrantChecker implements GrantChecker {
     if (entry !== undefined) {
       const now = this.clock.now();
       if (entry.expiresAt > now) {
-        if (now >= entry.renewAt && !this.inFlight.has(key)) {
-          // A failed renewal leaves the answer until it expires; the call counted the failure.
+        if (now >= entry.renewAt && !this.inFlight.has(key) && this.circuitState(cluster) !== 'open') {
+          // One renewal per answer: a failed one leaves the answer until it expires (the call
+          // counted the failure), and the hits after it do not each call the spoke again.
+          this.entries.set(key, { ...entry, renewAt: Number.POSITIVE_INFINITY });
           this.start(key, cluster, groups, attributes).catch(() => {});
         }
         return Promise.resolve(entry.allowed);

@@ -11,27 +11,18 @@
  */
 import type { KubeConfig, V1SubjectAccessReview } from '@kubernetes/client-node';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent, request as httpsRequest, type AgentOptions, type RequestOptions } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { SharedTlsAgent } from '../kube/shared-connections.ts';
 import { GrantCheckError } from './grant-checker.ts';
 
 const PATH = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
 /** A review's answer is a few hundred bytes; more is not a spoke talking. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
-/** Idle connections close before a spoke API server would close them (see kube/shared-connections.ts). */
-const IDLE_SOCKET_TIMEOUT_MS = 30_000;
-const TLS_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
-type TlsOptions = Pick<AgentOptions, (typeof TLS_OPTIONS)[number]>;
+/** Errors of a kept-alive socket the other side (or a load balancer) closed while it was idle. */
+const STALE_SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
 
 /** Sends one SubjectAccessReview; rejects with GrantCheckError for refusals, other errors for transport failures. */
 export type SubjectAccessReviewCall = (body: V1SubjectAccessReview, cluster: string, signal: AbortSignal) => Promise<V1SubjectAccessReview>;
-
-function sameTls(a: TlsOptions, b: TlsOptions): boolean {
-  return TLS_OPTIONS.every((name) => {
-    const x = a[name];
-    const y = b[name];
-    return Buffer.isBuffer(x) && Buffer.isBuffer(y) ? x.equals(y) : x === y;
-  });
-}
 
 function readJson(response: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -65,16 +56,7 @@ export function subjectAccessReviewCall(kubeConfig: KubeConfig): SubjectAccessRe
   if (!secure && base.protocol !== 'http:') return undefined;
   // A server URL may carry a path prefix (a cluster behind a gateway).
   const path = `${base.pathname.replace(/\/+$/, '')}${PATH}`;
-  let shared: { tls: TlsOptions; agent: Agent } | undefined;
-
-  const agentFor = (options: RequestOptions): Agent => {
-    const tls: TlsOptions = Object.fromEntries(TLS_OPTIONS.map((name) => [name, options[name]]));
-    if (shared === undefined || !sameTls(shared.tls, tls)) {
-      // Rotated credentials (an exec plugin's new client certificate): a new pool; the old one's idle sockets time out.
-      shared = { tls, agent: new Agent({ ...tls, keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }) };
-    }
-    return shared.agent;
-  };
+  const pool = new SharedTlsAgent();
 
   return async (body, clusterName, signal) => {
     const options: RequestOptions = {};
@@ -96,10 +78,17 @@ export function subjectAccessReviewCall(kubeConfig: KubeConfig): SubjectAccessRe
       signal,
       ...(options.auth === undefined ? {} : { auth: options.auth }),
     };
-    const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = secure ? httpsRequest({ ...target, agent: agentFor(options) }, resolve) : httpRequest(target, resolve);
-      req.on('error', reject);
-      req.end(payload);
+    const send = () =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const req = secure ? httpsRequest({ ...target, agent: pool.agentFor(options) }, resolve) : httpRequest(target, resolve);
+        req.on('error', (error: NodeJS.ErrnoException) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
+        req.end(payload);
+      });
+    // A review changes nothing on the spoke, so a request lost with a stale pooled socket is sent
+    // once more on a new one instead of failing the decision.
+    const response = await send().catch((error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      if (error.reusedSocket === true && STALE_SOCKET_ERRORS.has(error.code ?? '') && !signal.aborted) return send();
+      throw error;
     });
     const status = response.statusCode ?? 0;
     if (status === 401) {

@@ -126,6 +126,35 @@ describe('spoke access', () => {
   });
 });
 
+describe('spoke connection reuse', () => {
+  it('sends a review lost with a stale kept-alive connection once more on a new one', async () => {
+    // A spoke (or a load balancer) that drops every connection after its first request.
+    const served = new WeakSet<object>();
+    let reviews = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (served.has(req.socket)) return void req.socket.destroy();
+        served.add(req.socket);
+        reviews++;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ status: { allowed: true } }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const kc = plainKubeConfig(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+      const checker = new SpokeGrantChecker(new SpokeClients({ get: () => config() }, { readSecret: async () => ({ value: 'k' }) }, { clock: new FakeClock(), parse: () => kc }));
+      const attributes = { nonResource: { path: '/healthz', verb: 'get' } };
+      for (let i = 0; i < 3; i++) expect(await checker.allowed('spoke', ['g'], attributes), `check ${i}`).to.equal(true);
+      expect(reviews).to.equal(3);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
 describe('spoke connections', function () {
   this.timeout(30_000);
   let dir: string;

@@ -38,26 +38,38 @@ function sameTls(a: TlsOptions, b: TlsOptions): boolean {
 }
 
 /**
+ * One keep-alive agent for as long as the TLS options stay the same; new options (a rotated CA
+ * or client certificate) get a new agent, and the old one is destroyed later, after its requests.
+ */
+export class SharedTlsAgent {
+  private shared: { tls: TlsOptions; agent: Agent } | undefined;
+
+  /** The agent for requests with these TLS options (the ones client-node derives from a kubeconfig). */
+  agentFor(options: Pick<AgentOptions, (typeof TLS_OPTIONS)[number]>): Agent {
+    const tls: TlsOptions = Object.fromEntries(TLS_OPTIONS.map((name) => [name, options[name]]));
+    if (this.shared === undefined || !sameTls(this.shared.tls, tls)) {
+      const retired = this.shared?.agent;
+      if (retired !== undefined) setTimeout(() => retired.destroy(), RETIRE_AFTER_MS).unref();
+      this.shared = { tls, agent: new Agent({ ...tls, keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }) };
+    }
+    return this.shared.agent;
+  }
+}
+
+/**
  * Makes every API call of `kubeConfig` reuse one keep-alive agent while the TLS options stay the
  * same (a rotated CA or client certificate gets a new agent). Proxy and plain-HTTP agents are
  * left as client-node made them. Returns `kubeConfig`.
  */
 export function shareConnections(kubeConfig: KubeConfig): KubeConfig {
   const apply = kubeConfig.applySecurityAuthentication.bind(kubeConfig);
-  let shared: { tls: TlsOptions; agent: Agent } | undefined;
+  const shared = new SharedTlsAgent();
   kubeConfig.applySecurityAuthentication = async (context: RequestContext): Promise<void> => {
     await apply(context);
     const fresh = context.getAgent();
     // Exactly https.Agent: proxy agents are subclasses with their own connection logic.
     if (fresh === undefined || Object.getPrototypeOf(fresh) !== Agent.prototype) return;
-    const options = (fresh as Agent).options;
-    const tls: TlsOptions = Object.fromEntries(TLS_OPTIONS.map((name) => [name, options[name]]));
-    if (shared === undefined || !sameTls(shared.tls, tls)) {
-      const retired = shared?.agent;
-      if (retired !== undefined) setTimeout(() => retired.destroy(), RETIRE_AFTER_MS).unref();
-      shared = { tls, agent: new Agent({ ...tls, keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }) };
-    }
-    context.setAgent(shared.agent);
+    context.setAgent(shared.agentFor((fresh as Agent).options));
   };
   return kubeConfig;
 }
