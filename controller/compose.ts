@@ -98,7 +98,6 @@ export function composeController(
       const webhook = createAuthorizationWebhook({
         kubeConfig: kc,
         logger,
-        accessLogger: apiLogger,
         registry: metrics.registry,
         metrics,
         sessionCache: sessions.cacheView(),
@@ -125,7 +124,7 @@ export function composeController(
       : undefined;
     const app = createApiApp({ logger: apiLogger, version: VERSION, routers, ...(ui ? { ui } : {}) });
     // The webhook's paths are answered before Koa (authorization-webhook-handler.ts says why).
-    const listener = withWebhook(webhookHandler, app.callback());
+    const listener = withWebhook(webhookHandler, app.callback(), apiLogger);
     servers.push({ name: 'api', start: () => listen(listener, options.apiBindAddress) });
     if (webhookHandler !== undefined && options.sarTlsCertFile !== '') {
       // Spokes that authenticate with a client certificate talk TLS to the controller itself:

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { request as httpRequest } from 'node:http';
 import { Registry } from 'prom-client';
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
 import { FakeClock } from '../clock/clock.ts';
@@ -145,8 +146,8 @@ describe('authorization webhook over HTTP', () => {
       },
       { clock },
     );
-    const webhook = createWebhookHandler({ pipeline, clusters: directory, callers, logger: silentLogger(), accessLogger: appLog.logger, metrics });
-    server = await listen(withWebhook(webhook, createApiApp({ logger: appLog.logger, version: 't' }).callback()), '127.0.0.1:0');
+    const webhook = createWebhookHandler({ pipeline, clusters: directory, callers, logger: silentLogger(), metrics });
+    server = await listen(withWebhook(webhook, createApiApp({ logger: appLog.logger, version: 't' }).callback(), appLog.logger), '127.0.0.1:0');
     base = `http://127.0.0.1:${server.port}`;
   });
   after(() => server.close());
@@ -171,6 +172,8 @@ describe('authorization webhook over HTTP', () => {
       expect(response.status, String(token)).to.equal(401);
       expect(response.json?.status, 'no SAR status in a 401').to.equal(undefined);
     }
+    const challenged = await fetch(`${base}/api/breakglass/webhook/authorize/spoke`, { method: 'POST', headers: { authorization: 'Bearer wrong-token' }, body: '{}' });
+    expect(challenged.headers.get('www-authenticate'), 'a token cluster asks for a bearer token').to.equal('Bearer');
     const unknown = await post(getPods, { path: '/api/breakglass/webhook/authorize/nowhere' });
     expect(unknown.status).to.equal(401);
     expect(unknown.json?.error).to.contain('nowhere');
@@ -310,6 +313,44 @@ describe('authorization webhook transport', () => {
     const bad = await post('/api/breakglass/webhook/authorize/%E0%A4%A');
     expect(bad.status).to.equal(400);
     expect(((await bad.json()) as ReplyBody).error).to.contain('percent-encoding');
+  });
+
+  it('sends HSTS only when TLS ended in front of it, and serves an absolute-form target (a forward proxy)', async () => {
+    expect((await post('/api/breakglass/webhook/authorize/spoke')).headers.get('strict-transport-security')).to.equal(null);
+    const forwarded = await post('/api/breakglass/webhook/authorize/spoke', { 'x-forwarded-proto': 'https' });
+    expect(forwarded.headers.get('strict-transport-security')).to.match(/^max-age=/);
+    const proxied = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: server.port, method: 'POST', path: `http://127.0.0.1:${server.port}/api/breakglass/webhook/authorize/spoke?x=1`, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end(review);
+    });
+    expect(proxied.status).to.equal(200);
+    expect(proxied.body).to.contain('allowed on spoke');
+  });
+
+  it('answers a streamed body beyond 1 MiB with 413 and closes the connection', async () => {
+    const answer = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/breakglass/webhook/authorize/spoke' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+      });
+      req.on('error', reject);
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      let sent = 0;
+      const pump = (): void => {
+        // Chunked (no Content-Length), until the server answers.
+        while (sent < 40 && req.write(chunk)) sent++;
+        if (sent < 40) req.once('drain', pump);
+      };
+      pump();
+    });
+    expect(answer).to.deep.equal({ status: 413, connection: 'close' });
   });
 
   it('refuses other methods on the webhook paths with 405 and Allow: POST', async () => {

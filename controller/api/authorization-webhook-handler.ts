@@ -33,8 +33,11 @@ import {
 /** The path prefixes; the cluster name is the one segment after them (a trailing slash is allowed). */
 export const WEBHOOK_PATH_PREFIXES = ['/api/breakglass/webhook/authorize/', '/breakglass/webhook/authorize/'] as const;
 
-/** Answers the request when its path is a webhook path and returns true; false leaves it to the caller. */
-export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+/**
+ * Answers the request when its path is a webhook path and returns true; false leaves it to the
+ * caller. `accessLogger` is the access log of the server it runs on (default the webhook's logger).
+ */
+export type WebhookHandler = (req: IncomingMessage, res: ServerResponse, accessLogger?: Logger) => boolean;
 
 export interface WebhookHandlerOptions {
   readonly pipeline: Pick<AuthorizationPipeline, 'authorize'>;
@@ -42,8 +45,6 @@ export interface WebhookHandlerOptions {
   readonly callers: Pick<CallerAuthenticator, 'authenticate'>;
   /** The decisions' own log (sar_* messages). */
   readonly logger: Logger;
-  /** The server's access log (`http_request`), as the Koa app of the same server writes it. */
-  readonly accessLogger?: Logger;
   readonly metrics?: WebhookMetrics;
 }
 
@@ -56,8 +57,11 @@ interface WebhookPath {
 
 /** The cluster of a webhook path, or undefined when `url` is not one. */
 export function matchWebhookPath(url: string): WebhookPath | undefined {
-  const query = url.indexOf('?');
-  const path = query === -1 ? url : url.slice(0, query);
+  // An absolute-form target (a spoke behind a forward proxy): only its path counts.
+  const origin = url.startsWith('/') ? -1 : url.indexOf('/', url.indexOf('://') + 3);
+  const target = url.startsWith('/') ? url : origin === -1 ? '/' : url.slice(origin);
+  const query = target.indexOf('?');
+  const path = query === -1 ? target : target.slice(0, query);
   for (const prefix of WEBHOOK_PATH_PREFIXES) {
     if (!path.startsWith(prefix)) continue;
     let segment = path.slice(prefix.length);
@@ -90,8 +94,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        // Nothing more of this body is read: the 413 closes the connection (Connection: close).
         cleanup();
-        req.destroy(); // nothing more of this body is read
+        req.pause();
         reject(new BodyTooLargeError());
         return;
       }
@@ -138,17 +143,20 @@ interface Reply {
   /** JSON text, or '' for the empty 500. */
   body: string;
   headers?: Record<string, string>;
+  /** End the connection after this answer (a body left unread). */
+  close?: boolean;
 }
 
 const json = (status: number, value: unknown, headers?: Record<string, string>): Reply => ({ status, body: JSON.stringify(value), ...(headers ? { headers } : {}) });
 const problem = (status: number, error: string, code?: string, headers?: Record<string, string>): Reply =>
   json(status, code === undefined ? { error } : { error, code }, headers);
 const EMPTY_500: Reply = { status: 500, body: '' };
+/** The scheme of an Authorization header, logged for a refusal; a header without one logs nothing of it. */
+const AUTH_SCHEME = /^([A-Za-z][A-Za-z0-9._~+-]{0,19}) /;
 
 export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
   const metrics = options.metrics ?? noopWebhookMetrics;
   const logger = options.logger;
-  const accessLogger = options.accessLogger ?? logger;
 
   /** The decision for one request; `decided` is set when the answer is a decision (access log at debug). */
   const decide = async (req: IncomingMessage, clusterName: string, requestId: string, started: number, state: { decided: boolean }): Promise<Reply> => {
@@ -178,7 +186,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     });
     if (!caller.ok) {
       // The scheme only, never the credential.
-      const scheme = authorization === '' ? 'none' : (authorization.split(' ')[0] ?? '').slice(0, 20);
+      const scheme = authorization === '' ? 'none' : (AUTH_SCHEME.exec(authorization)?.[1] ?? 'malformed');
       logger.info({ requestId, cluster: clusterName, reason: caller.reason, scheme, clientCertificate: clientCertificates.length > 0 }, 'sar_unauthenticated');
       const challenge = cluster.spec.webhookAuthentication?.tokenSecretRef !== undefined ? { 'WWW-Authenticate': 'Bearer' } : undefined;
       return problem(401, caller.reason, undefined, challenge);
@@ -188,7 +196,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     try {
       raw = await readBody(req, MAX_SAR_BODY_BYTES);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return problem(413, `the body must be at most ${MAX_SAR_BODY_BYTES} bytes`);
+      if (error instanceof BodyTooLargeError) return { ...problem(413, `the body must be at most ${MAX_SAR_BODY_BYTES} bytes`), close: true };
       throw error;
     }
     let review: SubjectAccessReviewRequest;
@@ -234,21 +242,24 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
     if (reply.body !== '') res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(reply.body));
+    if (reply.close === true) res.shouldKeepAlive = false;
     res.statusCode = reply.status;
     res.end(reply.body);
   };
 
-  return (req, res) => {
+  return (req, res, accessLogger = logger) => {
     const match = matchWebhookPath(req.url ?? '/');
     if (match === undefined) return false;
     const started = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id'], req.headers['x-correlation-id']);
     const state = { decided: false };
     const answered = (reply: Reply): void => {
+      const aborted = res.destroyed && !res.headersSent;
       send(req, res, requestId, reply);
       const level = state.decided ? 'debug' : 'info';
       if (accessLogger.isLevelEnabled(level)) {
-        accessLogger[level]({ requestId, method: req.method, path: match.path, status: reply.status, ms: Math.round(performance.now() - started) }, ACCESS_LOG_MESSAGE);
+        const status = aborted ? 0 : reply.status;
+        accessLogger[level]({ requestId, method: req.method, path: match.path, status, ms: Math.round(performance.now() - started), ...(aborted ? { aborted } : {}) }, ACCESS_LOG_MESSAGE);
       }
     };
     if (req.method !== 'POST') {
@@ -261,20 +272,25 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       req.resume();
       return true;
     }
-    decide(req, match.cluster, requestId, started, state).then(answered, (err: unknown) => {
-      // As the Koa app's error handler: logged once, answered without detail.
-      logger.error({ err, method: req.method, path: match.path }, 'request failed');
-      state.decided = false;
-      answered({ status: 500, body: JSON.stringify({ error: 'internal error', code: 'INTERNAL_ERROR' }) });
-    });
+    decide(req, match.cluster, requestId, started, state)
+      .then(answered)
+      .catch((err: unknown) => {
+        // As the Koa app's error handler: logged once, answered without detail.
+        accessLogger.error({ err, method: req.method, path: match.path }, 'request failed');
+        answered({ status: 500, body: JSON.stringify({ error: 'internal error', code: 'INTERNAL_ERROR' }) });
+      });
     return true;
   };
 }
 
 /** The 8080 server's request listener: the webhook's paths first, everything else to `rest` (the Koa app). */
-export function withWebhook(webhook: WebhookHandler | undefined, rest: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function withWebhook(
+  webhook: WebhookHandler | undefined,
+  rest: (req: IncomingMessage, res: ServerResponse) => void,
+  accessLogger?: Logger,
+): (req: IncomingMessage, res: ServerResponse) => void {
   if (webhook === undefined) return rest;
   return (req, res) => {
-    if (!webhook(req, res)) rest(req, res);
+    if (!webhook(req, res, accessLogger)) rest(req, res);
   };
 }

@@ -30,8 +30,6 @@ import { createWebhookHandler, type WebhookHandler } from './authorization-webho
 export interface AuthorizationWebhookOptions {
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
-  /** The access log of the server it is mounted on (`http_request`); default the webhook's logger. */
-  readonly accessLogger?: Logger;
   readonly registry: Registry;
   readonly metrics?: ControllerMetrics;
   /** The session cache (KubernetesSessionRepository.cacheView()) and repository for activity writes. */
@@ -100,7 +98,6 @@ export function createAuthorizationWebhook(options: AuthorizationWebhookOptions)
     clusters,
     callers: new CallerAuthenticator(secrets, { clock }),
     logger,
-    ...(options.accessLogger ? { accessLogger: options.accessLogger } : {}),
     metrics,
   });
 

@@ -22,5 +22,5 @@ export function createSarListener(options: { logger: Logger; webhook: WebhookHan
     ctx.status = 404;
     ctx.body = { error: `no route for ${ctx.method} ${ctx.path}: this listener serves only the authorization webhook`, code: 'NOT_FOUND' };
   });
-  return withWebhook(options.webhook, app.callback());
+  return withWebhook(options.webhook, app.callback(), options.logger);
 }

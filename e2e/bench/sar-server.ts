@@ -125,7 +125,7 @@ const pipeline = new AuthorizationPipeline(
 const callers = new CallerAuthenticator({ readSecret: async () => ({ value: BENCH_TOKEN }) }, { clock: systemClock });
 const logger = createLogger('info', { component: 'bench-sar-server' });
 const apiLogger = logger.child({ server: 'api' });
-const webhook = createWebhookHandler({ pipeline, clusters: directory, callers, logger: logger.child({ component: 'authorization-webhook' }), accessLogger: apiLogger, metrics });
+const webhook = createWebhookHandler({ pipeline, clusters: directory, callers, logger: logger.child({ component: 'authorization-webhook' }), metrics });
 
 // The REST API's Koa app behind the webhook's handler, as compose.ts mounts them, so that a
 // SubjectAccessReview passes the same dispatch as on a replica (the app answers no request here).
@@ -149,7 +149,7 @@ const apiRouter = createApiRouter({
   logger,
   version: 'bench',
 });
-const server = await listen(withWebhook(webhook, createApiApp({ logger: apiLogger, version: 'bench', routers: [apiRouter] }).callback()), '127.0.0.1:0');
+const server = await listen(withWebhook(webhook, createApiApp({ logger: apiLogger, version: 'bench', routers: [apiRouter] }).callback(), apiLogger), '127.0.0.1:0');
 
 const gc = { scavenges: 0, scavengeMs: 0, markSweeps: 0, markSweepMs: 0, maxPauseMs: 0 };
 new PerformanceObserver((list) => {
