@@ -14,7 +14,7 @@ import { createApiApp } from '../../controller/http/api-app.ts';
 import { listen } from '../../controller/http/listen.ts';
 import type { CacheChange } from '../../controller/kube/restarting-informer.ts';
 import { createLogger } from '../../controller/observability/logger.ts';
-import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { formatTime } from '../../controller/sessions/timestamps.ts';
 import { Registry } from 'prom-client';
 import { ActivityRecorder } from '../../controller/authorization/activity.ts';
@@ -45,6 +45,8 @@ export type ServerMessage =
       /** process.cpuUsage() user + system, in microseconds. */
       readonly cpuMicros: number;
       readonly gc: { scavenges: number; scavengeMs: number; markSweeps: number; markSweepMs: number; maxPauseMs: number };
+      /** The server's event-loop delay since the previous `stats`: how long a ready request could wait. */
+      readonly loopDelay: { p99Ms: number; maxMs: number };
     };
 export const BENCH_CLUSTERS = 10;
 
@@ -166,6 +168,9 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+
 async function decisionsAnswered(): Promise<number> {
   const metric = await registry.getSingleMetric(WEBHOOK_METRIC_NAMES.requests)?.get();
   return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
@@ -180,7 +185,10 @@ const send = (message: ServerMessage): void => void process.send?.(message);
 send({ type: 'ready', port: server.port });
 process.on('message', (message) => {
   if (message === 'stats') {
-    void decisionsAnswered().then((decisions) => send({ type: 'stats', rssMiB: process.memoryUsage().rss / 1024 / 1024, decisions, cpuMicros: cpuMicros(), gc }));
+    void decisionsAnswered().then((decisions) => {
+      send({ type: 'stats', rssMiB: process.memoryUsage().rss / 1024 / 1024, decisions, cpuMicros: cpuMicros(), gc, loopDelay: { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 } });
+      loopDelay.reset();
+    });
   }
 });
 process.on('disconnect', () => void server.close().then(() => process.exit(0)));

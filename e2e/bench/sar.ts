@@ -1,16 +1,18 @@
 /**
  * `npm run bench:sar`: SubjectAccessReview decisions over loopback HTTP against one webhook server
- * (e2e/bench/sar-server.ts, a child process run with the image's node flags and a real info-level
- * logger) holding 10,000 sessions and 50 DenyPolicies in its caches, with grant checks made by the
- * replica's spoke clients (client-node, the kubeconfig of a ClusterConfig Secret) and answered by
- * a fake spoke API server over loopback HTTPS (e2e/bench/sar-spoke.ts, a third process).
+ * (e2e/bench/sar-server.ts, a child process running a bundle built as the image's program is
+ * (controller/build/bundle.mjs), with the image's node flags and a real info-level logger)
+ * holding 10,000 sessions and 50 DenyPolicies in its caches, with grant checks made by the
+ * replica's spoke clients (the kubeconfig of a ClusterConfig Secret) and answered by a fake spoke
+ * API server over loopback HTTPS (e2e/bench/sar-spoke.ts, a third process).
  *
- * Latency phases are open-loop at a fixed rate (BENCH_RATE, default 1,000/s): request i is due at
- * start + i/rate and is sent then whether or not earlier ones have returned, and its latency runs
- * from that due time, not from when it was actually sent. So a server (or a load generator) that
- * falls behind shows up as latency of every request it delayed, never as a quietly lower rate
- * (no coordinated omission).
- * - warm-up: BENCH_WARMUP_SECONDS of the cached mix at the rate, not measured (JIT, heap);
+ * The load is vegeta (e2e/bench/vegeta.ts, built once from its Go module), open-loop at a fixed
+ * rate (BENCH_RATE, default 1,000/s): request i is due at start + i/rate and is sent then whether
+ * or not earlier ones have returned, and its latency runs from that due time, not from when it
+ * was actually sent. So a server (or a load generator) that falls behind shows up as latency of
+ * every request it delayed, never as a quietly lower rate (no coordinated omission).
+ * - warm-up: every request of the cached phases once (the grant cache filled), then
+ *   BENCH_WARMUP_SECONDS of the cached mix at the rate, not measured (JIT, heap, connections);
  * - cached: BENCH_SECONDS of the same mix at the rate, measured; its latencies are reported per
  *   kind: allow (a user with an approved session, the grant cache warm) and deny (a user without
  *   a session; the hint's dry runs come from the grant cache). The two kinds are interleaved, as
@@ -21,20 +23,22 @@
  *   so every grant check goes to the spoke.
  * Then, separately, a closed loop (BENCH_CONCURRENCY in flight, default 32) for the maximum
  * decisions per second; its latencies are not reported, they are queueing at saturation.
- * Prints a table and, last, one JSON line. BENCH_CPU_PROF=<dir> writes the server's CPU profile.
+ * Every answer is checked (HTTP 200 and the expected decision). Prints a table and, last, one
+ * JSON line. BENCH_CPU_PROF=<dir> writes the server's CPU profile.
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundle } from '../../controller/build/bundle.mjs';
 import { createCa, createServingCert } from '../controlplane/certs.ts';
-import { imageNodeFlags } from './image-command.ts';
+import { imageNodeFlags, root } from './image-command.ts';
 import { runBench } from './run-bench.ts';
 import { round } from './stats.ts';
 import type { ServerMessage } from './sar-server.ts';
+import { attack, latenciesFromDueTimes, vegetaBinary, type VegetaResult, type VegetaTarget } from './vegeta.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -44,6 +48,8 @@ const UNCACHED_RATE = Number(process.env.BENCH_UNCACHED_RATE ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const TOKEN = 'bench-webhook-token';
+/** The bench server, bundled as the image's program is (no tsx at run time, as in production). */
+const SERVER_BUNDLE = join(root, 'build', 'bench', 'sar-server.mjs');
 const log = (line: string): void => void process.stderr.write(`[bench:sar] ${line}\n`);
 /** The table, on stdout before the JSON line. */
 const print = (line: string): void => console.log(line);
@@ -59,12 +65,7 @@ interface Decision {
   readonly body: Buffer;
   readonly expect: boolean;
   /** Which figures the latency counts toward, in a mixed phase. */
-  readonly kind?: string;
-}
-
-function latenciesOf(values: Float64Array): Latencies {
-  values.sort();
-  return { p50: percentile(values, 50), p99: percentile(values, 99), max: values[values.length - 1] ?? 0 };
+  readonly kind: string;
 }
 
 interface Latencies {
@@ -73,14 +74,20 @@ interface Latencies {
   readonly max: number;
 }
 
+function latenciesOf(values: Float64Array): Latencies {
+  values.sort();
+  return { p50: percentile(values, 50), p99: percentile(values, 99), max: values[values.length - 1] ?? 0 };
+}
+
 interface PhaseResult extends Latencies {
   readonly sent: number;
-  readonly achievedPerS: number;
-  /** Latencies of the requests of each kind (Decision.kind), when the phase mixes kinds. */
+  /** Latencies of the requests of each kind (Decision.kind). */
   readonly byKind: ReadonlyMap<string, Latencies>;
   /** How late the generator sent its latest request (included in the latencies). */
   readonly maxSendLagMs: number;
   readonly errors: number;
+  /** Answered decisions per second over the phase. */
+  readonly answeredPerS: number;
 }
 
 class Resources {
@@ -118,14 +125,44 @@ const sessionUser = (k: number) => ({ cluster: `cluster-${k % 10}`, user: `user-
 const pods = (name = '') => ({ verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments', ...(name ? { name } : {}) });
 const developers = ['developers', 'system:authenticated'];
 
-/** The generator's own stalls: they delay sends and reads, and count as latency. */
-const generatorDelay = monitorEventLoopDelay({ resolution: 1 });
-generatorDelay.enable();
+interface MachineTimes {
+  readonly cpus: number;
+  /** Summed over CPUs, in clock ticks: busy (user, nice, system, irq, softirq), all, steal. */
+  readonly busy: number;
+  readonly total: number;
+  readonly steal: number;
+}
+
+/** The machine's CPU time from /proc/stat (Linux); zeros elsewhere. */
+async function machineTimes(): Promise<MachineTimes> {
+  const text = await readFile('/proc/stat', 'utf8').catch(() => '');
+  const cpus = (text.match(/^cpu\d+ /gm) ?? []).length;
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = (/^cpu +(.*)$/m.exec(text)?.[1] ?? '').split(/\s+/).map(Number);
+  return { cpus, busy: user + nice + system + irq + softirq, total: user + nice + system + idle + iowait + irq + softirq + steal, steal };
+}
+
+/** Busy share and host steal between two readings (USER_HZ is 100 on Linux). */
+function machineDelta(before: MachineTimes, after: MachineTimes): { cpus: number; busyPercent: number; stealMs: number } {
+  const total = Math.max(1, after.total - before.total);
+  return { cpus: after.cpus, busyPercent: (100 * (after.busy - before.busy)) / total, stealMs: (after.steal - before.steal) * 10 };
+}
+
+/** `status.allowed` of a SubjectAccessReview answer, or undefined when the body is not one. */
+function allowedOf(body: Buffer): boolean | undefined {
+  try {
+    const allowed = (JSON.parse(body.toString('utf8')) as { status?: { allowed?: unknown } }).status?.allowed;
+    return typeof allowed === 'boolean' ? allowed : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function main(res: Resources): Promise<void> {
   res.dir = await mkdtemp(join(tmpdir(), 'bench-sar-'));
-  const ca = await createCa(res.dir, 'bench-spoke-ca');
-  const serving = await createServingCert(res.dir, ca, 'bench-spoke', { ips: ['127.0.0.1'] });
+  const dir = res.dir;
+  const [vegeta] = await Promise.all([vegetaBinary(), bundle(join(here, 'sar-server.ts'), SERVER_BUNDLE)]);
+  const ca = await createCa(dir, 'bench-spoke-ca');
+  const serving = await createServingCert(dir, ca, 'bench-spoke', { ips: ['127.0.0.1'] });
   const spoke = fork(join(here, 'sar-spoke.ts'), [serving.certFile, serving.keyFile], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   res.spoke = spoke;
   const spokePort = await new Promise<number>((resolve, reject) => {
@@ -142,9 +179,9 @@ async function main(res: Resources): Promise<void> {
     'current-context': 'spoke',
   });
   const nodeFlags = await imageNodeFlags();
-  const execArgv = [...nodeFlags, '--import', 'tsx', ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [])];
-  log(`server node flags: ${execArgv.join(' ')}`);
-  const child = fork(join(here, 'sar-server.ts'), [], {
+  const execArgv = [...nodeFlags, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [])];
+  log(`server: node ${execArgv.join(' ')} ${SERVER_BUNDLE}`);
+  const child = fork(SERVER_BUNDLE, [], {
     execArgv,
     env: { ...process.env, BENCH_SPOKE_KUBECONFIG: spokeKubeconfig },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -168,170 +205,136 @@ async function main(res: Resources): Promise<void> {
   const ready = await ask('ready');
   if (ready.type !== 'ready') throw new Error('the bench server did not report its port');
   const port = ready.port;
+  const url = (decision: Decision) => `http://127.0.0.1:${port}/api/breakglass/webhook/authorize/${decision.cluster}`;
+  const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` };
 
-  /** One decision; calls back with the HTTP status and `status.allowed`. */
-  const send = (decision: Decision, done: (error: Error | undefined, allowed: boolean) => void): void => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: `/api/breakglass/webhook/authorize/${decision.cluster}`,
-        method: 'POST',
-        agent: res.agent,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, 'content-length': decision.body.length },
-      },
-      (response) => {
+  /** One decision over Node's http (the grant cache's first fill); resolves with `status.allowed`. */
+  const decideOnce = (decision: Decision) =>
+    new Promise<boolean>((resolve, reject) => {
+      const req = request(url(decision), { method: 'POST', agent: res.agent, headers: { ...headers, 'content-length': decision.body.length } }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if (response.statusCode !== 200) done(new Error(`HTTP ${response.statusCode}: ${text}`), false);
-          else done(undefined, (JSON.parse(text) as { status: { allowed: boolean } }).status.allowed);
+          const allowed = allowedOf(Buffer.concat(chunks));
+          if (response.statusCode !== 200 || allowed === undefined) reject(new Error(`HTTP ${response.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 200)}`));
+          else resolve(allowed);
         });
-      },
-    );
-    req.on('error', (error) => done(error, false));
-    req.end(decision.body);
-  };
-  const decideOnce = (decision: Decision) =>
-    new Promise<boolean>((resolve, reject) => send(decision, (error, allowed) => (error ? reject(error) : resolve(allowed))));
+      });
+      req.on('error', reject);
+      req.end(decision.body);
+    });
 
   const stats = async () => {
     const s = await ask('stats');
     if (s.type !== 'stats') throw new Error('the bench server did not report its stats');
     return s;
   };
-  /** Runs a phase and prints the server's garbage collection during it. */
+  /** Reviews the fake spoke has answered so far: grant checks the grant cache could not answer, and its renewals. */
+  const spokeReviews = () =>
+    new Promise<number>((resolve) => {
+      spoke.once('message', (m) => resolve((m as { answered: number }).answered));
+      spoke.send('count');
+    });
+  /** Runs a phase and prints the server's CPU, garbage collection, event-loop delay and spoke calls during it. */
   const measured = async <T>(phase: () => Promise<T>): Promise<T> => {
+    const reviewsBefore = await spokeReviews();
     const before = await stats();
-    generatorDelay.reset();
+    const machineBefore = await machineTimes();
     const result = await phase();
-    const generator = `generator event-loop delay p99 ${(generatorDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(generatorDelay.max / 1e6).toFixed(1)} ms`;
+    const machine = machineDelta(machineBefore, await machineTimes());
     const after = await stats();
+    const reviews = (await spokeReviews()) - reviewsBefore;
     const decisions = after.decisions - before.decisions;
     const scavenges = after.gc.scavenges - before.gc.scavenges;
     print(
       `${''.padEnd(13)} server: ${decisions} decisions, ${((after.cpuMicros - before.cpuMicros) / Math.max(1, decisions)).toFixed(0)} µs CPU each, ${scavenges} scavenges (${(after.gc.scavengeMs - before.gc.scavengeMs).toFixed(0)} ms, ` +
-        `${((1000 * scavenges) / Math.max(1, decisions)).toFixed(0)} per 1,000 decisions), ${after.gc.markSweeps - before.gc.markSweeps} mark-sweeps; ${generator}`,
+        `${((1000 * scavenges) / Math.max(1, decisions)).toFixed(0)} per 1,000 decisions), ${after.gc.markSweeps - before.gc.markSweeps} mark-sweeps, ${reviews} spoke reviews, ` +
+        `event-loop delay p99 ${after.loopDelay.p99Ms.toFixed(1)} ms, max ${after.loopDelay.maxMs.toFixed(1)} ms`,
     );
+    print(`${''.padEnd(13)} machine: ${machine.busyPercent.toFixed(0)}% of ${machine.cpus} CPUs busy, ${machine.stealMs.toFixed(0)} ms stolen by the host`);
     return result;
   };
 
-  /** Open loop: request i is due at start + i/rate; its latency is measured from that due time. */
-  const openLoop = (label: string, rate: number, seconds: number, next: (i: number) => Decision): Promise<PhaseResult> =>
-    measured(() => openLoopPhase(label, rate, seconds, next));
-  const openLoopPhase = (label: string, rate: number, seconds: number, next: (i: number) => Decision): Promise<PhaseResult> =>
-    new Promise<PhaseResult>((resolve, reject) => {
-      const total = Math.round(rate * seconds);
-      const latencies = new Float64Array(total);
-      const interval = 1000 / rate;
-      const start = performance.now() + 5;
-      let sent = 0;
-      let completed = 0;
-      let wrong = 0;
-      // Failed answers (an empty 500 when a spoke call timed out, the fail-closed outcome) are
-      // counted and reported with their latency; a wrong decision is a bug and ends the run.
+  /**
+   * One vegeta attack on `decisions` (round-robin; request i gets decisions[i mod n]), every answer
+   * checked. Failed answers (an empty 500 when a spoke call timed out, the fail-closed outcome) are
+   * counted and reported with their latency; a wrong decision is a bug and ends the run.
+   */
+  const phase = (label: string, decisions: readonly Decision[], rate: number, seconds: number, maxWorkers?: number): Promise<PhaseResult> =>
+    measured(async () => {
+      const targets: VegetaTarget[] = decisions.map((d, i) => ({ url: `${url(d)}?i=${i}`, body: d.body, headers }));
+      const results = await attack(vegeta, targets, { rate, seconds, dir, ...(maxWorkers === undefined ? {} : { maxWorkers }) });
+      const decisionOf = (r: VegetaResult) => decisions[r.seq % decisions.length] as Decision;
       let errors = 0;
       let firstError = '';
-      let maxSendLagMs = 0;
-      const kinds: (string | undefined)[] = new Array(total);
-      const finish = () => {
-        const elapsed = (performance.now() - start) / 1000;
-        if (wrong > 0) return reject(new Error(`${label}: ${wrong} decisions were not as expected`));
-        const byKind = new Map<string, Latencies>();
-        for (const kind of new Set(kinds)) {
-          if (kind === undefined) continue;
-          byKind.set(kind, latenciesOf(Float64Array.from(latencies.filter((_, i) => kinds[i] === kind))));
-        }
-        const result = { sent: total, achievedPerS: total / elapsed, ...latenciesOf(latencies), byKind, maxSendLagMs, errors };
-        const line = (name: string, l: Latencies, count: string) =>
-          `${name.padEnd(13)} ${count}  p50 ${l.p50.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms  max ${l.max.toFixed(1)} ms`;
-        print(
-          line(label, result, `${String(total).padStart(6)} req at ${rate}/s (achieved ${result.achievedPerS.toFixed(0)}/s)`) +
-            `  (generator lag max ${maxSendLagMs.toFixed(1)} ms)` +
-            (errors > 0 ? `  ${errors} failed answers, first: ${firstError}` : ''),
-        );
-        for (const [kind, l] of byKind) print(line(`  ${kind}`, l, `${String(kinds.filter((k) => k === kind).length).padStart(6)} of them`));
-        resolve(result);
-      };
-      const tick = () => {
-        const now = performance.now();
-        while (sent < total && start + sent * interval <= now) {
-          const i = sent++;
-          const due = start + i * interval;
-          if (now - due > maxSendLagMs) maxSendLagMs = now - due;
-          const decision = next(i);
-          kinds[i] = decision.kind;
-          send(decision, (error, allowed) => {
-            latencies[i] = performance.now() - due;
-            if (error !== undefined) {
-              if (errors++ === 0) firstError = error.message.slice(0, 200);
-            } else if (allowed !== decision.expect) wrong++;
-            if (++completed === total) finish();
-          });
-        }
-        if (sent < total) setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
-      };
-      setTimeout(tick, 5);
+      let wrong = 0;
+      for (const r of results) {
+        const allowed = r.code === 200 ? allowedOf(r.body) : undefined;
+        if (allowed === undefined) {
+          if (errors++ === 0) firstError = r.error || `HTTP ${r.code}: ${r.body.toString().slice(0, 200)}`;
+        } else if (allowed !== decisionOf(r).expect) wrong++;
+      }
+      if (wrong > 0) throw new Error(`${label}: ${wrong} decisions were not as expected`);
+      const first = results[0]?.sentAtMs ?? 0;
+      const last = results.reduce((end, r) => Math.max(end, r.sentAtMs + r.latencyMs), first);
+      const answeredPerS = ((results.length - errors) * 1000) / Math.max(1, last - first);
+      const { latencyMs, maxSendLagMs } = rate > 0 ? latenciesFromDueTimes(results, rate) : { latencyMs: Float64Array.from(results, (r) => r.latencyMs), maxSendLagMs: 0 };
+      const byKind = new Map<string, Latencies>();
+      for (const kind of new Set(decisions.map((d) => d.kind))) {
+        byKind.set(kind, latenciesOf(latencyMs.filter((_, i) => decisionOf(results[i] as VegetaResult).kind === kind)));
+      }
+      const result: PhaseResult = { sent: results.length, ...latenciesOf(Float64Array.from(latencyMs)), byKind, maxSendLagMs, errors, answeredPerS };
+      const line = (name: string, l: Latencies, count: string) => `${name.padEnd(13)} ${count}  p50 ${l.p50.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms  max ${l.max.toFixed(1)} ms`;
+      const rateText = rate > 0 ? `at ${rate}/s` : `${maxWorkers} in flight`;
+      print(
+        line(label, result, `${String(results.length).padStart(6)} req ${rateText} (answered ${answeredPerS.toFixed(0)}/s)`) +
+          (rate > 0 ? `  (generator lag max ${maxSendLagMs.toFixed(1)} ms; from send: ${((l) => `p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)}`)(latenciesOf(Float64Array.from(results, (r) => r.latencyMs)))})` : '') +
+          (errors > 0 ? `  ${errors} failed answers, first: ${firstError}` : ''),
+      );
+      if (byKind.size > 1) for (const [kind, l] of byKind) print(line(`  ${kind}`, l, `${String(results.filter((r) => decisionOf(r).kind === kind).length).padStart(6)} of them`));
+      return result;
     });
 
-  const cachedAllow = (i: number): Decision => {
-    const s = sessionUser(i % 200);
+  const cachedAllow = (k: number): Decision => {
+    const s = sessionUser(k);
     return { cluster: s.cluster, body: review(s.user, developers, pods()), expect: true, kind: 'allow' };
   };
-  const cachedDeny = (i: number): Decision => {
-    const s = sessionUser(i % 200);
-    return { cluster: s.cluster, body: review(`nobody-${i % 200}@example.com`, developers, pods()), expect: false, kind: 'deny' };
+  const cachedDeny = (k: number): Decision => {
+    const s = sessionUser(k);
+    return { cluster: s.cluster, body: review(`nobody-${k}@example.com`, developers, pods()), expect: false, kind: 'deny' };
   };
-  // The request bodies of the cached phases, built before the clock runs (the generator stays cheap).
-  const allowBodies = Array.from({ length: 200 }, (_, k) => cachedAllow(k));
-  const denyBodies = Array.from({ length: 200 }, (_, k) => cachedDeny(k));
+  // The cached mix: allow and deny interleaved over 200 users of each kind.
+  const mix = Array.from({ length: 200 }, (_, k) => [cachedAllow(k), cachedDeny(k)]).flat();
 
-  // Warm-up: connections and grant cache, then the cached mix at the rate (JIT, steady heap).
-  for (let k = 0; k < 200; k++) {
-    await decideOnce(allowBodies[k] as Decision);
-    await decideOnce(denyBodies[k] as Decision);
+  // Warm-up: every request of the mix once (the grant cache filled), then the mix at the rate.
+  for (const decision of mix) {
+    if ((await decideOnce(decision)) !== decision.expect) throw new Error(`warm-up: ${decision.kind} decision was not as expected`);
   }
-  const mix = (i: number) => ((i & 1) === 0 ? allowBodies : denyBodies)[(i >> 1) % 200] as Decision;
-  if (WARMUP_SECONDS > 0) await openLoop('warm-up', RATE, WARMUP_SECONDS, mix);
+  if (WARMUP_SECONDS > 0) await phase('warm-up', mix, RATE, WARMUP_SECONDS);
 
-  const cached = await openLoop('cached', RATE, SECONDS, mix);
+  const cached = await phase('cached', mix, RATE, SECONDS);
   const allow = cached.byKind.get('allow') as Latencies;
   const deny = cached.byKind.get('deny') as Latencies;
-  const uncached = await openLoop('uncached', UNCACHED_RATE, SECONDS, (i) => {
-    const s = sessionUser(i % 1000);
-    return { cluster: s.cluster, body: review(s.user, developers, pods(`pod-${i}-${Date.now()}`)), expect: true };
-  });
-
-  // Closed loop: the most decisions per second the server sustains (cached allow).
-  let done = 0;
-  let closedErrors = 0;
-  let loopEnd = 0;
-  const loopStart = performance.now();
-  const until = loopStart + SECONDS * 1000;
-  await measured(() =>
-    Promise.all(
-      Array.from({ length: CONCURRENCY }, async (_, w) => {
-        for (let i = w; performance.now() < until; i += CONCURRENCY) {
-          const allowed = await decideOnce(allowBodies[i % 200] as Decision).catch(() => undefined);
-          if (allowed === false) throw new Error('closed loop: a cached allow was denied');
-          if (allowed === undefined) closedErrors++;
-          else done++;
-        }
-      }),
-    ).then(() => {
-      loopEnd = performance.now();
-      print(`closed loop   ${done} decisions, ${(done / ((loopEnd - loopStart) / 1000)).toFixed(0)}/s (${CONCURRENCY} in flight)${closedErrors > 0 ? `, ${closedErrors} failed answers` : ''}`);
+  const stamp = Date.now();
+  const uncached = await phase(
+    'uncached',
+    Array.from({ length: Math.round(UNCACHED_RATE * SECONDS) }, (_, i) => {
+      const s = sessionUser(i % 1000);
+      return { cluster: s.cluster, body: review(s.user, developers, pods(`pod-${i}-${stamp}`)), expect: true, kind: 'uncached' };
     }),
+    UNCACHED_RATE,
+    SECONDS,
   );
-  const decisionsPerS = done / ((loopEnd - loopStart) / 1000);
+  // Closed loop: the most decisions per second the server sustains (cached allow).
+  const closed = await phase('closed loop', mix.filter((d) => d.kind === 'allow'), 0, SECONDS, CONCURRENCY);
+
   const final = await stats();
   const decisions = final.decisions;
   print(`server RSS    ${final.rssMiB.toFixed(0)} MiB (10,000 sessions, 50 DenyPolicies); ${decisions} decisions, ${res.logLines} log lines (${(res.logLines / decisions).toFixed(3)} per decision)`);
   print(`server GC     ${final.gc.scavenges} scavenges (${final.gc.scavengeMs.toFixed(0)} ms), ${final.gc.markSweeps} mark-sweeps (${final.gc.markSweepMs.toFixed(0)} ms), longest pause ${final.gc.maxPauseMs.toFixed(1)} ms`);
   console.log(
     JSON.stringify({
-      decisionsPerS: round(decisionsPerS, 0),
+      decisionsPerS: round(closed.answeredPerS, 0),
       cachedAllowP50Ms: round(allow.p50, 3),
       cachedAllowP99Ms: round(allow.p99, 3),
       cachedDenyP50Ms: round(deny.p50, 3),
