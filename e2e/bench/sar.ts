@@ -249,14 +249,14 @@ async function main(res: Resources): Promise<void> {
     print(
       `${''.padEnd(13)} server: ${decisions} decisions, ${((after.cpuMicros - before.cpuMicros) / Math.max(1, decisions)).toFixed(0)} µs CPU each, ${scavenges} scavenges (${(after.gc.scavengeMs - before.gc.scavengeMs).toFixed(0)} ms, ` +
         `${((1000 * scavenges) / Math.max(1, decisions)).toFixed(0)} per 1,000 decisions), ${after.gc.markSweeps - before.gc.markSweeps} mark-sweeps, ${reviews} spoke reviews, ` +
-        `event-loop delay p99 ${after.loopDelay.p99Ms.toFixed(1)} ms, max ${after.loopDelay.maxMs.toFixed(1)} ms`,
+        `event-loop delay p99 ${after.loopDelay.p99Ms.toFixed(1)} ms, max ${after.loopDelay.maxMs.toFixed(1)} ms; handling p50 ${after.handling.p50Ms.toFixed(2)} ms, p99 ${after.handling.p99Ms.toFixed(2)} ms, max ${after.handling.maxMs.toFixed(1)} ms`,
     );
     print(`${''.padEnd(13)} machine: ${machine.busyPercent.toFixed(0)}% of ${machine.cpus} CPUs busy, ${machine.stealMs.toFixed(0)} ms stolen by the host`);
     return result;
   };
 
   /**
-   * One vegeta attack on `decisions` (round-robin; request i gets decisions[i mod n]), every answer
+   * One vegeta attack on `decisions` (round-robin), every answer
    * checked. Failed answers (an empty 500 when a spoke call timed out, the fail-closed outcome) are
    * counted and reported with their latency; a wrong decision is a bug and ends the run.
    */
@@ -264,16 +264,19 @@ async function main(res: Resources): Promise<void> {
     measured(async () => {
       const targets: VegetaTarget[] = decisions.map((d, i) => ({ url: `${url(d)}?i=${i}`, body: d.body, headers }));
       const results = await attack(vegeta, targets, { rate, seconds, dir, ...(maxWorkers === undefined ? {} : { maxWorkers }) });
-      const decisionOf = (r: VegetaResult) => decisions[r.seq % decisions.length] as Decision;
+      // By the target's index in its URL: vegeta numbers requests (seq) and takes their targets
+      // in two steps, so concurrent workers can pair seq n with target n + 1.
+      const decisionOf = (r: VegetaResult) => decisions[Number(new URL(r.url).searchParams.get('i'))] as Decision;
+      const asked = results.map(decisionOf);
       let errors = 0;
       let firstError = '';
       let wrong = 0;
-      for (const r of results) {
+      results.forEach((r, i) => {
         const allowed = r.code === 200 ? allowedOf(r.body) : undefined;
         if (allowed === undefined) {
           if (errors++ === 0) firstError = r.error || `HTTP ${r.code}: ${r.body.toString().slice(0, 200)}`;
-        } else if (allowed !== decisionOf(r).expect) wrong++;
-      }
+        } else if (allowed !== (asked[i] as Decision).expect) wrong++;
+      });
       if (wrong > 0) throw new Error(`${label}: ${wrong} decisions were not as expected`);
       const first = results[0]?.sentAtMs ?? 0;
       const last = results.reduce((end, r) => Math.max(end, r.sentAtMs + r.latencyMs), first);
@@ -281,7 +284,7 @@ async function main(res: Resources): Promise<void> {
       const { latencyMs, maxSendLagMs } = rate > 0 ? latenciesFromDueTimes(results, rate) : { latencyMs: Float64Array.from(results, (r) => r.latencyMs), maxSendLagMs: 0 };
       const byKind = new Map<string, Latencies>();
       for (const kind of new Set(decisions.map((d) => d.kind))) {
-        byKind.set(kind, latenciesOf(latencyMs.filter((_, i) => decisionOf(results[i] as VegetaResult).kind === kind)));
+        byKind.set(kind, latenciesOf(latencyMs.filter((_, i) => asked[i]?.kind === kind)));
       }
       const result: PhaseResult = { sent: results.length, ...latenciesOf(Float64Array.from(latencyMs)), byKind, maxSendLagMs, errors, answeredPerS };
       const line = (name: string, l: Latencies, count: string) => `${name.padEnd(13)} ${count}  p50 ${l.p50.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms  max ${l.max.toFixed(1)} ms`;
@@ -291,7 +294,7 @@ async function main(res: Resources): Promise<void> {
           (rate > 0 ? `  (generator lag max ${maxSendLagMs.toFixed(1)} ms; from send: ${((l) => `p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)}`)(latenciesOf(Float64Array.from(results, (r) => r.latencyMs)))})` : '') +
           (errors > 0 ? `  ${errors} failed answers, first: ${firstError}` : ''),
       );
-      if (byKind.size > 1) for (const [kind, l] of byKind) print(line(`  ${kind}`, l, `${String(results.filter((r) => decisionOf(r).kind === kind).length).padStart(6)} of them`));
+      if (byKind.size > 1) for (const [kind, l] of byKind) print(line(`  ${kind}`, l, `${String(asked.filter((d) => d.kind === kind).length).padStart(6)} of them`));
       return result;
     });
 

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** One request of an attack; vegeta sends the targets round-robin, in this order. */
+/** One request of an attack; vegeta sends the targets round-robin. */
 export interface VegetaTarget {
   readonly url: string;
   readonly body: Buffer;
