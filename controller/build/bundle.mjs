@@ -4,6 +4,7 @@
 // bundle loads in a fraction of that and the image needs no node_modules.
 // `bundle` is also what benchmarks use to run a replica's code as the image runs it.
 import { build } from 'esbuild';
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 /** Bundles `entry` and its imports into the ES module `outfile`, as the image's program is built. */
@@ -25,6 +26,7 @@ export function bundle(entry, outfile) {
   });
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run as a script (import.meta.url is the real path, so argv[1] is resolved through any symlink).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   await bundle('controller/main.ts', 'build/image/main.mjs');
 }

@@ -12,7 +12,8 @@
  * was actually sent. So a server (or a load generator) that falls behind shows up as latency of
  * every request it delayed, never as a quietly lower rate (no coordinated omission).
  * - warm-up: every request of the cached phases once (the grant cache filled), then
- *   BENCH_WARMUP_SECONDS of the cached mix at the rate, not measured (JIT, heap, connections);
+ *   BENCH_WARMUP_SECONDS of the cached mix at the rate, not measured (JIT, heap), in the same
+ *   vegeta attack as the cached phase (on the connections it goes on with);
  * - cached: BENCH_SECONDS of the same mix at the rate, measured; its latencies are reported per
  *   kind: allow (a user with an approved session, the grant cache warm) and deny (a user without
  *   a session; the hint's dry runs come from the grant cache). The two kinds are interleaved, as
@@ -23,8 +24,8 @@
  *   so every grant check goes to the spoke.
  * Then, separately, a closed loop (BENCH_CONCURRENCY in flight, default 32) for the maximum
  * decisions per second; its latencies are not reported, they are queueing at saturation.
- * Every answer is checked (HTTP 200 and the expected decision). Prints a table and, last, one
- * JSON line. BENCH_CPU_PROF=<dir> writes the server's CPU profile.
+ * Every answer is checked: a wrong decision, a failed answer or requests vegeta did not send in
+ * time end the run. Prints a table and, last, one JSON line. BENCH_CPU_PROF=<dir> writes the server's CPU profile.
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -38,7 +39,7 @@ import { imageNodeFlags, root } from './image-command.ts';
 import { runBench } from './run-bench.ts';
 import { round } from './stats.ts';
 import type { ServerMessage } from './sar-server.ts';
-import { attack, latenciesFromDueTimes, vegetaBinary, type VegetaResult, type VegetaTarget } from './vegeta.ts';
+import { attack, latenciesFromDueTimes, stopAttacks, vegetaBinary, type VegetaResult, type VegetaTarget } from './vegeta.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -85,7 +86,6 @@ interface PhaseResult extends Latencies {
   readonly byKind: ReadonlyMap<string, Latencies>;
   /** How late the generator sent its latest request (included in the latencies). */
   readonly maxSendLagMs: number;
-  readonly errors: number;
   /** Answered decisions per second over the phase. */
   readonly answeredPerS: number;
 }
@@ -101,6 +101,7 @@ class Resources {
 
   cleanup(): Promise<void> {
     this.cleaned ??= (async () => {
+      stopAttacks();
       this.agent.destroy();
       for (const child of [this.child, this.spoke]) {
         if (child === undefined || child.exitCode !== null || child.signalCode !== null) continue;
@@ -231,72 +232,94 @@ async function main(res: Resources): Promise<void> {
   };
   /** Reviews the fake spoke has answered so far: grant checks the grant cache could not answer, and its renewals. */
   const spokeReviews = () =>
-    new Promise<number>((resolve) => {
-      spoke.once('message', (m) => resolve((m as { answered: number }).answered));
+    new Promise<number>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the fake spoke exited (${code})`));
+      spoke.once('exit', onExit);
+      spoke.once('message', (m) => {
+        spoke.off('exit', onExit);
+        resolve((m as { answered: number }).answered);
+      });
       spoke.send('count');
     });
-  /** Runs a phase and prints the server's CPU, garbage collection, event-loop delay and spoke calls during it. */
-  const measured = async <T>(phase: () => Promise<T>): Promise<T> => {
-    const reviewsBefore = await spokeReviews();
-    const before = await stats();
-    const machineBefore = await machineTimes();
-    const result = await phase();
-    const machine = machineDelta(machineBefore, await machineTimes());
-    const after = await stats();
-    const reviews = (await spokeReviews()) - reviewsBefore;
-    const decisions = after.decisions - before.decisions;
-    const scavenges = after.gc.scavenges - before.gc.scavenges;
+  /** The counters a phase's figures are the difference of. */
+  const snapshot = async () => ({ server: await stats(), reviews: await spokeReviews(), machine: await machineTimes() });
+  type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+  /** The server's CPU, garbage collection, spoke calls, event-loop delay and handling time between two snapshots, and the machine's. */
+  const printCounters = (before: Snapshot, after: Snapshot): void => {
+    const server = after.server;
+    const decisions = server.decisions - before.server.decisions;
+    const scavenges = server.gc.scavenges - before.server.gc.scavenges;
+    const machine = machineDelta(before.machine, after.machine);
     print(
-      `${''.padEnd(13)} server: ${decisions} decisions, ${((after.cpuMicros - before.cpuMicros) / Math.max(1, decisions)).toFixed(0)} µs CPU each, ${scavenges} scavenges (${(after.gc.scavengeMs - before.gc.scavengeMs).toFixed(0)} ms, ` +
-        `${((1000 * scavenges) / Math.max(1, decisions)).toFixed(0)} per 1,000 decisions), ${after.gc.markSweeps - before.gc.markSweeps} mark-sweeps, ${reviews} spoke reviews, ` +
-        `event-loop delay p99 ${after.loopDelay.p99Ms.toFixed(1)} ms, max ${after.loopDelay.maxMs.toFixed(1)} ms; handling p50 ${after.handling.p50Ms.toFixed(2)} ms, p99 ${after.handling.p99Ms.toFixed(2)} ms, max ${after.handling.maxMs.toFixed(1)} ms`,
+      `${''.padEnd(13)} server: ${decisions} decisions, ${((server.cpuMicros - before.server.cpuMicros) / Math.max(1, decisions)).toFixed(0)} µs CPU each, ${scavenges} scavenges (${(server.gc.scavengeMs - before.server.gc.scavengeMs).toFixed(0)} ms, ` +
+        `${((1000 * scavenges) / Math.max(1, decisions)).toFixed(0)} per 1,000 decisions), ${server.gc.markSweeps - before.server.gc.markSweeps} mark-sweeps, ${after.reviews - before.reviews} spoke reviews, ` +
+        `event-loop delay p99 ${server.loopDelay.p99Ms.toFixed(1)} ms, max ${server.loopDelay.maxMs.toFixed(1)} ms; handling p50 ${server.handling.p50Ms.toFixed(2)} ms, p99 ${server.handling.p99Ms.toFixed(2)} ms, max ${server.handling.maxMs.toFixed(1)} ms`,
     );
     print(`${''.padEnd(13)} machine: ${machine.busyPercent.toFixed(0)}% of ${machine.cpus} CPUs busy, ${machine.stealMs.toFixed(0)} ms stolen by the host`);
-    return result;
   };
 
   /**
-   * One vegeta attack on `decisions` (round-robin), every answer
-   * checked. Failed answers (an empty 500 when a spoke call timed out, the fail-closed outcome) are
-   * counted and reported with their latency; a wrong decision is a bug and ends the run.
+   * One vegeta attack on `decisions` (round-robin): `warmupSeconds` on the same connections, not
+   * measured, then `seconds` measured. Every answer is checked: a wrong decision is a bug, and a
+   * failed answer (an empty 500 when a spoke call timed out, the fail-closed outcome) or requests
+   * vegeta did not send in time make the figures meaningless; each ends the run.
    */
-  const phase = (label: string, decisions: readonly Decision[], rate: number, seconds: number, maxWorkers?: number): Promise<PhaseResult> =>
-    measured(async () => {
-      const targets: VegetaTarget[] = decisions.map((d, i) => ({ url: `${url(d)}?i=${i}`, body: d.body, headers }));
-      const results = await attack(vegeta, targets, { rate, seconds, dir, ...(maxWorkers === undefined ? {} : { maxWorkers }) });
-      // By the target's index in its URL: vegeta numbers requests (seq) and takes their targets
-      // in two steps, so concurrent workers can pair seq n with target n + 1.
-      const decisionOf = (r: VegetaResult) => decisions[Number(new URL(r.url).searchParams.get('i'))] as Decision;
-      const asked = results.map(decisionOf);
-      let errors = 0;
-      let firstError = '';
-      let wrong = 0;
-      results.forEach((r, i) => {
-        const allowed = r.code === 200 ? allowedOf(r.body) : undefined;
-        if (allowed === undefined) {
-          if (errors++ === 0) firstError = r.error || `HTTP ${r.code}: ${r.body.toString().slice(0, 200)}`;
-        } else if (allowed !== (asked[i] as Decision).expect) wrong++;
-      });
-      if (wrong > 0) throw new Error(`${label}: ${wrong} decisions were not as expected`);
-      const first = results[0]?.sentAtMs ?? 0;
-      const last = results.reduce((end, r) => Math.max(end, r.sentAtMs + r.latencyMs), first);
-      const answeredPerS = ((results.length - errors) * 1000) / Math.max(1, last - first);
-      const { latencyMs, maxSendLagMs } = rate > 0 ? latenciesFromDueTimes(results, rate) : { latencyMs: Float64Array.from(results, (r) => r.latencyMs), maxSendLagMs: 0 };
-      const byKind = new Map<string, Latencies>();
-      for (const kind of new Set(decisions.map((d) => d.kind))) {
-        byKind.set(kind, latenciesOf(latencyMs.filter((_, i) => asked[i]?.kind === kind)));
-      }
-      const result: PhaseResult = { sent: results.length, ...latenciesOf(Float64Array.from(latencyMs)), byKind, maxSendLagMs, errors, answeredPerS };
-      const line = (name: string, l: Latencies, count: string) => `${name.padEnd(13)} ${count}  p50 ${l.p50.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms  max ${l.max.toFixed(1)} ms`;
-      const rateText = rate > 0 ? `at ${rate}/s` : `${maxWorkers} in flight`;
-      print(
-        line(label, result, `${String(results.length).padStart(6)} req ${rateText} (answered ${answeredPerS.toFixed(0)}/s)`) +
-          (rate > 0 ? `  (generator lag max ${maxSendLagMs.toFixed(1)} ms; from send: ${((l) => `p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)}`)(latenciesOf(Float64Array.from(results, (r) => r.latencyMs)))})` : '') +
-          (errors > 0 ? `  ${errors} failed answers, first: ${firstError}` : ''),
-      );
-      if (byKind.size > 1) for (const [kind, l] of byKind) print(line(`  ${kind}`, l, `${String(asked.filter((d) => d.kind === kind).length).padStart(6)} of them`));
-      return result;
+  const phase = async (label: string, decisions: readonly Decision[], rate: number, seconds: number, options: { warmupSeconds?: number; maxWorkers?: number } = {}): Promise<PhaseResult> => {
+    const warmupSeconds = rate > 0 ? (options.warmupSeconds ?? 0) : 0;
+    const targets: VegetaTarget[] = decisions.map((d, i) => ({ url: `${url(d)}?i=${i}`, body: d.body, headers }));
+    let before: Snapshot | undefined;
+    let after: Snapshot | undefined;
+    const all = await attack(vegeta, targets, {
+      rate,
+      seconds: warmupSeconds + seconds,
+      dir,
+      ...(options.maxWorkers === undefined ? {} : { maxWorkers: options.maxWorkers }),
+      marks: { afterSeconds: warmupSeconds, onMark: async () => void (before = await snapshot()), onEnd: async () => void (after = await snapshot()) },
     });
+    // By the target's index in its URL: vegeta numbers requests (seq) and takes their targets
+    // in two steps, so concurrent workers can pair seq n with target n + 1.
+    const decisionOf = (r: VegetaResult): Decision => {
+      const decision = decisions[Number(new URL(r.url).searchParams.get('i') ?? 'NaN')];
+      if (decision === undefined) throw new Error(`${label}: a result names no target of this phase: ${r.url}`);
+      return decision;
+    };
+    const warmup = Math.round(rate * warmupSeconds);
+    // Due times come from the whole attack; the warm-up's requests are then left out.
+    const due = rate > 0 ? latenciesFromDueTimes(all, rate) : undefined;
+    const measuredIndexes = all.flatMap((r, i) => (r.seq >= warmup ? [i] : []));
+    const results = measuredIndexes.map((i) => all[i] as VegetaResult);
+    const latencyMs = Float64Array.from(measuredIndexes, (i) => (due === undefined ? (all[i] as VegetaResult).latencyMs : (due.latencyMs[i] as number)));
+    const asked = results.map(decisionOf);
+    let errors = 0;
+    let firstError = '';
+    let wrong = 0;
+    all.forEach((r) => {
+      const allowed = r.code === 200 ? allowedOf(r.body) : undefined;
+      if (allowed === undefined) {
+        if (errors++ === 0) firstError = r.error || `HTTP ${r.code}: ${r.body.toString().slice(0, 200)}`;
+      } else if (allowed !== decisionOf(r).expect) wrong++;
+    });
+    if (wrong > 0) throw new Error(`${label}: ${wrong} decisions were not as expected`);
+    if (errors > 0) throw new Error(`${label}: ${errors} failed answers, first: ${firstError}`);
+    const missing = rate > 0 ? Math.round(rate * seconds) - results.length : 0;
+    if (missing > Math.max(1, 0.001 * rate * seconds)) throw new Error(`${label}: vegeta did not send ${missing} of the requests due (it fell behind)`);
+    const first = results[0]?.sentAtMs ?? 0;
+    const last = results.reduce((end, r) => Math.max(end, r.sentAtMs + r.latencyMs), first);
+    const answeredPerS = (results.length * 1000) / Math.max(1, last - first);
+    const byKind = new Map<string, Latencies>();
+    for (const kind of new Set(decisions.map((d) => d.kind))) byKind.set(kind, latenciesOf(latencyMs.filter((_, i) => asked[i]?.kind === kind)));
+    const result: PhaseResult = { sent: results.length, ...latenciesOf(Float64Array.from(latencyMs)), byKind, maxSendLagMs: due?.maxSendLagMs ?? 0, answeredPerS };
+    const line = (name: string, l: Latencies, count: string) => `${name.padEnd(13)} ${count}  p50 ${l.p50.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms  max ${l.max.toFixed(1)} ms`;
+    const fromSend = latenciesOf(Float64Array.from(results, (r) => r.latencyMs));
+    print(
+      line(label, result, `${String(results.length).padStart(6)} req ${rate > 0 ? `at ${rate}/s` : `${options.maxWorkers} in flight`} (answered ${answeredPerS.toFixed(0)}/s)`) +
+        (rate > 0 ? `  (generator lag max ${result.maxSendLagMs.toFixed(1)} ms; from the send: p50 ${fromSend.p50.toFixed(2)} ms, p99 ${fromSend.p99.toFixed(2)} ms)` : '') +
+        (missing > 0 ? `  ${missing} due requests not sent` : ''),
+    );
+    if (byKind.size > 1) for (const [kind, l] of byKind) print(line(`  ${kind}`, l, `${String(asked.filter((d) => d.kind === kind).length).padStart(6)} of them`));
+    if (before !== undefined && after !== undefined) printCounters(before, after);
+    return result;
+  };
 
   const cachedAllow = (k: number): Decision => {
     const s = sessionUser(k);
@@ -313,9 +336,7 @@ async function main(res: Resources): Promise<void> {
   for (const decision of mix) {
     if ((await decideOnce(decision)) !== decision.expect) throw new Error(`warm-up: ${decision.kind} decision was not as expected`);
   }
-  if (WARMUP_SECONDS > 0) await phase('warm-up', mix, RATE, WARMUP_SECONDS);
-
-  const cached = await phase('cached', mix, RATE, SECONDS);
+  const cached = await phase('cached', mix, RATE, SECONDS, { warmupSeconds: WARMUP_SECONDS });
   const allow = cached.byKind.get('allow') as Latencies;
   const deny = cached.byKind.get('deny') as Latencies;
   const stamp = Date.now();
@@ -329,7 +350,7 @@ async function main(res: Resources): Promise<void> {
     SECONDS,
   );
   // Closed loop: the most decisions per second the server sustains (cached allow).
-  const closed = await phase('closed loop', mix.filter((d) => d.kind === 'allow'), 0, SECONDS, CONCURRENCY);
+  const closed = await phase('closed loop', mix.filter((d) => d.kind === 'allow'), 0, SECONDS, { maxWorkers: CONCURRENCY });
 
   const final = await stats();
   const decisions = final.decisions;

@@ -10,7 +10,7 @@
  * Latency is counted from each request's due time (attack start + seq / rate), not from when it
  * was sent: a request the generator sent late counts its lateness too (no coordinated omission).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -99,16 +99,37 @@ export function vegetaBinary(): Promise<string> {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').at(-1) ?? '') : reject(new Error(`e2e/bench/vegeta.sh failed (exit ${code})`))));
+    // 'close', not 'exit': stdout may still hold the path when the process has exited.
+    child.once('close', (code) => {
+      const path = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || path === '') reject(new Error(`e2e/bench/vegeta.sh failed (exit ${code}${path === '' ? ', no path printed' : ''})`));
+      else resolve(path);
+    });
   });
 }
+
+/** vegeta processes still running; stopAttacks() kills them (a bench interrupted mid-phase). */
+const running = new Set<ChildProcess>();
 
 function run(binary: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vegeta ${args[0]} failed (exit ${code})`))));
+    running.add(child);
+    child.once('error', (error) => {
+      running.delete(child);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      if (code === 0) resolve();
+      else reject(new Error(`vegeta ${args[0]} failed (${signal ?? `exit ${code}`})`));
+    });
   });
+}
+
+/** Kills every vegeta process this module started that is still running. */
+export function stopAttacks(): void {
+  for (const child of running) child.kill('SIGKILL');
 }
 
 export interface AttackOptions {
@@ -119,6 +140,12 @@ export interface AttackOptions {
   readonly maxWorkers?: number;
   /** Where the targets and the results are written. */
   readonly dir: string;
+  /**
+   * Called `afterSeconds` into the attack, on the same connections (a warm-up ends there), and
+   * again when the attack has ended, before its results are read: so that what it measures
+   * (the server's and the machine's counters) spans the load and nothing else.
+   */
+  readonly marks?: { readonly afterSeconds: number; readonly onMark: () => Promise<void>; readonly onEnd: () => Promise<void> };
 }
 
 /** Runs one attack on `targets` (round-robin) and returns its results in send order. */
@@ -132,7 +159,7 @@ export async function attack(binary: string, targets: readonly VegetaTarget[], o
       .map((t) => JSON.stringify({ method: 'POST', url: t.url, body: t.body.toString('base64'), header: Object.fromEntries(Object.entries(t.headers).map(([k, v]) => [k, [v]])) }))
       .join('\n') + '\n',
   );
-  await run(binary, [
+  const attacking = run(binary, [
     'attack',
     '-format=json',
     `-targets=${targetFile}`,
@@ -144,6 +171,22 @@ export async function attack(binary: string, targets: readonly VegetaTarget[], o
     ...(options.maxWorkers === undefined ? [] : [`-workers=${options.maxWorkers}`, `-max-workers=${options.maxWorkers}`]),
     `-output=${resultFile}`,
   ]);
+  const marks = options.marks;
+  if (marks !== undefined) {
+    // A failed attack rejects `attacking`, awaited below; the mark must not wait for it.
+    const ended = attacking.then(
+      () => true,
+      () => true,
+    );
+    const early = await Promise.race([ended, new Promise<false>((resolve) => setTimeout(() => resolve(false), marks.afterSeconds * 1000))]);
+    if (early) {
+      await attacking;
+      throw new Error(`the attack ended before its mark at ${marks.afterSeconds} s`);
+    }
+    await marks.onMark();
+  }
+  await attacking;
+  await marks?.onEnd();
   await run(binary, ['encode', '-to=json', `-output=${jsonFile}`, resultFile]);
   const results: VegetaResult[] = [];
   for await (const line of createInterface({ input: createReadStream(jsonFile), crlfDelay: Infinity })) {
