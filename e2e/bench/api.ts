@@ -23,6 +23,7 @@ import { TestOidcProvider } from '../harness/oidc-provider.ts';
 import { Replica } from '../harness/replicas.ts';
 import { eventually, sleep, waitGone } from '../harness/wait.ts';
 import { round } from './stats.ts';
+import { memoryBreakdown } from './replica-memory.ts';
 import { runBench } from './run-bench.ts';
 import { BulkSessionWriter } from './bulk-create.ts';
 import { imageCommand } from './image-command.ts';
@@ -36,17 +37,6 @@ function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
-/** Resident KiB of the mappings called `name` in a /proc/<pid>/smaps text. */
-function mappingRssKiB(smaps: string, name: string): number {
-  let total = 0;
-  let inside = false;
-  for (const line of smaps.split('\n')) {
-    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inside = line.trimEnd().endsWith(` ${name}`);
-    else if (inside && line.startsWith('Rss:')) total += Number(/\d+/.exec(line)?.[0] ?? 0);
-  }
-  return total;
 }
 
 class Resources {
@@ -243,20 +233,10 @@ async function main(res: Resources): Promise<void> {
     const n = created++;
     return timed('POST', '/api/breakglassSessions', users[n % USERS] as string, { cluster: `bench-new-${n}`, group: 'bench-admin', reason: 'bench' });
   });
-  // Where the memory is, from the replica's own prom-client process metrics (stderr only).
-  const metrics = await (await fetch(`http://127.0.0.1:${res.replica.ports.metrics}/metrics`)).text();
-  const metric = (name: string): string => {
-    const value = Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
-    return `${(value / 1048576).toFixed(1)} MiB`;
-  };
-  log(
-    `memory: heap used ${metric('nodejs_heap_size_used_bytes')} of ${metric('nodejs_heap_size_total_bytes')}, ` +
-      `external ${metric('nodejs_external_memory_bytes')}, rss ${metric('process_resident_memory_bytes')}`,
-  );
-  const status = await readFile(`/proc/${res.replica.child.pid}/status`, 'utf8');
-  // The main thread's malloc heap: native memory outside V8's heap (TLS, I/O buffers), which
-  // glibc keeps resident after it is freed; it was the largest part of rssMiB once.
-  const mallocHeapKiB = mappingRssKiB(await readFile(`/proc/${res.replica.child.pid}/smaps`, 'utf8'), '[heap]');
+  // Where the memory is (stderr only).
+  const pid = res.replica.child.pid ?? 0;
+  log(await memoryBreakdown(res.replica.ports.metrics, pid));
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
   // Diagnosis (BENCH_HEAP_SNAPSHOT=<dir>): a heap snapshot of the replica after the figures,
   // which also shows the live heap (writing a snapshot runs a full GC first).
   if (snapshotDir) {
@@ -272,10 +252,6 @@ async function main(res: Resources): Promise<void> {
     log(`heap snapshot written to ${snapshotDir}; live heap after its full GC: ${(used / 1048576).toFixed(1)} MiB`);
   }
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  log(
-    `replica RSS ${(rssKiB / 1024).toFixed(1)} MiB, peak ${(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024).toFixed(1)} MiB, ` +
-      `malloc heap ${(mallocHeapKiB / 1024).toFixed(1)} MiB`,
-  );
   process.stdout.write(
     JSON.stringify({
       sessions: total,

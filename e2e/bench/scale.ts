@@ -28,6 +28,7 @@ import { isoSeconds, SessionWriteRecorder, type SessionSeed } from '../harness/s
 import { eventually, sleep, waitGone } from '../harness/wait.ts';
 import { BulkSessionWriter } from './bulk-create.ts';
 import { median, round } from './stats.ts';
+import { memoryBreakdown } from './replica-memory.ts';
 import { runBench } from './run-bench.ts';
 import { ENTRY, imageNodeFlags, MAIN, root } from './image-command.ts';
 
@@ -133,6 +134,7 @@ async function memory(pid: number): Promise<{ rss: number; hwm: number } | undef
 
 interface Ports {
   probes: number;
+  metrics: number;
 }
 
 function startReplica(res: Resources, kubeconfigPath: string, namespace: string, nodeFlags: readonly string[]): { child: ChildProcess; ports: Promise<Ports> } {
@@ -227,6 +229,7 @@ async function main(res: Resources): Promise<void> {
     await sleep(STEADY_WINDOW_MS);
     const steady = median(samples.filter((s) => s.at >= windowStart).map((s) => s.rss));
     const final = await memory(pid);
+    log(await memoryBreakdown((await ports).metrics, pid));
     peak = Math.max(peak, final?.hwm ?? 0);
     const result = {
       sessions: count,
