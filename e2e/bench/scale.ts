@@ -15,12 +15,16 @@
  *   MODIFIED event); `transitions` of them changed the state, `rewrites` did not. With a
  *   correct controller statusWrites = transitions = BENCH_DUE.
  * Prints progress on stderr and, last, one JSON line.
+ *
+ * Diagnosis: BENCH_HEAP_SNAPSHOT=<dir> starts the replica with --heapsnapshot-signal=SIGUSR2
+ * --diagnostic-dir=<dir> and, after the figures, has it write a heap snapshot there.
  */
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { installCrds } from '../../crds/install.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/controlplane.ts';
@@ -176,6 +180,27 @@ function startReplica(res: Resources, kubeconfigPath: string, namespace: string,
   return { child, ports };
 }
 
+/**
+ * Has the replica write a heap snapshot into `dir` (it was started with --heapsnapshot-signal=SIGUSR2)
+ * and waits until the file stops growing; returns its path.
+ */
+async function heapSnapshot(child: ChildProcess, dir: string): Promise<string> {
+  const snapshots = async (): Promise<string[]> => (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.heapsnapshot'));
+  const before = new Set(await snapshots());
+  child.kill('SIGUSR2');
+  const file = await eventually('the heap snapshot', 120_000, async () => (await snapshots()).find((f) => !before.has(f)));
+  const path = join(dir, file);
+  let size = -1;
+  await eventually('the heap snapshot to be complete', 120_000, async () => {
+    await sleep(1000);
+    const now = (await stat(path)).size;
+    const done = now > 0 && now === size;
+    size = now;
+    return done ? true : undefined;
+  });
+  return path;
+}
+
 async function main(res: Resources): Promise<void> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build:controller\` first (npm run bench:scale does)`);
   const count = intFromEnv('BENCH_SESSIONS', 10_000);
@@ -198,9 +223,13 @@ async function main(res: Resources): Promise<void> {
   await sleep(3000);
 
   const nodeFlags = await imageNodeFlags();
-  log(`starting the replica: node ${[...nodeFlags, MAIN].join(' ')}`);
+  const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT || undefined;
+  // Without --heapsnapshot-signal, SIGUSR2 would kill the replica; these flags only name where a
+  // snapshot goes and do not change how the replica uses memory.
+  const replicaFlags = snapshotDir ? [...nodeFlags, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : nodeFlags;
+  log(`starting the replica: node ${[...replicaFlags, MAIN].join(' ')}`);
   const spawnedAt = performance.now();
-  const { child, ports } = startReplica(res, path, namespace, nodeFlags);
+  const { child, ports } = startReplica(res, path, namespace, replicaFlags);
   const pid = child.pid;
   if (pid === undefined) throw new Error('the replica did not start');
   const samples: { at: number; rss: number }[] = [];
@@ -255,6 +284,7 @@ async function main(res: Resources): Promise<void> {
         '',
       ].join('\n') + '\n',
     );
+    if (snapshotDir) log(`heap snapshot written to ${await heapSnapshot(child, snapshotDir)}`);
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
     clearInterval(sampler);
