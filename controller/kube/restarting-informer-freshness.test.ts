@@ -244,6 +244,32 @@ describe('RestartingInformer freshness and bounds', () => {
     }
   });
 
+  it('list() shares one frozen array until the cache changes, then lists the change', async () => {
+    const server = new WatchServer();
+    const kubeConfig = await server.start();
+    const { logger } = capturingLogger();
+    const informer = new RestartingInformer({ kubeConfig, path: '/api/v1/pods', logger, list: list([pod('a', '1')]) });
+    try {
+      informer.start(stop.signal);
+      await informer.whenSynced();
+      await eventually(() => server.open.size === 1, 'the watch to be open');
+      const first = informer.list();
+      expect(informer.list()).to.equal(first);
+      expect(Object.isFrozen(first)).to.equal(true);
+      server.send('ADDED', pod('b', '11'));
+      await eventually(() => informer.list().length === 2, 'the added object to be listed');
+      expect(first.map((p) => p.metadata?.name)).to.deep.equal(['a']);
+      server.send('MODIFIED', { ...pod('a', '12'), metadata: { ...pod('a', '12').metadata, labels: { changed: 'yes' } } } as KubernetesObject);
+      await eventually(() => informer.list().some((p) => p.metadata?.labels?.changed === 'yes'), 'the update to be listed');
+      server.send('DELETED', pod('b', '13'));
+      await eventually(() => informer.list().length === 1, 'the deleted object to be gone from the list');
+      expect(informer.list('ns').map((p) => p.metadata?.name)).to.deep.equal(['a']);
+    } finally {
+      stop.abort();
+      await server.stop();
+    }
+  });
+
   it('keeps objects without managedFields and the last-applied annotation, from lists and from watch events', async () => {
     const server = new WatchServer();
     const kubeConfig = await server.start();

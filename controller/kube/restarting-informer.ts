@@ -100,6 +100,8 @@ interface Running<T extends KubernetesObject> {
 
 export class RestartingInformer<T extends KubernetesObject> {
   private current: Running<T> | undefined;
+  /** list() of `current`, until its next change (undefined: build it on the next call). */
+  private listed: readonly T[] | undefined;
   private synced = false;
   private running = false;
   /** performance.now() of the last sign of life (list, watch start, event); set by start(). */
@@ -161,8 +163,17 @@ export class RestartingInformer<T extends KubernetesObject> {
     return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
+  /**
+   * The served cache's objects. Without a namespace the array is built once and then shared, frozen,
+   * until the cache changes: the cleanup loop lists all sessions several times per pass, and a
+   * fresh 10,000-element array each time (client-node builds one per call) was most of a pass's
+   * garbage, promoted to the old generation by the scavenges the pass itself caused.
+   */
   list(namespace?: string): readonly T[] {
-    return this.current?.informer.list(namespace) ?? [];
+    if (namespace) return this.current?.informer.list(namespace) ?? [];
+    if (this.current === undefined) return [];
+    this.listed ??= Object.freeze(this.current.informer.list());
+    return this.listed;
   }
 
   get(name: string, namespace?: string): T | undefined {
@@ -220,6 +231,7 @@ export class RestartingInformer<T extends KubernetesObject> {
     }
     stop(this.current);
     this.current = undefined;
+    this.listed = undefined;
   }
 
   /**
@@ -246,7 +258,9 @@ export class RestartingInformer<T extends KubernetesObject> {
     // Only the informer whose cache is served reports changes; a successor's initial list is one reset.
     for (const type of ['add', 'update', 'delete'] as const) {
       informer.on(type, (object: T) => {
-        if (this.current === running) this.emit({ type, object });
+        if (this.current !== running) return;
+        this.listed = undefined;
+        this.emit({ type, object });
       });
     }
     let firstError: unknown;
@@ -270,6 +284,7 @@ export class RestartingInformer<T extends KubernetesObject> {
     }
     const previous = this.current;
     this.current = running;
+    this.listed = undefined;
     // The replaced cache goes now, not at the end of this run: two full copies only while
     // the new list was read.
     stop(previous);

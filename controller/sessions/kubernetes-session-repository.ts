@@ -118,12 +118,13 @@ export class KubernetesSessionRepository implements SessionStore {
   }
 
   /**
-   * Cached objects are shared with the cache: do not modify them. The array is a fresh one of
-   * each call (the informer builds it), so it is not copied again: a list over 10,000 sessions
-   * per API request made the copy a measurable part of the garbage (npm run bench:api).
+   * Cached objects and the (frozen) array are shared with the cache: do not modify them. The
+   * array is the informer's, kept until the cache changes, so it is not copied: a list over
+   * 10,000 sessions per API request or cleanup step made copies a measurable part of the
+   * garbage (npm run bench:api, bench:scale).
    */
-  listCached(): BreakglassSession[] {
-    return this.informer.list() as BreakglassSession[];
+  listCached(): readonly BreakglassSession[] {
+    return this.informer.list() as readonly BreakglassSession[];
   }
 
   /** The cache as a change source (the webhook's index by cluster and user); objects are shared: do not modify. */
@@ -136,7 +137,7 @@ export class KubernetesSessionRepository implements SessionStore {
     };
   }
 
-  listCachedByState(...states: SessionState[]): BreakglassSession[] {
+  listCachedByState(...states: SessionState[]): readonly BreakglassSession[] {
     return this.listCached().filter((session) => {
       const state = stateOf(session);
       return state !== '' && states.includes(state);

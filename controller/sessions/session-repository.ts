@@ -35,10 +35,13 @@ export interface SessionRepository {
   hasSynced(): boolean;
   /** Resolves once the cache holds a complete list (at once when it already does). */
   whenSynced(): Promise<void>;
-  /** Every session, from the watch cache (may lag the API server slightly). */
-  listCached(): BreakglassSession[];
+  /**
+   * Every session, from the watch cache (may lag the API server slightly). The array may be
+   * shared with the cache (and frozen): read it, do not modify it.
+   */
+  listCached(): readonly BreakglassSession[];
   /** Sessions whose status.state is one of `states`, from the watch cache. */
-  listCachedByState(...states: SessionState[]): BreakglassSession[];
+  listCachedByState(...states: SessionState[]): readonly BreakglassSession[];
   /** An uncached read with the current resourceVersion; undefined when it does not exist. */
   getLive(namespace: string, name: string, signal?: AbortSignal): Promise<BreakglassSession | undefined>;
   /**

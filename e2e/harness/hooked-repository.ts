@@ -23,11 +23,11 @@ export class HookedSessionRepository implements SessionRepository {
     return this.inner.whenSynced();
   }
 
-  listCached(): BreakglassSession[] {
+  listCached(): readonly BreakglassSession[] {
     return this.inner.listCached();
   }
 
-  listCachedByState(...states: SessionState[]): BreakglassSession[] {
+  listCachedByState(...states: SessionState[]): readonly BreakglassSession[] {
     return this.inner.listCachedByState(...states);
   }
 
