@@ -30,6 +30,7 @@ import {
   stateOf,
 } from './predicates.ts';
 import { ConflictError } from '../kube/errors.ts';
+import { duplicateGroups } from './duplicate-groups.ts';
 import { SessionNotFoundError, type SessionRepository } from './session-repository.ts';
 import { TransitionRefusedError, transition, type SessionEvent, type TransitionId } from './state-machine.ts';
 import { parseTime } from './timestamps.ts';
@@ -191,13 +192,7 @@ class CleanupPass {
 
   /** Step 4: several active sessions for one (cluster, user, group): keep one, end the rest (T15/T16). */
   private async terminateDuplicates(): Promise<void> {
-    const groups = new Map<string, BreakglassSession[]>();
-    for (const cached of this.repo.listCachedByState('Pending', 'Approved', 'WaitingForScheduledTime')) {
-      const groupKey = JSON.stringify([cached.spec.cluster, cached.spec.user, cached.spec.grantedGroup]);
-      groups.set(groupKey, [...(groups.get(groupKey) ?? []), cached]);
-    }
-    for (const members of groups.values()) {
-      if (members.length < 2) continue;
+    for (const members of duplicateGroups(this.repo.listCachedByState('Pending', 'Approved', 'WaitingForScheduledTime'))) {
       if (this.stopped()) return;
       // One group is one unit: without all live members the survivor cannot be chosen.
       await this.isolate(members.map(key), () => this.terminateDuplicatesOf(members));
