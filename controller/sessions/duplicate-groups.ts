@@ -7,8 +7,10 @@
  */
 import type { BreakglassSession } from '../../crds/index.ts';
 
-/** Orders strings, a missing value first; 0 exactly when both are the same value (===). */
-function compareField(a: string | undefined, b: string | undefined): number {
+/** Orders strings, a missing value (undefined or null) first; 0 exactly when both are the same value. */
+function compareField(first: string | null | undefined, second: string | null | undefined): number {
+  const a = first ?? undefined;
+  const b = second ?? undefined;
   if (a === b) return 0;
   if (a === undefined) return -1;
   if (b === undefined) return 1;

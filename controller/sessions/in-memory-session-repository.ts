@@ -89,11 +89,12 @@ export class InMemorySessionRepository implements SessionStore {
     return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
-  listCached(): BreakglassSession[] {
-    return [...this.cache.values()].map((s) => structuredClone(s));
+  /** Frozen, like the informer's shared list, so a caller that writes to it fails in tests too. */
+  listCached(): readonly BreakglassSession[] {
+    return Object.freeze([...this.cache.values()].map((s) => structuredClone(s)));
   }
 
-  listCachedByState(...states: SessionState[]): BreakglassSession[] {
+  listCachedByState(...states: SessionState[]): readonly BreakglassSession[] {
     return this.listCached().filter((s) => {
       const state = stateOf(s);
       return state !== '' && states.includes(state);
