@@ -23,7 +23,7 @@ import { TestOidcProvider } from '../harness/oidc-provider.ts';
 import { Replica } from '../harness/replicas.ts';
 import { eventually, sleep, waitGone } from '../harness/wait.ts';
 import { round } from './stats.ts';
-import { memoryBreakdown } from './replica-memory.ts';
+import { heapSnapshot, heapSnapshotFlags, memoryBreakdown } from './replica-memory.ts';
 import { runBench } from './run-bench.ts';
 import { BulkSessionWriter } from './bulk-create.ts';
 import { imageCommand } from './image-command.ts';
@@ -167,11 +167,9 @@ async function main(res: Resources): Promise<void> {
 
   // The replica runs as the image runs it (bundle and node flags of the Dockerfile ENTRYPOINT),
   // so rssMiB is what a production pod would use.
-  const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT;
-  // Without --heapsnapshot-signal, SIGUSR2 would kill the replica; these flags only name where a
-  // snapshot goes and do not change how the replica uses memory.
+  const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT || undefined;
   const image = await imageCommand();
-  const command = snapshotDir ? [...image.slice(0, -1), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`, ...image.slice(-1)] : image;
+  const command = snapshotDir ? [...image.slice(0, -1), ...heapSnapshotFlags(snapshotDir), ...image.slice(-1)] : image;
   log(`starting the replica: node ${command.join(' ')}`);
   res.replica = await Replica.start({
     name: `bench-api-${suffix}`,
@@ -240,16 +238,11 @@ async function main(res: Resources): Promise<void> {
   // Diagnosis (BENCH_HEAP_SNAPSHOT=<dir>): a heap snapshot of the replica after the figures,
   // which also shows the live heap (writing a snapshot runs a full GC first).
   if (snapshotDir) {
-    res.replica.signal('SIGUSR2');
-    await eventually('the heap snapshot', 120_000, async () => {
-      const { readdir } = await import('node:fs/promises');
-      const files = (await readdir(snapshotDir)).filter((f) => f.endsWith('.heapsnapshot'));
-      return files.length > 0 ? files : undefined;
-    });
-    await sleep(5000);
+    const replica = res.replica;
+    const file = await heapSnapshot((signal) => replica.signal(signal), snapshotDir);
     const after = await (await fetch(`http://127.0.0.1:${res.replica.ports.metrics}/metrics`)).text();
     const used = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(after)?.[1] ?? Number.NaN);
-    log(`heap snapshot written to ${snapshotDir}; live heap after its full GC: ${(used / 1048576).toFixed(1)} MiB`);
+    log(`heap snapshot written to ${file}; live heap after its full GC: ${(used / 1048576).toFixed(1)} MiB`);
   }
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   process.stdout.write(

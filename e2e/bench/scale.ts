@@ -23,8 +23,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { installCrds } from '../../crds/install.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/controlplane.ts';
@@ -32,7 +31,7 @@ import { isoSeconds, SessionWriteRecorder, type SessionSeed } from '../harness/s
 import { eventually, sleep, waitGone } from '../harness/wait.ts';
 import { BulkSessionWriter } from './bulk-create.ts';
 import { median, round } from './stats.ts';
-import { memoryBreakdown } from './replica-memory.ts';
+import { heapSnapshot, heapSnapshotFlags, memoryBreakdown } from './replica-memory.ts';
 import { runBench } from './run-bench.ts';
 import { ENTRY, imageNodeFlags, MAIN, root } from './image-command.ts';
 
@@ -180,27 +179,6 @@ function startReplica(res: Resources, kubeconfigPath: string, namespace: string,
   return { child, ports };
 }
 
-/**
- * Has the replica write a heap snapshot into `dir` (it was started with --heapsnapshot-signal=SIGUSR2)
- * and waits until the file stops growing; returns its path.
- */
-async function heapSnapshot(child: ChildProcess, dir: string): Promise<string> {
-  const snapshots = async (): Promise<string[]> => (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.heapsnapshot'));
-  const before = new Set(await snapshots());
-  child.kill('SIGUSR2');
-  const file = await eventually('the heap snapshot', 120_000, async () => (await snapshots()).find((f) => !before.has(f)));
-  const path = join(dir, file);
-  let size = -1;
-  await eventually('the heap snapshot to be complete', 120_000, async () => {
-    await sleep(1000);
-    const now = (await stat(path)).size;
-    const done = now > 0 && now === size;
-    size = now;
-    return done ? true : undefined;
-  });
-  return path;
-}
-
 async function main(res: Resources): Promise<void> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build:controller\` first (npm run bench:scale does)`);
   const count = intFromEnv('BENCH_SESSIONS', 10_000);
@@ -224,9 +202,7 @@ async function main(res: Resources): Promise<void> {
 
   const nodeFlags = await imageNodeFlags();
   const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT || undefined;
-  // Without --heapsnapshot-signal, SIGUSR2 would kill the replica; these flags only name where a
-  // snapshot goes and do not change how the replica uses memory.
-  const replicaFlags = snapshotDir ? [...nodeFlags, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : nodeFlags;
+  const replicaFlags = snapshotDir ? [...nodeFlags, ...heapSnapshotFlags(snapshotDir)] : nodeFlags;
   log(`starting the replica: node ${[...replicaFlags, MAIN].join(' ')}`);
   const spawnedAt = performance.now();
   const { child, ports } = startReplica(res, path, namespace, replicaFlags);
@@ -284,7 +260,7 @@ async function main(res: Resources): Promise<void> {
         '',
       ].join('\n') + '\n',
     );
-    if (snapshotDir) log(`heap snapshot written to ${await heapSnapshot(child, snapshotDir)}`);
+    if (snapshotDir) log(`heap snapshot written to ${await heapSnapshot((signal) => child.kill(signal), snapshotDir)}`);
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
     clearInterval(sampler);
