@@ -289,15 +289,16 @@ async function main(res: Resources): Promise<void> {
     const measuredIndexes = all.flatMap((r, i) => (r.seq >= warmup ? [i] : []));
     const results = measuredIndexes.map((i) => all[i] as VegetaResult);
     const latencyMs = Float64Array.from(measuredIndexes, (i) => (due === undefined ? (all[i] as VegetaResult).latencyMs : (due.latencyMs[i] as number)));
-    const asked = results.map(decisionOf);
+    const askedAll = all.map(decisionOf);
+    const asked = measuredIndexes.map((i) => askedAll[i] as Decision);
     let errors = 0;
     let firstError = '';
     let wrong = 0;
-    all.forEach((r) => {
+    all.forEach((r, i) => {
       const allowed = r.code === 200 ? allowedOf(r.body) : undefined;
       if (allowed === undefined) {
         if (errors++ === 0) firstError = r.error || `HTTP ${r.code}: ${r.body.toString().slice(0, 200)}`;
-      } else if (allowed !== decisionOf(r).expect) wrong++;
+      } else if (allowed !== (askedAll[i] as Decision).expect) wrong++;
     });
     if (wrong > 0) throw new Error(`${label}: ${wrong} decisions were not as expected`);
     if (errors > 0) throw new Error(`${label}: ${errors} failed answers, first: ${firstError}`);

@@ -178,7 +178,9 @@ export async function attack(binary: string, targets: readonly VegetaTarget[], o
       () => true,
       () => true,
     );
-    const early = await Promise.race([ended, new Promise<false>((resolve) => setTimeout(() => resolve(false), marks.afterSeconds * 1000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const early = await Promise.race([ended, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), marks.afterSeconds * 1000)))]);
+    clearTimeout(timer);
     if (early) {
       await attacking;
       throw new Error(`the attack ended before its mark at ${marks.afterSeconds} s`);
