@@ -251,9 +251,13 @@ describe('approver group sync with a real Keycloak and two replicas', function (
     expect(next).to.not.equal(old);
     await next.waitForLog((l) => l.msg === 'Checking group membership', 15_000);
     await kc.admin.removeUserFromGroup('dave', 'approvers');
-    await membersSoon(['bob@example.com', 'carol@example.com'], ONE_INTERVAL_BOUND_MS);
-    // The replica logs after its write returned, so the line may trail what the API shows.
+    const current = await membersSoon(['bob@example.com', 'carol@example.com'], ONE_INTERVAL_BOUND_MS);
+    // The replica logs after its write returned and the watch delivers after the GET saw it:
+    // both may trail what the API shows.
     await eventually('the new leader to log its write', 10_000, () => (updatesBy(next) >= 1 ? true : undefined));
+    await eventually('the watch to deliver the write', 10_000, () =>
+      writes.some((w) => w.resourceVersion === current.metadata?.resourceVersion) ? true : undefined,
+    );
     expect(updatesBy(next)).to.equal(1);
     expect(writes.filter((w) => w.type === 'MODIFIED')).to.have.length(3);
   });
