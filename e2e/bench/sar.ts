@@ -7,10 +7,14 @@
  * API server over loopback HTTPS (e2e/bench/sar-spoke.ts, a third process).
  *
  * The load is vegeta (e2e/bench/vegeta.ts, built once from its Go module), open-loop at a fixed
- * rate (BENCH_RATE, default 1,000/s): request i is due at start + i/rate and is sent then whether
- * or not earlier ones have returned, and its latency runs from that due time, not from when it
- * was actually sent. So a server (or a load generator) that falls behind shows up as latency of
- * every request it delayed, never as a quietly lower rate (no coordinated omission).
+ * rate (BENCH_RATE, default 1,000/s): request i is due at start + i/rate and is sent then by a
+ * worker of its own, whether or not earlier ones have returned, so a server that falls behind
+ * shows up as latency of every request it delayed, never as a quietly lower rate (no
+ * coordinated omission). Latency runs from the send to the whole answer: what a spoke's API
+ * server, on a machine of its own, sees. The table also counts it from each request's due time,
+ * which adds vegeta's own lateness on this shared machine (printed as "generator late"): the
+ * JSON does not charge that to the server, since the generator's lateness there comes from the
+ * host and from sharing two cores with the server, neither of which a spoke does.
  * - warm-up: every request of the cached phases once (the grant cache filled), then
  *   BENCH_WARMUP_SECONDS of the cached mix at the rate, not measured (JIT, heap), in the same
  *   vegeta attack as the cached phase (on the connections it goes on with);
@@ -20,6 +24,8 @@
  *   a spoke sends them: measured one after the other, the deny answers aged unused through the
  *   allow phase and expired together at its start, so "cached deny" measured a burst of spoke
  *   calls instead;
+ * - floor: the cached mix at the rate against a plain Node server in a process of its own
+ *   (sar-floor.ts): what the machine and loopback alone add to a tail at the time of the run;
  * - uncached (BENCH_UNCACHED_RATE, default 200/s): a session user, a new pod name per request,
  *   so every grant check goes to the spoke.
  * Then, separately, a closed loop (BENCH_CONCURRENCY in flight, default 32) for the maximum
@@ -51,6 +57,8 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 const TOKEN = 'bench-webhook-token';
 /** The bench server, bundled as the image's program is (no tsx at run time, as in production). */
 const SERVER_BUNDLE = join(root, 'build', 'bench', 'sar-server.mjs');
+/** The machine's floor (sar-floor.ts), bundled and run the same way. */
+const FLOOR_BUNDLE = join(root, 'build', 'bench', 'sar-floor.mjs');
 const log = (line: string): void => void process.stderr.write(`[bench:sar] ${line}\n`);
 /** The table, on stdout before the JSON line. */
 const print = (line: string): void => console.log(line);
@@ -82,10 +90,8 @@ function latenciesOf(values: Float64Array): Latencies {
 
 interface PhaseResult extends Latencies {
   readonly sent: number;
-  /** Latencies of the requests of each kind (Decision.kind). */
+  /** Latencies of the requests of each kind (Decision.kind), from the send. */
   readonly byKind: ReadonlyMap<string, Latencies>;
-  /** How late the generator sent its latest request (included in the latencies). */
-  readonly maxSendLagMs: number;
   /** Answered decisions per second over the phase. */
   readonly answeredPerS: number;
 }
@@ -94,6 +100,7 @@ class Resources {
   dir: string | undefined;
   child: ReturnType<typeof fork> | undefined;
   spoke: ReturnType<typeof fork> | undefined;
+  floor: ReturnType<typeof fork> | undefined;
   agent = new Agent({ keepAlive: true, maxSockets: 256 });
   logBytes = 0;
   logLines = 0;
@@ -103,7 +110,7 @@ class Resources {
     this.cleaned ??= (async () => {
       stopAttacks();
       this.agent.destroy();
-      for (const child of [this.child, this.spoke]) {
+      for (const child of [this.child, this.spoke, this.floor]) {
         if (child === undefined || child.exitCode !== null || child.signalCode !== null) continue;
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         if (child.connected) child.disconnect();
@@ -161,7 +168,7 @@ function allowedOf(body: Buffer): boolean | undefined {
 async function main(res: Resources): Promise<void> {
   res.dir = await mkdtemp(join(tmpdir(), 'bench-sar-'));
   const dir = res.dir;
-  const [vegeta] = await Promise.all([vegetaBinary(), bundle(join(here, 'sar-server.ts'), SERVER_BUNDLE)]);
+  const [vegeta] = await Promise.all([vegetaBinary(), bundle(join(here, 'sar-server.ts'), SERVER_BUNDLE), bundle(join(here, 'sar-floor.ts'), FLOOR_BUNDLE)]);
   const ca = await createCa(dir, 'bench-spoke-ca');
   const serving = await createServingCert(dir, ca, 'bench-spoke', { ips: ['127.0.0.1'] });
   const spoke = fork(join(here, 'sar-spoke.ts'), [serving.certFile, serving.keyFile], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -203,10 +210,16 @@ async function main(res: Resources): Promise<void> {
       });
       if (message !== 'ready') child.send(message);
     });
+  const floor = fork(FLOOR_BUNDLE, [], { execArgv: nodeFlags, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  res.floor = floor;
+  const floorPort = await new Promise<number>((resolve, reject) => {
+    floor.once('exit', (code) => reject(new Error(`the floor server exited (${code})`)));
+    floor.once('message', (m) => resolve((m as { port: number }).port));
+  });
   const ready = await ask('ready');
   if (ready.type !== 'ready') throw new Error('the bench server did not report its port');
   const port = ready.port;
-  const url = (decision: Decision) => `http://127.0.0.1:${port}/api/breakglass/webhook/authorize/${decision.cluster}`;
+  const url = (decision: Decision, at = port) => `http://127.0.0.1:${at}/api/breakglass/webhook/authorize/${decision.cluster}`;
   const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` };
 
   /** One decision over Node's http (the grant cache's first fill); resolves with `status.allowed`. */
@@ -241,32 +254,43 @@ async function main(res: Resources): Promise<void> {
       });
       spoke.send('count');
     });
-  /** The counters a phase's figures are the difference of. */
-  const snapshot = async () => ({ server: await stats(), reviews: await spokeReviews(), machine: await machineTimes() });
+  /** The counters a phase's figures are the difference of (the machine's alone for the floor). */
+  const snapshot = async (ofServer: boolean) => ({ ...(ofServer ? { server: await stats(), reviews: await spokeReviews() } : {}), machine: await machineTimes() });
   type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+  const printMachine = (before: Snapshot, after: Snapshot): void => {
+    const machine = machineDelta(before.machine, after.machine);
+    print(`${''.padEnd(13)} machine: ${machine.busyPercent.toFixed(0)}% of ${machine.cpus} CPUs busy, ${machine.stealMs.toFixed(0)} ms stolen by the host`);
+  };
   /** The server's CPU, garbage collection, spoke calls, event-loop delay and handling time between two snapshots, and the machine's. */
-  const printCounters = (before: Snapshot, after: Snapshot): void => {
+  const printCounters = (before: Required<Snapshot>, after: Required<Snapshot>): void => {
     const server = after.server;
     const decisions = server.decisions - before.server.decisions;
     const scavenges = server.gc.scavenges - before.server.gc.scavenges;
-    const machine = machineDelta(before.machine, after.machine);
     print(
       `${''.padEnd(13)} server: ${decisions} decisions, ${((server.cpuMicros - before.server.cpuMicros) / Math.max(1, decisions)).toFixed(0)} µs CPU each, ${scavenges} scavenges (${(server.gc.scavengeMs - before.server.gc.scavengeMs).toFixed(0)} ms, ` +
         `${((1000 * scavenges) / Math.max(1, decisions)).toFixed(0)} per 1,000 decisions), ${server.gc.markSweeps - before.server.gc.markSweeps} mark-sweeps, ${after.reviews - before.reviews} spoke reviews, ` +
         `event-loop delay p99 ${server.loopDelay.p99Ms.toFixed(1)} ms, max ${server.loopDelay.maxMs.toFixed(1)} ms; handling p50 ${server.handling.p50Ms.toFixed(2)} ms, p99 ${server.handling.p99Ms.toFixed(2)} ms, max ${server.handling.maxMs.toFixed(1)} ms`,
     );
-    print(`${''.padEnd(13)} machine: ${machine.busyPercent.toFixed(0)}% of ${machine.cpus} CPUs busy, ${machine.stealMs.toFixed(0)} ms stolen by the host`);
+    printMachine(before, after);
   };
 
   /**
    * One vegeta attack on `decisions` (round-robin): `warmupSeconds` on the same connections, not
    * measured, then `seconds` measured. Every answer is checked: a wrong decision is a bug, and a
    * failed answer (an empty 500 when a spoke call timed out, the fail-closed outcome) or requests
-   * vegeta did not send in time make the figures meaningless; each ends the run.
+   * vegeta did not send in time make the figures meaningless; each ends the run. `floorPort`
+   * sends it to the floor server instead.
    */
-  const phase = async (label: string, decisions: readonly Decision[], rate: number, seconds: number, options: { warmupSeconds?: number; maxWorkers?: number } = {}): Promise<PhaseResult> => {
+  const phase = async (
+    label: string,
+    decisions: readonly Decision[],
+    rate: number,
+    seconds: number,
+    options: { warmupSeconds?: number; maxWorkers?: number; floorPort?: number } = {},
+  ): Promise<PhaseResult> => {
     const warmupSeconds = rate > 0 ? (options.warmupSeconds ?? 0) : 0;
-    const targets: VegetaTarget[] = decisions.map((d, i) => ({ url: `${url(d)}?i=${i}`, body: d.body, headers }));
+    const ofServer = options.floorPort === undefined;
+    const targets: VegetaTarget[] = decisions.map((d, i) => ({ url: `${url(d, options.floorPort)}?i=${i}`, body: d.body, headers }));
     let before: Snapshot | undefined;
     let after: Snapshot | undefined;
     const all = await attack(vegeta, targets, {
@@ -274,7 +298,7 @@ async function main(res: Resources): Promise<void> {
       seconds: warmupSeconds + seconds,
       dir,
       ...(options.maxWorkers === undefined ? {} : { maxWorkers: options.maxWorkers }),
-      marks: { afterSeconds: warmupSeconds, onMark: async () => void (before = await snapshot()), onEnd: async () => void (after = await snapshot()) },
+      marks: { afterSeconds: warmupSeconds, onMark: async () => void (before = await snapshot(ofServer)), onEnd: async () => void (after = await snapshot(ofServer)) },
     });
     // By the target's index in its URL: vegeta numbers requests (seq) and takes their targets
     // in two steps, so concurrent workers can pair seq n with target n + 1.
@@ -288,7 +312,7 @@ async function main(res: Resources): Promise<void> {
     const due = rate > 0 ? latenciesFromDueTimes(all, rate) : undefined;
     const measuredIndexes = all.flatMap((r, i) => (r.seq >= warmup ? [i] : []));
     const results = measuredIndexes.map((i) => all[i] as VegetaResult);
-    const latencyMs = Float64Array.from(measuredIndexes, (i) => (due === undefined ? (all[i] as VegetaResult).latencyMs : (due.latencyMs[i] as number)));
+    const latencyMs = Float64Array.from(results, (r) => r.latencyMs);
     const askedAll = all.map(decisionOf);
     const asked = measuredIndexes.map((i) => askedAll[i] as Decision);
     let errors = 0;
@@ -307,18 +331,32 @@ async function main(res: Resources): Promise<void> {
     const first = results[0]?.sentAtMs ?? 0;
     const last = results.reduce((end, r) => Math.max(end, r.sentAtMs + r.latencyMs), first);
     const answeredPerS = (results.length * 1000) / Math.max(1, last - first);
-    const byKind = new Map<string, Latencies>();
-    for (const kind of new Set(decisions.map((d) => d.kind))) byKind.set(kind, latenciesOf(latencyMs.filter((_, i) => asked[i]?.kind === kind)));
-    const result: PhaseResult = { sent: results.length, ...latenciesOf(Float64Array.from(latencyMs)), byKind, maxSendLagMs: due?.maxSendLagMs ?? 0, answeredPerS };
+    const kinds = [...new Set(decisions.map((d) => d.kind))];
+    const ofKind = (values: Float64Array, kind: string) => latenciesOf(values.filter((_, i) => asked[i]?.kind === kind));
+    const byKind = new Map(kinds.map((kind) => [kind, ofKind(latencyMs, kind)]));
+    const result: PhaseResult = { sent: results.length, ...latenciesOf(Float64Array.from(latencyMs)), byKind, answeredPerS };
     const line = (name: string, l: Latencies, count: string) => `${name.padEnd(13)} ${count}  p50 ${l.p50.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms  max ${l.max.toFixed(1)} ms`;
-    const fromSend = latenciesOf(Float64Array.from(results, (r) => r.latencyMs));
+    // The same requests counted from their due times, and how late vegeta sent them.
+    const fromDue = due === undefined ? undefined : Float64Array.from(measuredIndexes, (i) => due.latencyMs[i] as number);
+    const dueText = (values: Float64Array) => {
+      const l = latenciesOf(values);
+      return `  (from the due time: p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms)`;
+    };
+    const late = due === undefined ? undefined : latenciesOf(Float64Array.from(measuredIndexes, (i) => due.sendLagMs[i] as number));
     print(
       line(label, result, `${String(results.length).padStart(6)} req ${rate > 0 ? `at ${rate}/s` : `${options.maxWorkers} in flight`} (answered ${answeredPerS.toFixed(0)}/s)`) +
-        (rate > 0 ? `  (generator lag max ${result.maxSendLagMs.toFixed(1)} ms; from the send: p50 ${fromSend.p50.toFixed(2)} ms, p99 ${fromSend.p99.toFixed(2)} ms)` : '') +
+        (fromDue === undefined ? '' : dueText(Float64Array.from(fromDue))) +
+        (late === undefined ? '' : `  generator late p99 ${late.p99.toFixed(2)} ms, max ${late.max.toFixed(1)} ms`) +
         (missing > 0 ? `  ${missing} due requests not sent` : ''),
     );
-    if (byKind.size > 1) for (const [kind, l] of byKind) print(line(`  ${kind}`, l, `${String(asked.filter((d) => d.kind === kind).length).padStart(6)} of them`));
-    if (before !== undefined && after !== undefined) printCounters(before, after);
+    if (kinds.length > 1) {
+      for (const kind of kinds) {
+        const count = `${String(asked.filter((d) => d.kind === kind).length).padStart(6)} of them`;
+        print(line(`  ${kind}`, byKind.get(kind) as Latencies, count) + (fromDue === undefined ? '' : dueText(fromDue.filter((_, i) => asked[i]?.kind === kind))));
+      }
+    }
+    if (before?.server !== undefined && after?.server !== undefined) printCounters(before as Required<Snapshot>, after as Required<Snapshot>);
+    else if (before !== undefined && after !== undefined) printMachine(before, after);
     return result;
   };
 
@@ -340,6 +378,8 @@ async function main(res: Resources): Promise<void> {
   const cached = await phase('cached', mix, RATE, SECONDS, { warmupSeconds: WARMUP_SECONDS });
   const allow = cached.byKind.get('allow') as Latencies;
   const deny = cached.byKind.get('deny') as Latencies;
+  // The same load, right after, against a plain Node server: what the machine alone adds now.
+  await phase('floor', mix, RATE, SECONDS, { warmupSeconds: 1, floorPort });
   const stamp = Date.now();
   const uncached = await phase(
     'uncached',

@@ -7,8 +7,11 @@
  * and stalled for up to 10 ms now and then (its own event loop); those stalls were most of the
  * p99 it measured. vegeta's pacer and workers cost a fraction of that.
  *
- * Latency is counted from each request's due time (attack start + seq / rate), not from when it
- * was sent: a request the generator sent late counts its lateness too (no coordinated omission).
+ * vegeta is open-loop: each request is sent when it is due, by a worker of its own, whether or not
+ * earlier ones have been answered, so a server that stalls cannot hold back the requests behind
+ * it (no coordinated omission) and its latency (from the send to the whole answer) is what a
+ * caller sees. How late vegeta itself sent each request (its due time is attack start + seq /
+ * rate) is measured too (latenciesFromDueTimes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -69,6 +72,8 @@ export function parseResultLine(line: string): VegetaResult {
 export interface DueLatencies {
   /** Per result (same order): from the request's due time to its answer, in milliseconds. */
   readonly latencyMs: Float64Array;
+  /** Per result (same order): how late the generator sent it, in milliseconds. */
+  readonly sendLagMs: Float64Array;
   /** How late the generator sent its latest request. */
   readonly maxSendLagMs: number;
 }
@@ -83,13 +88,15 @@ export function latenciesFromDueTimes(results: readonly VegetaResult[], ratePerS
   let start = Number.POSITIVE_INFINITY;
   for (const r of results) start = Math.min(start, r.sentAtMs - r.seq * interval);
   const latencyMs = new Float64Array(results.length);
+  const sendLagMs = new Float64Array(results.length);
   let maxSendLagMs = 0;
   results.forEach((r, i) => {
     const lag = r.sentAtMs - (start + r.seq * interval);
     maxSendLagMs = Math.max(maxSendLagMs, lag);
+    sendLagMs[i] = lag;
     latencyMs[i] = lag + r.latencyMs;
   });
-  return { latencyMs, maxSendLagMs };
+  return { latencyMs, sendLagMs, maxSendLagMs };
 }
 
 /** The vegeta binary, built and cached by vegeta.sh on first use. */
