@@ -24,6 +24,9 @@ const leftOut: Record<string, string> = {
   // stores the Lease, and leader-election.e2e.ts covers that on the external cluster too.
   'e2e/failover.e2e.ts': 'measures controller processes; leader-election.e2e.ts covers the Lease here',
   'e2e/browser-harness.e2e.ts': 'tests the browser harness only, no cluster involved',
+  // About 3 minutes, paced under the per-address rate limit: it fuzzes one replica's HTTP API,
+  // for which the cluster only fills the informers that every other suite here exercises.
+  'e2e/api-fuzz.e2e.ts': "fuzzes a replica's HTTP API; the cluster only fills its informers",
   // The browser talks to the replicas, not to the cluster; what the replicas do in the cluster
   // for the UI (sessions requested, approved and dropped through the REST API with Keycloak
   // tokens) is what session-api-keycloak.e2e.ts checks on the external cluster.
