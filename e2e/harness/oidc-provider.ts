@@ -25,6 +25,26 @@ export interface OidcProviderOptions {
   realmPath?: string;
 }
 
+/**
+ * One serving certificate per CA and directory, shared by the providers started with them: an
+ * RSA key takes 0.3-0.8 s here, and a suite that starts a provider per test made one each time.
+ */
+const servingCerts = new Map<string, Promise<{ cert: string; key: string }>>();
+
+function servingCertFor(options: Pick<OidcProviderOptions, 'dir' | 'ca'>): Promise<{ cert: string; key: string }> {
+  const cacheKey = `${options.dir}\u0000${options.ca.certFile}`;
+  let pending = servingCerts.get(cacheKey);
+  if (pending === undefined) {
+    pending = createServingCert(options.dir, options.ca, `oidc-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`, { ips: ['127.0.0.1'] }).then(
+      async (files) => ({ cert: await readFile(files.certFile, 'utf8'), key: await readFile(files.keyFile, 'utf8') }),
+    );
+    // A failed attempt is not kept: the next start tries again.
+    pending.catch(() => servingCerts.delete(cacheKey));
+    servingCerts.set(cacheKey, pending);
+  }
+  return pending;
+}
+
 export class TestOidcProvider {
   readonly requests = { discovery: 0, jwks: 0 };
   /** Overrides the `issuer` of the discovery document (to test a mismatch). */
@@ -42,13 +62,10 @@ export class TestOidcProvider {
   ) {}
 
   static async start(options: OidcProviderOptions): Promise<TestOidcProvider> {
-    const cert = await createServingCert(options.dir, options.ca, `oidc-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`, {
-      ips: ['127.0.0.1'],
-    });
     const realmPath = options.realmPath ?? '/realms/test';
     let provider: TestOidcProvider | undefined;
     const server = createServer(
-      { cert: await readFile(cert.certFile, 'utf8'), key: await readFile(cert.keyFile, 'utf8') },
+      await servingCertFor(options),
       (req, res) => {
         if (provider !== undefined) provider.handle(realmPath, req.url ?? '', res);
         else res.end();
