@@ -256,9 +256,10 @@ describe('approver group sync with a real Keycloak and two replicas', function (
     // The replica logs after its write returned and the watch delivers after the GET saw it:
     // both may trail what the API shows.
     await eventually('the new leader to log its write', 10_000, () => (updatesBy(next) >= 1 ? true : undefined));
-    await eventually('the watch to deliver the write', 10_000, () =>
-      writes.some((w) => w.resourceVersion === current.metadata?.resourceVersion) ? true : undefined,
-    );
+    await eventually('the watch to deliver the write', 10_000, () => {
+      if (watchError !== undefined) throw new Error(`the watch stopped: ${String(watchError)}`);
+      return writes.some((w) => w.resourceVersion === current.metadata?.resourceVersion) ? true : undefined;
+    });
     expect(updatesBy(next)).to.equal(1);
     expect(writes.filter((w) => w.type === 'MODIFIED')).to.have.length(3);
   });

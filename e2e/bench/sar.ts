@@ -8,13 +8,16 @@
  *
  * The load is vegeta (e2e/bench/vegeta.ts, built once from its Go module), open-loop at a fixed
  * rate (BENCH_RATE, default 1,000/s): request i is due at start + i/rate and is sent then by a
- * worker of its own, whether or not earlier ones have returned, so a server that falls behind
- * shows up as latency of every request it delayed, never as a quietly lower rate (no
- * coordinated omission). Latency runs from the send to the whole answer: what a spoke's API
- * server, on a machine of its own, sees. The table also counts it from each request's due time,
- * which adds vegeta's own lateness on this shared machine (printed as "generator late"): the
- * JSON does not charge that to the server, since the generator's lateness there comes from the
- * host and from sharing two cores with the server, neither of which a spoke does.
+ * free worker (vegeta starts another whenever all are waiting), whether or not earlier ones have
+ * returned. Latency is counted two ways, both printed:
+ * - from each request's due time to its answer (the JSON's figures): a server that falls behind
+ *   shows up as latency of every request it delayed, never as a quietly lower rate, and so does
+ *   a stall of the whole machine that kept vegeta from sending; but vegeta's own lateness from
+ *   sharing the two cores with the server is charged to the server too, which a spoke on a
+ *   machine of its own would not see. An upper bound;
+ * - from the send (vegeta's own figure): what the server took once a request reached it, but a
+ *   stall that delayed the send as well is left out. A lower bound under host steal.
+ * "generator late" is the difference: how late vegeta sent.
  * - warm-up: every request of the cached phases once (the grant cache filled), then
  *   BENCH_WARMUP_SECONDS of the cached mix at the rate, not measured (JIT, heap), in the same
  *   vegeta attack as the cached phase (on the connections it goes on with);
@@ -90,7 +93,7 @@ function latenciesOf(values: Float64Array): Latencies {
 
 interface PhaseResult extends Latencies {
   readonly sent: number;
-  /** Latencies of the requests of each kind (Decision.kind), from the send. */
+  /** Latencies of the requests of each kind (Decision.kind), as the JSON counts them. */
   readonly byKind: ReadonlyMap<string, Latencies>;
   /** Answered decisions per second over the phase. */
   readonly answeredPerS: number;
@@ -188,6 +191,13 @@ async function main(res: Resources): Promise<void> {
   });
   const nodeFlags = await imageNodeFlags();
   const execArgv = [...nodeFlags, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [])];
+  // The floor first: the server's `ready` must find its listener (ask) attached when it comes.
+  const floor = fork(FLOOR_BUNDLE, [], { execArgv: nodeFlags, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  res.floor = floor;
+  const floorPort = await new Promise<number>((resolve, reject) => {
+    floor.once('exit', (code) => reject(new Error(`the floor server exited (${code})`)));
+    floor.once('message', (m) => resolve((m as { port: number }).port));
+  });
   log(`server: node ${execArgv.join(' ')} ${SERVER_BUNDLE}`);
   const child = fork(SERVER_BUNDLE, [], {
     execArgv,
@@ -210,12 +220,6 @@ async function main(res: Resources): Promise<void> {
       });
       if (message !== 'ready') child.send(message);
     });
-  const floor = fork(FLOOR_BUNDLE, [], { execArgv: nodeFlags, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  res.floor = floor;
-  const floorPort = await new Promise<number>((resolve, reject) => {
-    floor.once('exit', (code) => reject(new Error(`the floor server exited (${code})`)));
-    floor.once('message', (m) => resolve((m as { port: number }).port));
-  });
   const ready = await ask('ready');
   if (ready.type !== 'ready') throw new Error('the bench server did not report its port');
   const port = ready.port;
@@ -312,7 +316,8 @@ async function main(res: Resources): Promise<void> {
     const due = rate > 0 ? latenciesFromDueTimes(all, rate) : undefined;
     const measuredIndexes = all.flatMap((r, i) => (r.seq >= warmup ? [i] : []));
     const results = measuredIndexes.map((i) => all[i] as VegetaResult);
-    const latencyMs = Float64Array.from(results, (r) => r.latencyMs);
+    // The JSON's figures: from the due time (an open-loop rate), else from the send (closed loop).
+    const latencyMs = Float64Array.from(measuredIndexes, (i) => (due === undefined ? (all[i] as VegetaResult).latencyMs : (due.latencyMs[i] as number)));
     const askedAll = all.map(decisionOf);
     const asked = measuredIndexes.map((i) => askedAll[i] as Decision);
     let errors = 0;
@@ -336,23 +341,23 @@ async function main(res: Resources): Promise<void> {
     const byKind = new Map(kinds.map((kind) => [kind, ofKind(latencyMs, kind)]));
     const result: PhaseResult = { sent: results.length, ...latenciesOf(Float64Array.from(latencyMs)), byKind, answeredPerS };
     const line = (name: string, l: Latencies, count: string) => `${name.padEnd(13)} ${count}  p50 ${l.p50.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms  max ${l.max.toFixed(1)} ms`;
-    // The same requests counted from their due times, and how late vegeta sent them.
-    const fromDue = due === undefined ? undefined : Float64Array.from(measuredIndexes, (i) => due.latencyMs[i] as number);
-    const dueText = (values: Float64Array) => {
+    // The same requests counted from their sends, and how late vegeta sent them.
+    const fromSend = due === undefined ? undefined : Float64Array.from(results, (r) => r.latencyMs);
+    const sendText = (values: Float64Array) => {
       const l = latenciesOf(values);
-      return `  (from the due time: p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms)`;
+      return `  (from the send: p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms)`;
     };
     const late = due === undefined ? undefined : latenciesOf(Float64Array.from(measuredIndexes, (i) => due.sendLagMs[i] as number));
     print(
       line(label, result, `${String(results.length).padStart(6)} req ${rate > 0 ? `at ${rate}/s` : `${options.maxWorkers} in flight`} (answered ${answeredPerS.toFixed(0)}/s)`) +
-        (fromDue === undefined ? '' : dueText(Float64Array.from(fromDue))) +
+        (fromSend === undefined ? '' : sendText(Float64Array.from(fromSend))) +
         (late === undefined ? '' : `  generator late p99 ${late.p99.toFixed(2)} ms, max ${late.max.toFixed(1)} ms`) +
         (missing > 0 ? `  ${missing} due requests not sent` : ''),
     );
     if (kinds.length > 1) {
       for (const kind of kinds) {
         const count = `${String(asked.filter((d) => d.kind === kind).length).padStart(6)} of them`;
-        print(line(`  ${kind}`, byKind.get(kind) as Latencies, count) + (fromDue === undefined ? '' : dueText(fromDue.filter((_, i) => asked[i]?.kind === kind))));
+        print(line(`  ${kind}`, byKind.get(kind) as Latencies, count) + (fromSend === undefined ? '' : sendText(fromSend.filter((_, i) => asked[i]?.kind === kind))));
       }
     }
     if (before?.server !== undefined && after?.server !== undefined) printCounters(before as Required<Snapshot>, after as Required<Snapshot>);

@@ -7,11 +7,11 @@
  * and stalled for up to 10 ms now and then (its own event loop); those stalls were most of the
  * p99 it measured. vegeta's pacer and workers cost a fraction of that.
  *
- * vegeta is open-loop: each request is sent when it is due, by a worker of its own, whether or not
- * earlier ones have been answered, so a server that stalls cannot hold back the requests behind
- * it (no coordinated omission) and its latency (from the send to the whole answer) is what a
- * caller sees. How late vegeta itself sent each request (its due time is attack start + seq /
- * rate) is measured too (latenciesFromDueTimes).
+ * vegeta is open-loop: each request is sent when it is due by a free worker (it starts another
+ * whenever all are waiting), whether or not earlier ones have been answered, so a server that
+ * stalls cannot hold back the requests behind it. Its latency runs from the send; the bench also
+ * counts it from each request's due time (attack start + seq / rate, latenciesFromDueTimes), so
+ * that a stall of the machine that kept vegeta from sending is not left out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -74,8 +74,6 @@ export interface DueLatencies {
   readonly latencyMs: Float64Array;
   /** Per result (same order): how late the generator sent it, in milliseconds. */
   readonly sendLagMs: Float64Array;
-  /** How late the generator sent its latest request. */
-  readonly maxSendLagMs: number;
 }
 
 /**
@@ -89,14 +87,12 @@ export function latenciesFromDueTimes(results: readonly VegetaResult[], ratePerS
   for (const r of results) start = Math.min(start, r.sentAtMs - r.seq * interval);
   const latencyMs = new Float64Array(results.length);
   const sendLagMs = new Float64Array(results.length);
-  let maxSendLagMs = 0;
   results.forEach((r, i) => {
     const lag = r.sentAtMs - (start + r.seq * interval);
-    maxSendLagMs = Math.max(maxSendLagMs, lag);
     sendLagMs[i] = lag;
     latencyMs[i] = lag + r.latencyMs;
   });
-  return { latencyMs, sendLagMs, maxSendLagMs };
+  return { latencyMs, sendLagMs };
 }
 
 /** The vegeta binary, built and cached by vegeta.sh on first use. */
