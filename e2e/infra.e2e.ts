@@ -121,6 +121,19 @@ describe('infra: synthesized manifests on a real API server', function () {
       await applyIdentityAndRbac(cluster, objects);
       const serviceAccount = findOne(objects, 'ServiceAccount');
       controller = await serviceAccountKubeConfig(admin, { name: serviceAccount.metadata.name, namespace });
+      // The API server's RBAC authorizer reads an informer of its own: wait until the grants the
+      // tests below rely on are served, so that the first request does not race the apply.
+      const grants: V1ResourceAttributes[] = [
+        { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace: leaseNamespace },
+        { group: GROUP, resource: plurals.BreakglassSession, verb: 'list' },
+        { group: GROUP, resource: plurals.BreakglassSession, verb: 'update', subresource: 'status', namespace },
+        { group: GROUP, resource: plurals.DenyPolicy, verb: 'list' },
+      ];
+      const deadline = Date.now() + 15_000;
+      while (!(await Promise.all(grants.map((g) => can(controller, g)))).every(Boolean)) {
+        if (Date.now() > deadline) expect.fail('the synthesized RBAC did not take effect within 15 s');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     });
 
     it('runs the controller Lease store: creates, reads, renews and watches its own Lease', async () => {

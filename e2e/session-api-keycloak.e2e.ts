@@ -167,9 +167,13 @@ describe('REST API with real Keycloak tokens on two replicas', function () {
       `${other.body.metadata.name}:SessionRequested`,
       `${other.body.metadata.name}:SessionRejected`,
     ]);
-    // What bob sees: the session he approved.
-    const mine = await call(a, 'bob', 'GET', `/api/breakglassSessions?approvedByMe=true&cluster=${cluster}`);
-    expect(mine.body.items.map((s: BreakglassSession) => s.metadata?.name)).to.deep.equal([name]);
+    // What bob sees on A: the session he approved, once A's cache has B's write (its own watch).
+    const mine = await eventually('replica A to list the session bob approved', 20_000, async () => {
+      const answer = await call(a, 'bob', 'GET', `/api/breakglassSessions?approvedByMe=true&cluster=${cluster}`);
+      const names = (answer.body.items as BreakglassSession[]).map((s) => s.metadata?.name);
+      return names.includes(name) ? names : undefined;
+    });
+    expect(mine).to.deep.equal([name]);
   });
   it("bob's approve racing alice's withdraw, 20 rounds on two replicas: exactly one wins, the other gets 409 or 400 naming the state, one transition each", async function () {
     this.timeout(300_000);
