@@ -4,7 +4,7 @@ import { KubeConfig, type KubernetesListObject, type KubernetesObject } from '@k
 import { ControllerMetrics } from '../observability/metrics.ts';
 import { LAST_APPLIED_ANNOTATION } from './cache-transform.ts';
 import { capturingLogger } from './capturing-logger.ts';
-import { RestartingInformer, type ListPage } from './restarting-informer.ts';
+import { RestartingInformer, type ListPage, type RestartingInformerOptions } from './restarting-informer.ts';
 import { eventually, startSilentServer } from './silent-server.ts';
 
 /** A fake API server for watches only (lists come from the test's list function). */
@@ -74,10 +74,26 @@ const list = (items: KubernetesObject[]) => async (): Promise<KubernetesListObje
 describe('RestartingInformer freshness and bounds', () => {
   let stop: AbortController;
   beforeEach(() => (stop = new AbortController()));
+  /** Servers of watchingPods, stopped after each test even when its setup failed. */
+  const servers: WatchServer[] = [];
   afterEach(async () => {
     stop.abort();
     await new Promise((resolve) => setTimeout(resolve, 50));
+    await Promise.all(servers.splice(0).map((server) => server.stop()));
   });
+
+  /** A pods informer (pod a listed) against a WatchServer, synced and with its watch open. */
+  async function watchingPods(options: Partial<RestartingInformerOptions<KubernetesObject>> = {}) {
+    const server = new WatchServer();
+    servers.push(server);
+    const kubeConfig = await server.start();
+    const { logger, records } = capturingLogger();
+    const informer = new RestartingInformer({ kubeConfig, path: '/api/v1/pods', logger, list: list([pod('a', '1')]), ...options });
+    informer.start(stop.signal);
+    await informer.whenSynced();
+    await eventually(() => server.open.size === 1, 'the watch to be open');
+    return { server, informer, records };
+  }
 
   it('fails a watch whose response never starts, closes its connection, and never reports synced', async () => {
     const silent = await startSilentServer();
@@ -173,16 +189,8 @@ describe('RestartingInformer freshness and bounds', () => {
   });
 
   it('a watch that ends and cannot be re-established fails within the watch start bound', async () => {
-    const server = new WatchServer();
-    const kubeConfig = await server.start();
-    const { logger, records } = capturingLogger();
-    const informer = new RestartingInformer({
-      kubeConfig, path: '/api/v1/pods', logger, list: list([pod('a', '1')]), watchStartTimeoutMs: 150, initialBackoffMs: 20, maxBackoffMs: 40,
-    });
+    const { server, records } = await watchingPods({ watchStartTimeoutMs: 150, initialBackoffMs: 20, maxBackoffMs: 40 });
     try {
-      informer.start(stop.signal);
-      await informer.whenSynced();
-      await eventually(() => server.open.size === 1, 'the watch to be open');
       server.mode = 'hang';
       server.open.forEach((res) => res.end()); // a normal end; client-node re-watches, which hangs
       await eventually(() => records.some((r) => r.msg === 'informer watch failed; restarting'), 'the hung re-watch to be reported', 5000);
@@ -245,14 +253,8 @@ describe('RestartingInformer freshness and bounds', () => {
   });
 
   it('list() shares one frozen array until the cache changes, then lists the change', async () => {
-    const server = new WatchServer();
-    const kubeConfig = await server.start();
-    const { logger } = capturingLogger();
-    const informer = new RestartingInformer({ kubeConfig, path: '/api/v1/pods', logger, list: list([pod('a', '1')]) });
+    const { server, informer } = await watchingPods();
     try {
-      informer.start(stop.signal);
-      await informer.whenSynced();
-      await eventually(() => server.open.size === 1, 'the watch to be open');
       const first = informer.list();
       expect(informer.list()).to.equal(first);
       expect(Object.isFrozen(first)).to.equal(true);
@@ -271,14 +273,8 @@ describe('RestartingInformer freshness and bounds', () => {
   });
 
   it('keeps objects without managedFields and the last-applied annotation, from lists and from watch events', async () => {
-    const server = new WatchServer();
-    const kubeConfig = await server.start();
-    const { logger } = capturingLogger();
-    const informer = new RestartingInformer({ kubeConfig, path: '/api/v1/pods', logger, list: list([pod('a', '1')]) });
+    const { server, informer } = await watchingPods();
     try {
-      informer.start(stop.signal);
-      await informer.whenSynced();
-      await eventually(() => server.open.size === 1, 'the watch to be open');
       server.send('ADDED', pod('b', '11'));
       await eventually(() => informer.get('b', 'ns') !== undefined, 'the watched object to be cached');
       for (const name of ['a', 'b']) {
