@@ -36,7 +36,7 @@
  * Every answer is checked: a wrong decision, a failed answer or requests vegeta did not send in
  * time end the run. Prints a table and, last, one JSON line. BENCH_CPU_PROF=<dir> writes the server's CPU profile.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -168,6 +168,22 @@ function allowedOf(body: Buffer): boolean | undefined {
   }
 }
 
+/**
+ * The next IPC message of a child (after sending `request`, when given); rejects when the child
+ * exits first, naming it as `what`.
+ */
+function nextMessage<T>(child: ChildProcess, what: string, request?: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`${what} exited (${code})`));
+    child.once('exit', onExit);
+    child.once('message', (m) => {
+      child.off('exit', onExit);
+      resolve(m as T);
+    });
+    if (request !== undefined) child.send(request);
+  });
+}
+
 async function main(res: Resources): Promise<void> {
   res.dir = await mkdtemp(join(tmpdir(), 'bench-sar-'));
   const dir = res.dir;
@@ -176,10 +192,7 @@ async function main(res: Resources): Promise<void> {
   const serving = await createServingCert(dir, ca, 'bench-spoke', { ips: ['127.0.0.1'] });
   const spoke = fork(join(here, 'sar-spoke.ts'), [serving.certFile, serving.keyFile], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   res.spoke = spoke;
-  const spokePort = await new Promise<number>((resolve, reject) => {
-    spoke.once('exit', (code) => reject(new Error(`the fake spoke exited (${code})`)));
-    spoke.once('message', (m) => resolve((m as { port: number }).port));
-  });
+  const { port: spokePort } = await nextMessage<{ port: number }>(spoke, 'the fake spoke');
   // What a ClusterConfig's kubeconfig Secret holds: the spoke's URL and CA, and the hub's token there.
   const spokeKubeconfig = JSON.stringify({
     apiVersion: 'v1',
@@ -194,10 +207,7 @@ async function main(res: Resources): Promise<void> {
   // The floor first: the server's `ready` must find its listener (ask) attached when it comes.
   const floor = fork(FLOOR_BUNDLE, [], { execArgv: nodeFlags, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   res.floor = floor;
-  const floorPort = await new Promise<number>((resolve, reject) => {
-    floor.once('exit', (code) => reject(new Error(`the floor server exited (${code})`)));
-    floor.once('message', (m) => resolve((m as { port: number }).port));
-  });
+  const { port: floorPort } = await nextMessage<{ port: number }>(floor, 'the floor server');
   log(`server: node ${execArgv.join(' ')} ${SERVER_BUNDLE}`);
   const child = fork(SERVER_BUNDLE, [], {
     execArgv,
@@ -210,17 +220,7 @@ async function main(res: Resources): Promise<void> {
     res.logBytes += chunk.length;
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) res.logLines++;
   });
-  const ask = (message: ServerMessage['type']) =>
-    new Promise<ServerMessage>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`bench server exited (${code})`));
-      child.once('exit', onExit);
-      child.once('message', (m) => {
-        child.off('exit', onExit);
-        resolve(m as ServerMessage);
-      });
-      if (message !== 'ready') child.send(message);
-    });
-  const ready = await ask('ready');
+  const ready = await nextMessage<ServerMessage>(child, 'the bench server');
   if (ready.type !== 'ready') throw new Error('the bench server did not report its port');
   const port = ready.port;
   const url = (decision: Decision, at = port) => `http://127.0.0.1:${at}/api/breakglass/webhook/authorize/${decision.cluster}`;
@@ -243,21 +243,12 @@ async function main(res: Resources): Promise<void> {
     });
 
   const stats = async () => {
-    const s = await ask('stats');
+    const s = await nextMessage<ServerMessage>(child, 'the bench server', 'stats');
     if (s.type !== 'stats') throw new Error('the bench server did not report its stats');
     return s;
   };
   /** Reviews the fake spoke has answered so far: grant checks the grant cache could not answer, and its renewals. */
-  const spokeReviews = () =>
-    new Promise<number>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the fake spoke exited (${code})`));
-      spoke.once('exit', onExit);
-      spoke.once('message', (m) => {
-        spoke.off('exit', onExit);
-        resolve((m as { answered: number }).answered);
-      });
-      spoke.send('count');
-    });
+  const spokeReviews = async () => (await nextMessage<{ answered: number }>(spoke, 'the fake spoke', 'count')).answered;
   /** The counters a phase's figures are the difference of (the machine's alone for the floor). */
   const snapshot = async (ofServer: boolean) => ({ ...(ofServer ? { server: await stats(), reviews: await spokeReviews() } : {}), machine: await machineTimes() });
   type Snapshot = Awaited<ReturnType<typeof snapshot>>;
