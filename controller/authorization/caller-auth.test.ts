@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ClusterConfig } from '../../crds/index.ts';
 import { createTestCa, type TestCertificateAuthority } from '../admission/certificates.test-support.ts';
 import { FakeClock } from '../clock/clock.ts';
-import { CallerAuthenticator } from './caller-auth.ts';
+import { CallerAuthenticator, matchesToken } from './caller-auth.ts';
 import { issueClientCertificate, issueIntermediateCa, type TestClientCertificate } from './client-certificates.test-support.ts';
 
 const TOKEN = 'spoke-token-0123456789';
@@ -138,5 +138,24 @@ describe('webhook caller authentication', function () {
         reason: 'ClusterConfig spoke configures no webhook caller authentication',
       });
     }
+  });
+});
+
+describe('bearer token comparison', () => {
+  const expected = Buffer.from('s3cret-token', 'utf8');
+
+  it('accepts exactly the expected token: not a prefix, an extension, another token of the same length or nothing', () => {
+    expect(matchesToken(expected, 's3cret-token')).to.equal(true);
+    expect(matchesToken(expected, 's3cret-toke')).to.equal(false);
+    expect(matchesToken(expected, 's3cret-token2')).to.equal(false);
+    expect(matchesToken(expected, 's3cret-tokex')).to.equal(false);
+    expect(matchesToken(expected, '')).to.equal(false);
+  });
+
+  it('compares bytes, so a token with multi-byte characters matches only itself', () => {
+    const unicode = Buffer.from('tökén', 'utf8');
+    expect(matchesToken(unicode, 'tökén')).to.equal(true);
+    // Same number of characters, fewer bytes.
+    expect(matchesToken(unicode, 'token')).to.equal(false);
   });
 });

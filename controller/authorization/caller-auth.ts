@@ -15,7 +15,7 @@
  * kept for a short TTL so that steady traffic does not read a Secret per request; a rotated token
  * or CA is accepted within the TTL. Tokens are never logged.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { DEFAULT_SECRET_KEY, type ClusterConfig, type SecretKeyReference } from '../../crds/index.ts';
 import type { Clock } from '../clock/clock.ts';
 import { parseCaBundle, verifyClientCertificate } from './client-certificate.ts';
@@ -54,9 +54,17 @@ interface Cached<T> {
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
-function digest(value: string): Buffer {
-  // Equal-length digests make timingSafeEqual applicable and hide the token's length.
-  return createHash('sha256').update(value, 'utf8').digest();
+/**
+ * Whether `presented` is the expected token, in time that depends only on the expected token's
+ * length: the presented bytes are compared through a buffer of that length, so a wrong length is
+ * not refused early and the expected length is not revealed. A per-request hash did the same at
+ * about ten times the cost, on the path of every decision (`npm run bench:sar`).
+ */
+export function matchesToken(expected: Buffer, presented: string): boolean {
+  const given = Buffer.from(presented, 'utf8');
+  const window = Buffer.alloc(expected.length);
+  given.copy(window, 0, 0, expected.length);
+  return timingSafeEqual(window, expected) && given.length === expected.length;
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
@@ -106,10 +114,10 @@ export class CallerAuthenticator {
     if (presented === undefined || presented === '') return 'a bearer token is required';
     const expected = await this.secretValue(ref, 'token', (raw) => {
       const token = raw?.trim();
-      return token === undefined || token === '' ? undefined : digest(token);
+      return token === undefined || token === '' ? undefined : Buffer.from(token, 'utf8');
     });
     if (expected === undefined) return `the webhook token Secret of ClusterConfig ${cluster} is missing or empty`;
-    if (!timingSafeEqual(expected, digest(presented))) return 'the bearer token is not valid for this cluster';
+    if (!matchesToken(expected, presented)) return 'the bearer token is not valid for this cluster';
     return undefined;
   }
 

@@ -264,6 +264,33 @@ describe('authorization decision pipeline', () => {
     expect(outcome.reason).to.not.include('http');
   });
 
+  it('gives the same hint when some dry runs come from the grant cache and the rest from the spoke', async () => {
+    const w = world();
+    w.requestable = [
+      { name: 'a', escalatedGroup: 'ga' },
+      { name: 'b', escalatedGroup: 'gb' },
+      { name: 'c', escalatedGroup: 'gc' },
+    ];
+    w.spokeGrants = (groups) => !groups.includes('gb');
+    const cached = new CachingGrantChecker(
+      { allowed: async (_c, groups, attributes) => (w.grantCalls.push(groups), w.spokeGrants(groups, attributes) as boolean) },
+      { clock: w.clock, allowedTtlMs: 60_000, deniedTtlMs: 60_000 },
+    );
+    // "ga" and "gb" are already cached (from an earlier decision's dry run); "gc" is not.
+    await cached.allowed('prod', ['ga'], getPods());
+    await cached.allowed('prod', ['gb'], getPods());
+    w.grantCalls.length = 0;
+    const fromCache = decided(await pipeline(w, {}, cached).authorize('prod', getPods()));
+    expect(w.grantCalls.map((g) => g[0]), 'only the missing answer is asked for').to.deep.equal(['gc']);
+    const uncached = decided(await pipeline(w, {}).authorize('prod', getPods()));
+    expect(fromCache.reason).to.equal(uncached.reason);
+    expect(fromCache.reason).to.include('request one of these escalations: "a" (group ga), "c" (group gc)');
+    // All three cached now: answered without the spoke.
+    w.grantCalls.length = 0;
+    expect(decided(await pipeline(w, {}, cached).authorize('prod', getPods())).reason).to.equal(uncached.reason);
+    expect(w.grantCalls).to.have.length(0);
+  });
+
   it('dry-runs at most maxHintEscalations escalations', async () => {
     const w = world();
     w.requestable = Array.from({ length: 30 }, (_, i) => ({ name: `e${i}`, escalatedGroup: `g${i}` }));

@@ -301,7 +301,9 @@ export class AuthorizationPipeline {
     for (const session of usable) {
       const group = session.spec.grantedGroup;
       try {
-        const allowed = await deps.grants.allowed(clusterName, this.candidateGroups(group), review);
+        const groups = this.candidateGroups(group);
+        // A cached answer without a promise: most decisions are answered from the grant cache.
+        const allowed = deps.grants.cached?.(clusterName, groups, review) ?? (await deps.grants.allowed(clusterName, groups, review));
         this.metrics.observeSessionCheck(label, allowed ? 'allowed' : 'denied');
         if (!allowed) continue;
         phase('session_sars');
@@ -413,14 +415,23 @@ export class AuthorizationPipeline {
     }
     if (byGroup.size === 0) return requestable.length === 0 ? nothingRequestableHint(cluster) : noneWouldAllowHint(cluster, action);
     const tried = [...byGroup.values()].slice(0, this.maxHints);
-    const results = await Promise.all(
-      tried.map((e) =>
-        this.deps.grants.allowed(cluster, this.candidateGroups(e.escalatedGroup), review).then(
-          (allowed) => (allowed ? 'yes' : 'no'),
-          () => 'unknown' as const,
-        ),
-      ),
-    );
+    // Cached answers first, without a promise each; only the missing ones wait for the spoke, together.
+    const grants = this.deps.grants;
+    const results: ('yes' | 'no' | 'unknown' | undefined)[] = tried.map((e) => {
+      const cached = grants.cached?.(cluster, this.candidateGroups(e.escalatedGroup), review);
+      return cached === undefined ? undefined : cached ? 'yes' : 'no';
+    });
+    if (results.includes(undefined)) {
+      await Promise.all(
+        tried.map(async (e, i) => {
+          if (results[i] !== undefined) return;
+          results[i] = await grants.allowed(cluster, this.candidateGroups(e.escalatedGroup), review).then(
+            (allowed) => (allowed ? 'yes' : 'no'),
+            () => 'unknown' as const,
+          );
+        }),
+      );
+    }
     const allowing = tried.filter((_, i) => results[i] === 'yes');
     if (allowing.length > 0) return wouldAllowHint(allowing, this.options.frontendBaseUrl, cluster);
     if (results.includes('unknown')) return hintUnavailable(link);

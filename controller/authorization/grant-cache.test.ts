@@ -134,6 +134,25 @@ describe('CachingGrantChecker', () => {
     expect(spoke.calls).to.have.length(2);
   });
 
+  it('tells the cached answer without a spoke call, nothing for a miss or an expired answer, and renews like a check', async () => {
+    const clock = new FakeClock();
+    const spoke = new ManualSpoke();
+    const cache = new CachingGrantChecker(spoke, { clock, allowedTtlMs: 10_000, ttlJitter: 0, random: () => 0.5 });
+    expect(cache.cached('prod', ['ops'], podsGet), 'nothing asked yet').to.equal(undefined);
+    expect(spoke.calls, 'a miss does not call the spoke').to.have.length(0);
+    const first = cache.allowed('prod', ['ops'], podsGet);
+    expect(cache.cached('prod', ['ops'], podsGet), 'the call is still out').to.equal(undefined);
+    spoke.calls[0]!.resolve(true);
+    await first;
+    expect(cache.cached('prod', ['ops'], podsGet)).to.equal(true);
+    expect(cache.cached('prod', ['ops'], secretsGet), 'other attributes').to.equal(undefined);
+    await clock.advance(7_500);
+    expect(cache.cached('prod', ['ops'], podsGet), 'answered while its renewal starts').to.equal(true);
+    expect(spoke.calls, 'one renewal').to.have.length(2);
+    await clock.advance(2_500);
+    expect(cache.cached('prod', ['ops'], podsGet), 'expired, the renewal unanswered').to.equal(undefined);
+  });
+
   it('keeps an answer until its TTL when its renewal fails, and never beyond', async () => {
     const clock = new FakeClock();
     const spoke = new ManualSpoke();

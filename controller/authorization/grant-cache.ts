@@ -111,27 +111,42 @@ export class CachingGrantChecker implements GrantChecker {
   }
 
   allowed(cluster: string, groups: readonly string[], attributes: RequestAttributes): Promise<boolean> {
+    const key = this.keyOf(cluster, groups, attributes);
+    const hit = this.hit(key, cluster, groups, attributes);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return this.inFlight.get(key) ?? this.start(key, cluster, groups, attributes);
+  }
+
+  /** The cached answer (renewing it like `allowed` does), or undefined when `allowed` would ask the spoke. */
+  cached(cluster: string, groups: readonly string[], attributes: RequestAttributes): boolean | undefined {
+    return this.hit(this.keyOf(cluster, groups, attributes), cluster, groups, attributes);
+  }
+
+  private keyOf(cluster: string, groups: readonly string[], attributes: RequestAttributes): string {
     let attrKey = this.attributeKeys.get(attributes);
     if (attrKey === undefined) {
       attrKey = attributesKey(attributes);
       this.attributeKeys.set(attributes, attrKey);
     }
-    const key = `${cluster}\u0000${groups.length === 1 ? groups[0] : groups.join('\u0001')}\u0000${attrKey}`;
+    return `${cluster}\u0000${groups.length === 1 ? groups[0] : groups.join('\u0001')}\u0000${attrKey}`;
+  }
+
+  /** A live cached answer, starting its renewal when due; an expired one is dropped. */
+  private hit(key: string, cluster: string, groups: readonly string[], attributes: RequestAttributes): boolean | undefined {
     const entry = this.entries.get(key);
-    if (entry !== undefined) {
-      const now = this.clock.now();
-      if (entry.expiresAt > now) {
-        if (now >= entry.renewAt && !this.inFlight.has(key) && this.circuitState(cluster) !== 'open') {
-          // One renewal per answer: a failed one leaves the answer until it expires (the call
-          // counted the failure), and the hits after it do not each call the spoke again.
-          this.entries.set(key, { ...entry, renewAt: Number.POSITIVE_INFINITY });
-          this.start(key, cluster, groups, attributes).catch(() => {});
-        }
-        return Promise.resolve(entry.allowed);
-      }
+    if (entry === undefined) return undefined;
+    const now = this.clock.now();
+    if (entry.expiresAt <= now) {
       this.entries.delete(key);
+      return undefined;
     }
-    return this.inFlight.get(key) ?? this.start(key, cluster, groups, attributes);
+    if (now >= entry.renewAt && !this.inFlight.has(key) && this.circuitState(cluster) !== 'open') {
+      // One renewal per answer: a failed one leaves the answer until it expires (the call
+      // counted the failure), and the hits after it do not each call the spoke again.
+      this.entries.set(key, { ...entry, renewAt: Number.POSITIVE_INFINITY });
+      this.start(key, cluster, groups, attributes).catch(() => {});
+    }
+    return entry.allowed;
   }
 
   /** One spoke call for `key`, shared by every check that misses while it runs. */
