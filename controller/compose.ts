@@ -24,7 +24,7 @@ import { LeaderElector } from './leadership/elector.ts';
 import { KubernetesLeaseStore } from './leadership/kubernetes-lease-store.ts';
 import { makeIdentity } from './leadership/term.ts';
 import { backgroundLoops } from './loops.ts';
-import { effectiveLeaseNamespace, type ControllerOptions } from './options.ts';
+import { effectiveLeaseNamespace, parseRateLimit, type ControllerOptions } from './options.ts';
 import type { Logger } from './observability/logger.ts';
 import { ControllerMetrics } from './observability/metrics.ts';
 import { ControllerProcess, type ReplicaComponent, type ServerDefinition } from './runtime/controller-process.ts';
@@ -90,7 +90,11 @@ export function composeController(
         version: VERSION,
         identity,
         informer: { metrics, maxCacheAgeMs: options.cacheMaxAge },
-        ...(options.disableSessionRateLimit ? { limits: { sessionCreate: false } } : {}),
+        limits: {
+          perIp: parseRateLimit(options.apiRateLimitPerAddress),
+          perUser: parseRateLimit(options.apiRateLimitPerUser),
+          ...(options.disableSessionRateLimit ? { sessionCreate: false } : {}),
+        },
       });
       routers.push(api.router);
       components.push(...api.components);

@@ -39,6 +39,8 @@ function shownRange(def: Definition): string {
       return 'true/false, 1/0, yes/no';
     case 'address':
       return `${code('[host]:port')}${def.mayDisable ? `, or ${code('0')} to disable` : ''}`;
+    case 'rate':
+      return `${code('<n>/s')} or ${code('<n>/s,<burst>')} (burst default 2 × n)`;
     case 'string':
       return def.values ? `one of ${def.values.map(code).join(', ')}` : 'any string';
   }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { defaultOptions, effectiveLeaseNamespace, OptionError, parseOptions, toArgs, usage } from './options.ts';
+import { defaultOptions, effectiveLeaseNamespace, OptionError, parseOptions, parseRateLimit, toArgs, usage } from './options.ts';
 
 describe('controller options', () => {
   it('defaults match the compatibility contract', () => {
@@ -57,6 +57,18 @@ describe('controller options', () => {
     expect(() => parseOptions(['--api-bind-address=0'], {})).to.throw(OptionError, /--api-bind-address: "0" is not a bind address/);
     expect(() => parseOptions(['--webhook-bind-address=::1:8080'], {})).to.throw(OptionError, /not a bind address/);
     expect(parseOptions(['--metrics-bind-address=0', '--webhook-bind-address=[::1]:9443'], {})).to.include({ metricsBindAddress: '0', webhookBindAddress: '[::1]:9443' });
+  });
+
+  it('takes API rate limits as <n>/s with an optional burst, and refuses anything else naming the flag', () => {
+    const o = parseOptions(['--api-rate-limit-per-address=200/s,400'], { API_RATE_LIMIT_PER_USER: '2.5/s' });
+    expect(parseRateLimit(o.apiRateLimitPerAddress)).to.deep.equal({ ratePerSecond: 200, burst: 400 });
+    expect(parseRateLimit(o.apiRateLimitPerUser), 'burst defaults to twice the rate').to.deep.equal({ ratePerSecond: 2.5, burst: 5 });
+    expect(parseRateLimit(defaultOptions().apiRateLimitPerAddress), 'the documented default').to.deep.equal({ ratePerSecond: 10, burst: 20 });
+    expect(parseRateLimit(defaultOptions().apiRateLimitPerUser)).to.deep.equal({ ratePerSecond: 50, burst: 100 });
+    expect(parseRateLimit('0.1/s'), 'at least one at once').to.deep.equal({ ratePerSecond: 0.1, burst: 1 });
+    for (const bad of ['10', '0/s', '-1/s', '10/m', '10/s,0', '10/s,', 'lots/s']) {
+      expect(() => parseOptions([`--api-rate-limit-per-user=${bad}`], {}), bad).to.throw(OptionError, /--api-rate-limit-per-user: /);
+    }
   });
 
   it('enforces LeaseDuration > RenewDeadline > 1.2 × RetryPeriod', () => {

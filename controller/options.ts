@@ -9,7 +9,7 @@ import { DurationError, formatDuration, parseGoDuration } from '../crds/duration
 import { loopStopWaitMs, minimumShutdownTimeoutMs, SERVER_CLOSE_RESERVE_MS } from './shutdown-budget.ts';
 import { parseBindAddress } from './bind-address.ts';
 
-type OptionKind = 'boolean' | 'string' | 'duration' | 'address';
+type OptionKind = 'boolean' | 'string' | 'duration' | 'address' | 'rate';
 
 interface OptionDefinition<K extends OptionKind> {
   readonly kind: K;
@@ -57,6 +57,29 @@ function duration(
 function address(flag: string, env: string, def: string, description: string, mayDisable = false): OptionDefinition<'address'> {
   return { kind: 'address', flag, env, default: def, description, mayDisable };
 }
+function rate(flag: string, env: string, def: string, description: string): OptionDefinition<'rate'> {
+  return { kind: 'rate', flag, env, default: def, description };
+}
+
+/** A token bucket: requests per second, and how many may come at once. */
+export interface RateLimitOption {
+  readonly ratePerSecond: number;
+  readonly burst: number;
+}
+
+const RATE_LIMIT = /^\s*(\d+(?:\.\d+)?)\/s\s*(?:,\s*(\d+)\s*)?$/;
+
+/** `<n>/s` or `<n>/s,<burst>` (burst defaults to twice the rate, at least 1); throws OptionError. */
+export function parseRateLimit(text: string, source = 'rate limit'): RateLimitOption {
+  const match = RATE_LIMIT.exec(text);
+  const ratePerSecond = Number(match?.[1]);
+  if (match === null || !(ratePerSecond > 0)) {
+    throw new OptionError(`${source}: "${text}" is not a rate limit of the form <requests>/s or <requests>/s,<burst> with a positive rate`);
+  }
+  const burst = match[2] === undefined ? Math.max(1, Math.ceil(2 * ratePerSecond)) : Number(match[2]);
+  if (burst < 1) throw new OptionError(`${source}: the burst of "${text}" must be at least 1`);
+  return { ratePerSecond, burst };
+}
 
 export const optionDefinitions = {
   enableLeaderElection: bool('enable-leader-election', 'ENABLE_LEADER_ELECTION', true,
@@ -88,6 +111,10 @@ export const optionDefinitions = {
     'Folder of the built web UI (npm run build:ui). Empty: build/ui next to the program.'),
   enableApi: bool('enable-api', 'ENABLE_API', true,
     'Serve the REST API and the authorization webhook.'),
+  apiRateLimitPerAddress: rate('api-rate-limit-per-address', 'API_RATE_LIMIT_PER_ADDRESS', '10/s,20',
+    'REST API requests per client address to the open routes, and requests whose token is refused; checked before any token work.'),
+  apiRateLimitPerUser: rate('api-rate-limit-per-user', 'API_RATE_LIMIT_PER_USER', '50/s,100',
+    'REST API requests per authenticated user.'),
   disableSessionRateLimit: bool('disable-session-rate-limit', 'DISABLE_SESSION_RATE_LIMIT', false,
     'Turn off the per-user limit on session requests (10 per minute); for tests and benchmarks.'),
   cleanupInterval: duration('cleanup-interval', 'CLEANUP_INTERVAL', '5m',
@@ -186,6 +213,9 @@ function convert(name: OptionName, raw: string, source: string): boolean | numbe
       }
       return raw;
     }
+    case 'rate':
+      parseRateLimit(raw, source);
+      return raw;
     case 'string':
       return raw;
   }
