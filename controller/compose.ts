@@ -11,6 +11,7 @@ import { withWebhook, type WebhookHandler } from './api/authorization-webhook-ha
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
 import { createSessionApi } from './api/session-api.ts';
+import { apiRateLimits } from './api/rate-limit-options.ts';
 import { identityProviderOrigins } from './api/idp-config.ts';
 import { createApiApp } from './http/api-app.ts';
 import { createUiMiddleware } from './http/ui-app.ts';
@@ -24,7 +25,7 @@ import { LeaderElector } from './leadership/elector.ts';
 import { KubernetesLeaseStore } from './leadership/kubernetes-lease-store.ts';
 import { makeIdentity } from './leadership/term.ts';
 import { backgroundLoops } from './loops.ts';
-import { effectiveLeaseNamespace, parseRateLimit, type ControllerOptions } from './options.ts';
+import { effectiveLeaseNamespace, type ControllerOptions } from './options.ts';
 import type { Logger } from './observability/logger.ts';
 import { ControllerMetrics } from './observability/metrics.ts';
 import { ControllerProcess, type ReplicaComponent, type ServerDefinition } from './runtime/controller-process.ts';
@@ -90,11 +91,7 @@ export function composeController(
         version: VERSION,
         identity,
         informer: { metrics, maxCacheAgeMs: options.cacheMaxAge },
-        limits: {
-          perIp: parseRateLimit(options.apiRateLimitPerAddress),
-          perUser: parseRateLimit(options.apiRateLimitPerUser),
-          ...(options.disableSessionRateLimit ? { sessionCreate: false } : {}),
-        },
+        limits: apiRateLimits(options),
       });
       routers.push(api.router);
       components.push(...api.components);

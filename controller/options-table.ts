@@ -40,7 +40,7 @@ function shownRange(def: Definition): string {
     case 'address':
       return `${code('[host]:port')}${def.mayDisable ? `, or ${code('0')} to disable` : ''}`;
     case 'rate':
-      return `${code('<n>/s')} or ${code('<n>/s,<burst>')} (burst default 2 × n)`;
+      return `${code('<n>/s')} or ${code('<n>/s,<burst>')} (burst default 2 × n, rounded up)`;
     case 'string':
       return def.values ? `one of ${def.values.map(code).join(', ')}` : 'any string';
   }

@@ -66,7 +66,7 @@ describe('controller options', () => {
     expect(parseRateLimit(defaultOptions().apiRateLimitPerAddress), 'the documented default').to.deep.equal({ ratePerSecond: 10, burst: 20 });
     expect(parseRateLimit(defaultOptions().apiRateLimitPerUser)).to.deep.equal({ ratePerSecond: 50, burst: 100 });
     expect(parseRateLimit('0.1/s'), 'at least one at once').to.deep.equal({ ratePerSecond: 0.1, burst: 1 });
-    for (const bad of ['10', '0/s', '-1/s', '10/m', '10/s,0', '10/s,', 'lots/s']) {
+    for (const bad of ['10', '0/s', '-1/s', '10/m', '10/s,0', '10/s,', 'lots/s', `${'9'.repeat(400)}/s`, '2000000/s', '10/s,2000000']) {
       expect(() => parseOptions([`--api-rate-limit-per-user=${bad}`], {}), bad).to.throw(OptionError, /--api-rate-limit-per-user: /);
     }
   });

@@ -69,15 +69,21 @@ export interface RateLimitOption {
 
 const RATE_LIMIT = /^\s*(\d+(?:\.\d+)?)\/s\s*(?:,\s*(\d+)\s*)?$/;
 
-/** `<n>/s` or `<n>/s,<burst>` (burst defaults to twice the rate, at least 1); throws OptionError. */
+/** Above this a limit is a typo, not a limit. */
+const MAX_RATE_LIMIT = 1_000_000;
+
+/**
+ * `<n>/s` or `<n>/s,<burst>`; the burst defaults to twice the rate rounded up, at least 1.
+ * Throws OptionError naming `source` (the flag or variable).
+ */
 export function parseRateLimit(text: string, source = 'rate limit'): RateLimitOption {
   const match = RATE_LIMIT.exec(text);
   const ratePerSecond = Number(match?.[1]);
-  if (match === null || !(ratePerSecond > 0)) {
-    throw new OptionError(`${source}: "${text}" is not a rate limit of the form <requests>/s or <requests>/s,<burst> with a positive rate`);
+  if (match === null || !(ratePerSecond > 0) || ratePerSecond > MAX_RATE_LIMIT) {
+    throw new OptionError(`${source}: "${text}" is not a rate limit of the form <requests>/s or <requests>/s,<burst> with a rate above 0 and at most ${MAX_RATE_LIMIT}`);
   }
   const burst = match[2] === undefined ? Math.max(1, Math.ceil(2 * ratePerSecond)) : Number(match[2]);
-  if (burst < 1) throw new OptionError(`${source}: the burst of "${text}" must be at least 1`);
+  if (burst < 1 || burst > MAX_RATE_LIMIT) throw new OptionError(`${source}: the burst of "${text}" must be from 1 to ${MAX_RATE_LIMIT}`);
   return { ratePerSecond, burst };
 }
 
@@ -112,7 +118,8 @@ export const optionDefinitions = {
   enableApi: bool('enable-api', 'ENABLE_API', true,
     'Serve the REST API and the authorization webhook.'),
   apiRateLimitPerAddress: rate('api-rate-limit-per-address', 'API_RATE_LIMIT_PER_ADDRESS', '10/s,20',
-    'REST API requests per client address to the open routes, and requests whose token is refused; checked before any token work.'),
+    'REST API requests per client address: to the open routes (checked before the route), and with a missing or refused token '
+    + '(counted after verification; an exhausted address gets 429 instead of 401). A verified user is never refused for its address.'),
   apiRateLimitPerUser: rate('api-rate-limit-per-user', 'API_RATE_LIMIT_PER_USER', '50/s,100',
     'REST API requests per authenticated user.'),
   disableSessionRateLimit: bool('disable-session-rate-limit', 'DISABLE_SESSION_RATE_LIMIT', false,

@@ -190,6 +190,7 @@ describe('REST API fuzzing from the OpenAPI document (schemathesis)', function (
     // is checked against the document, the Retry-After header with it (ApiClient).
     const statuses: number[] = [];
     let limited: Awaited<ReturnType<ApiClient['call']>> | undefined;
+    const started = performance.now();
     while (limited === undefined && statuses.length < 3000) {
       const answers = await Promise.all(Array.from({ length: 50 }, () => api.call(r, 'GET', '/api/breakglassEscalations', burster)));
       statuses.push(...answers.map((a) => a.status));
@@ -197,7 +198,12 @@ describe('REST API fuzzing from the OpenAPI document (schemathesis)', function (
     }
     expect(limited, `no 429 after ${statuses.length} requests`).to.not.equal(undefined);
     expect(statuses.filter((s) => s !== 200 && s !== 429), 'other statuses').to.deep.equal([]);
-    expect(statuses.filter((s) => s === 200).length, 'served before the limit').to.be.at.least(100);
+    const served = statuses.filter((s) => s === 200).length;
+    expect(served, 'served before the limit').to.be.at.least(100);
+    // No more than the bucket and its refill at 50/s over the burst allow (one batch of slack):
+    // the replica runs the production per-user limit, not the fuzzer's raised per-address one.
+    const elapsedS = (performance.now() - started) / 1000;
+    expect(served, `served in ${elapsedS.toFixed(1)} s`).to.be.at.most(100 + Math.ceil(50 * elapsedS) + 50);
     const answer = limited!;
     expect(answer.body).to.deep.equal({ error: 'Rate limit exceeded, please try again later', code: 'TOO_MANY_REQUESTS' });
     const retryAfter = Number(answer.headers.get('retry-after'));

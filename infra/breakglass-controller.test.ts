@@ -96,6 +96,14 @@ describe('BreakglassController', function () {
     expect(ha).to.deep.equal({ ...defaultOptions(), leaderElectNamespace: 'breakglass-system' });
   });
 
+  it('renders the REST API rate limits as flags the controller parses back, and refuses a bad one at synth time', () => {
+    const { objects } = synthesize({ image: TEST_IMAGE, apiRateLimits: { perAddress: '100/s,200', perUser: '20/s' } });
+    const args = container(objects).args ?? [];
+    expect(args).to.include.members(['--api-rate-limit-per-address=100/s,200', '--api-rate-limit-per-user=20/s']);
+    expect(parseOptions(args, {})).to.include({ apiRateLimitPerAddress: '100/s,200', apiRateLimitPerUser: '20/s' });
+    expect(() => synthesize({ image: TEST_IMAGE, apiRateLimits: { perUser: '20 per second' } })).to.throw(/apiRateLimits\.perUser: "20 per second" is not a rate limit/);
+  });
+
   it('renders every flag from the option schema, so a flag the controller does not know cannot appear', () => {
     const { objects } = synthesize({
       image: TEST_IMAGE,

@@ -9,6 +9,7 @@ import {
   controllerOptions,
   isEnabled,
   leaseLocation,
+  type ApiRateLimitSettings,
   type ComponentSwitches,
   type ConfigurableControllerOptions,
   type LeaderElectionProps,
@@ -112,6 +113,11 @@ export interface BreakglassControllerProps {
    */
   readonly env?: Record<string, string>;
   /**
+   * Rate limits of the REST API (--api-rate-limit-per-address, --api-rate-limit-per-user).
+   * @default - 10/s (burst 20) per client address, 50/s (burst 100) per user
+   */
+  readonly apiRateLimits?: ApiRateLimitSettings;
+  /**
    * @default 'info'
    */
   readonly logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -153,6 +159,7 @@ export class BreakglassController extends Construct {
       leaderElection: props.leaderElection,
       components: props.components,
       intervals: props.intervals,
+      apiRateLimits: props.apiRateLimits,
       logLevel: props.logLevel,
       shutdownTimeout: props.shutdownTimeout,
     });

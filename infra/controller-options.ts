@@ -6,7 +6,7 @@
  * (and the golden files) instead of silently drifting from the binary.
  */
 import type { Duration } from 'cdk8s';
-import { OptionError, optionDefinitions, parseOptions, toArgs, type ControllerOptions, type OptionName } from '../controller/options.ts';
+import { OptionError, optionDefinitions, parseOptions, parseRateLimit, toArgs, type ControllerOptions, type OptionName } from '../controller/options.ts';
 
 /** Options the Workload sets itself: they must match the pod's ports, mounts and downward API. */
 export const WORKLOAD_OWNED_OPTIONS = [
@@ -110,6 +110,21 @@ export interface LoopIntervals {
   readonly clusterConfigCheck?: Duration;
 }
 
+/** Rate limits of the REST API, each `<n>/s` or `<n>/s,<burst>` (burst default 2 × n). */
+export interface ApiRateLimitSettings {
+  /**
+   * Per client address: open routes, and requests with a missing or refused token. Behind an
+   * ingress every user shares its address; a verified user is never refused for it.
+   * @default '10/s,20'
+   */
+  readonly perAddress?: string;
+  /**
+   * Per authenticated user.
+   * @default '50/s,100'
+   */
+  readonly perUser?: string;
+}
+
 /** The typed settings BreakglassController turns into controller options. */
 export interface ControllerSettings {
   /** Namespace the controller runs in; the Lease namespace defaults to it. */
@@ -117,6 +132,7 @@ export interface ControllerSettings {
   readonly leaderElection?: LeaderElectionProps;
   readonly components?: ComponentSwitches;
   readonly intervals?: LoopIntervals;
+  readonly apiRateLimits?: ApiRateLimitSettings;
   /** @default 'info' */
   readonly logLevel?: string;
   /** @default Duration.seconds(15) */
@@ -149,6 +165,10 @@ export function controllerOptions(settings: ControllerSettings): ConfigurableCon
   const leader = settings.leaderElection ?? {};
   const components = settings.components ?? {};
   const intervals = settings.intervals ?? {};
+  const limits = settings.apiRateLimits ?? {};
+  // A bad limit fails the synth, not the rollout.
+  if (limits.perAddress !== undefined) parseRateLimit(limits.perAddress, 'apiRateLimits.perAddress');
+  if (limits.perUser !== undefined) parseRateLimit(limits.perUser, 'apiRateLimits.perUser');
   const lease = leaseLocation(settings.namespace, leader);
   const electing = leader.enabled ?? optionDefinitions.enableLeaderElection.default;
   const options: ConfigurableControllerOptions = {
@@ -166,6 +186,8 @@ export function controllerOptions(settings: ControllerSettings): ConfigurableCon
     cleanupInterval: ms(intervals.cleanup),
     escalationStatusUpdateInterval: ms(intervals.escalationStatusUpdate),
     clusterConfigCheckInterval: ms(intervals.clusterConfigCheck),
+    apiRateLimitPerAddress: limits.perAddress,
+    apiRateLimitPerUser: limits.perUser,
     shutdownTimeout: ms(settings.shutdownTimeout),
     logLevel: settings.logLevel,
   };

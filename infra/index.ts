@@ -32,6 +32,7 @@ export {
   leaseLocation,
   renderControllerArgs,
   WORKLOAD_OWNED_OPTIONS,
+  type ApiRateLimitSettings,
   type ComponentSwitches,
   type ConfigurableControllerOptions,
   type ControllerSettings,

@@ -3,8 +3,10 @@
  * (controller/sessions, controller/escalations) and map results; errors become
  * `{error, code, details?}` in one place (api-error.ts).
  *
- * Per request: per-IP rate limit (before any token work), bearer authentication (401), per-user
- * rate limit, then the route. Session requests have their own per-user limit.
+ * Per request: open routes take from the per-IP rate limit before the route; the others get
+ * bearer authentication (401, and a missing or refused token also takes from its address's
+ * per-IP limit, 429 once that is exhausted), the per-user rate limit, then the route. Session
+ * requests have their own per-user limit.
  */
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
@@ -37,8 +39,8 @@ import {
 
 export interface ApiRateLimits {
   /**
-   * Per client IP: every request to an open route, and every request whose token is refused.
-   * Checked before any token work, so a flood of bad tokens from one address is cut off cheaply;
+   * Per client IP: every request to an open route (before the route), and every request whose
+   * token is missing or refused (after verification; 429 instead of 401 once exhausted);
    * authenticated callers are limited per user instead (many users may share an address).
    * @default 10/s, burst 20
    */

@@ -291,6 +291,33 @@ describe('authorization decision pipeline', () => {
     expect(w.grantCalls).to.have.length(0);
   });
 
+  it('says the hint is unavailable when a dry run the cache cannot answer fails, even with the others cached', async () => {
+    const w = world();
+    w.requestable = [
+      { name: 'a', escalatedGroup: 'ga' },
+      { name: 'b', escalatedGroup: 'gb' },
+    ];
+    w.spokeGrants = () => false;
+    const cached = new CachingGrantChecker(
+      {
+        allowed: async (_c, groups, attributes) => {
+          w.grantCalls.push(groups);
+          const answer = w.spokeGrants(groups, attributes);
+          if (answer instanceof Error) throw answer;
+          return answer;
+        },
+      },
+      { clock: w.clock, deniedTtlMs: 60_000 },
+    );
+    await cached.allowed('prod', ['ga'], getPods());
+    w.spokeGrants = () => new GrantCheckError('unreachable', 'prod', 'connection refused');
+    const outcome = decided(await pipeline(w, {}, cached).authorize('prod', getPods()));
+    const uncached = decided(await pipeline(w, {}).authorize('prod', getPods()));
+    expect(outcome.allowed).to.equal(false);
+    expect(outcome.reason, 'as without the cache').to.equal(uncached.reason);
+    expect(outcome.reason).to.include('could not check which escalations would allow this request');
+  });
+
   it('dry-runs at most maxHintEscalations escalations', async () => {
     const w = world();
     w.requestable = Array.from({ length: 30 }, (_, i) => ({ name: `e${i}`, escalatedGroup: `g${i}` }));

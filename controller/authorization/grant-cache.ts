@@ -117,7 +117,10 @@ export class CachingGrantChecker implements GrantChecker {
     return this.inFlight.get(key) ?? this.start(key, cluster, groups, attributes);
   }
 
-  /** The cached answer (renewing it like `allowed` does), or undefined when `allowed` would ask the spoke. */
+  /**
+   * The cached answer (renewing it like `allowed` does), or undefined when `allowed` would ask
+   * the spoke or wait for a call already out.
+   */
   cached(cluster: string, groups: readonly string[], attributes: RequestAttributes): boolean | undefined {
     return this.hit(this.keyOf(cluster, groups, attributes), cluster, groups, attributes);
   }
