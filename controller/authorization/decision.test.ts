@@ -94,8 +94,9 @@ function session(name: string, grantedGroup: string, overrides: { state?: string
   });
 }
 
-function pipeline(w: World, options: DecisionOptions = { frontendBaseUrl: BASE, oidcPrefixes: ['oidc:'] }, grants?: GrantChecker): AuthorizationPipeline {
-  const spoke: GrantChecker = {
+/** The world's spoke: answers from w.spokeGrants (an Error is thrown), every call recorded. */
+function worldSpoke(w: World): GrantChecker {
+  return {
     async allowed(_cluster, groups, attributes) {
       w.grantCalls.push(groups);
       const answer = w.spokeGrants(groups, attributes);
@@ -103,6 +104,10 @@ function pipeline(w: World, options: DecisionOptions = { frontendBaseUrl: BASE, 
       return answer;
     },
   };
+}
+
+function pipeline(w: World, options: DecisionOptions = { frontendBaseUrl: BASE, oidcPrefixes: ['oidc:'] }, grants?: GrantChecker): AuthorizationPipeline {
+  const spoke = worldSpoke(w);
   let index: DenyPolicyIndex | undefined;
   let indexed: DenyPolicy[] | undefined;
   const deps: DecisionDependencies = {
@@ -272,10 +277,7 @@ describe('authorization decision pipeline', () => {
       { name: 'c', escalatedGroup: 'gc' },
     ];
     w.spokeGrants = (groups) => !groups.includes('gb');
-    const cached = new CachingGrantChecker(
-      { allowed: async (_c, groups, attributes) => (w.grantCalls.push(groups), w.spokeGrants(groups, attributes) as boolean) },
-      { clock: w.clock, allowedTtlMs: 60_000, deniedTtlMs: 60_000 },
-    );
+    const cached = new CachingGrantChecker(worldSpoke(w), { clock: w.clock, allowedTtlMs: 60_000, deniedTtlMs: 60_000 });
     // "ga" and "gb" are already cached (from an earlier decision's dry run); "gc" is not.
     await cached.allowed('prod', ['ga'], getPods());
     await cached.allowed('prod', ['gb'], getPods());
@@ -298,17 +300,7 @@ describe('authorization decision pipeline', () => {
       { name: 'b', escalatedGroup: 'gb' },
     ];
     w.spokeGrants = () => false;
-    const cached = new CachingGrantChecker(
-      {
-        allowed: async (_c, groups, attributes) => {
-          w.grantCalls.push(groups);
-          const answer = w.spokeGrants(groups, attributes);
-          if (answer instanceof Error) throw answer;
-          return answer;
-        },
-      },
-      { clock: w.clock, deniedTtlMs: 60_000 },
-    );
+    const cached = new CachingGrantChecker(worldSpoke(w), { clock: w.clock, deniedTtlMs: 60_000 });
     await cached.allowed('prod', ['ga'], getPods());
     w.spokeGrants = () => new GrantCheckError('unreachable', 'prod', 'connection refused');
     const outcome = decided(await pipeline(w, {}, cached).authorize('prod', getPods()));
