@@ -415,23 +415,24 @@ export class AuthorizationPipeline {
     }
     if (byGroup.size === 0) return requestable.length === 0 ? nothingRequestableHint(cluster) : noneWouldAllowHint(cluster, action);
     const tried = [...byGroup.values()].slice(0, this.maxHints);
-    // Cached answers first, without a promise each; only the missing ones wait for the spoke, together.
+    // Cached answers without a promise each; only the missing ones wait for the spoke, together.
     const grants = this.deps.grants;
-    const results: ('yes' | 'no' | 'unknown' | undefined)[] = tried.map((e) => {
-      const cached = grants.cached?.(cluster, this.candidateGroups(e.escalatedGroup), review);
-      return cached === undefined ? undefined : cached ? 'yes' : 'no';
+    const results: ('yes' | 'no' | 'unknown')[] = [];
+    const pending: Promise<void>[] = [];
+    tried.forEach((e, i) => {
+      const groups = this.candidateGroups(e.escalatedGroup);
+      const cached = grants.cached?.(cluster, groups, review);
+      if (cached !== undefined) results[i] = cached ? 'yes' : 'no';
+      else {
+        pending.push(
+          grants.allowed(cluster, groups, review).then(
+            (allowed) => void (results[i] = allowed ? 'yes' : 'no'),
+            () => void (results[i] = 'unknown'),
+          ),
+        );
+      }
     });
-    if (results.includes(undefined)) {
-      await Promise.all(
-        tried.map(async (e, i) => {
-          if (results[i] !== undefined) return;
-          results[i] = await grants.allowed(cluster, this.candidateGroups(e.escalatedGroup), review).then(
-            (allowed) => (allowed ? 'yes' : 'no'),
-            () => 'unknown' as const,
-          );
-        }),
-      );
-    }
+    if (pending.length > 0) await Promise.all(pending);
     const allowing = tried.filter((_, i) => results[i] === 'yes');
     if (allowing.length > 0) return wouldAllowHint(allowing, this.options.frontendBaseUrl, cluster);
     if (results.includes('unknown')) return hintUnavailable(link);
