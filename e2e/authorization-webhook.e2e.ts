@@ -13,7 +13,8 @@
  * Users log in to the spoke with Keycloak access tokens (AuthenticationConfiguration: username
  * claim `email`, groups claim `groups` with prefix `oidc:`). alice requests and drops through the
  * REST API and bob approves there; sessions for the timing tests (expiry, idle, activity) are
- * seeded through the API server directly.
+ * seeded through the API server directly. The idle one is dave's, started at the end of the
+ * setup: its minute of idleness passes while the other tests run.
  */
 import { expect } from 'chai';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
@@ -263,14 +264,20 @@ describe('authorization webhook with a real spoke API server', function () {
   const policyNames: string[] = [];
   let idpName = '';
 
-  /** kubectl on a spoke with a fresh Keycloak access token of alice (tokens live 300 s). */
-  const asAliceOn = async (plane: ControlPlane, args: string[]) => {
-    const token = await keycloak.accessToken('alice');
-    const path = plane === spoke ? aliceKubeconfig : join(plane.workDir, 'alice-jwt.kubeconfig');
-    await writeFile(path, kubeconfigYaml(plane.server, plane.caData, 'alice', token), { mode: 0o600 });
+  /** kubectl on a spoke with a fresh Keycloak access token of `who` (tokens live 300 s). */
+  const asUserOn = async (plane: ControlPlane, who: 'alice' | 'dave', args: string[]) => {
+    const token = await keycloak.accessToken(who);
+    const path = plane === spoke && who === 'alice' ? aliceKubeconfig : join(plane.workDir, `${who}-jwt.kubeconfig`);
+    await writeFile(path, kubeconfigYaml(plane.server, plane.caData, who, token), { mode: 0o600 });
     return kubectl(plane.binaries.kubectl, path, args);
   };
+  const asAliceOn = (plane: ControlPlane, args: string[]) => asUserOn(plane, 'alice', args);
   const asAlice = (args: string[]) => asAliceOn(spoke, args);
+  /**
+   * dave's idle session (1 m idle timeout), started once the spoke is ready: the wait for its
+   * expiry runs alongside the other tests, on a user none of them uses. The test at the end awaits it.
+   */
+  let idleSession: Promise<{ name: string; lastActivity: string }> | undefined;
 
   before(async function () {
     this.timeout(KEYCLOAK_START_TIMEOUT_MS);
@@ -396,6 +403,9 @@ describe('authorization webhook with a real spoke API server', function () {
       const response = await fetch(`http://127.0.0.1:${replica.ports.probes}/readyz`).catch(() => undefined);
       return response?.status === 200 ? true : undefined;
     });
+    idleSession = startIdleSession();
+    // Awaited (and its failure reported) by the idle test; not an unhandled rejection before that.
+    idleSession.catch(() => {});
   });
 
   afterEach(function () {
@@ -437,6 +447,23 @@ describe('authorization webhook with a real spoke API server', function () {
       group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name,
       body: { ...created, status: { state: 'Approved', approvedAt: isoSeconds(Date.now() - 1000), expiresAt: isoSeconds(Date.now() + expiresInMs), approvers: ['bob@example.com'] } },
     })) as BreakglassSession;
+  }
+
+  const readSession = async (name: string) =>
+    (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name })) as BreakglassSession;
+
+  /** dave's session with a 1 m idle timeout, one request allowed through it, and the activity it recorded. */
+  async function startIdleSession(): Promise<{ name: string; lastActivity: string }> {
+    const name = `dave-idle-${randomBytes(2).toString('hex')}`;
+    await approveSession(name, 3_600_000, { idleTimeout: '1m', user: keycloak.users.dave.email });
+    // One allowed request records activity (idle expiry counts from it).
+    await eventually('dave allowed through the session', 20_000, async () => ((await asUserOn(spoke, 'dave', ['get', 'pods', '-n', 'payments'])).code === 0 ? true : undefined));
+    const active = await eventually('lastActivity written', 20_000, async () => {
+      const session = await readSession(name);
+      return session.status?.lastActivity ? session : undefined;
+    });
+    expect(active.status?.state).to.equal('Approved');
+    return { name, lastActivity: active.status?.lastActivity ?? '' };
   }
 
   it('without a session: forbidden, naming the escalation that would allow it and its link', async () => {
@@ -595,30 +622,6 @@ describe('authorization webhook with a real spoke API server', function () {
     await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name });
   });
 
-  it('an idle session expires with reason IdleTimeout once the webhook stops recording activity for it', async function () {
-    this.timeout(180_000);
-    const name = `alice-idle-${randomBytes(2).toString('hex')}`;
-    await approveSession(name, 3_600_000, { idleTimeout: '1m' });
-    const read = async () =>
-      (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name })) as BreakglassSession;
-    // One allowed request records activity (idle expiry counts from it).
-    await eventually('allowed through the session', 20_000, async () => ((await asAlice(['get', 'pods', '-n', 'payments'])).code === 0 ? true : undefined));
-    const active = await eventually('lastActivity written', 20_000, async () => {
-      const session = await read();
-      return session.status?.lastActivity ? session : undefined;
-    });
-    expect(active.status?.state).to.equal('Approved');
-    const ended = await eventually('the cleanup loop idle-expires the session', 120_000, async () => {
-      const session = await read();
-      return session.status?.state === 'IdleExpired' ? session : undefined;
-    });
-    const idle = ended.status?.conditions?.find((c) => c.type === 'Idle');
-    expect(idle?.reason).to.equal('IdleTimeout');
-    const lastActivity = Date.parse(active.status?.lastActivity ?? '');
-    expect(Date.parse(idle?.lastTransitionTime ?? '') - lastActivity, 'not before the idle timeout').to.be.at.least(59_000);
-    await eventually('forbidden again', 20_000, async () => ((await asAlice(['get', 'pods', '-n', 'payments'])).code !== 0 ? true : undefined));
-  });
-
   it('1,000 fuzzed or malformed SAR bodies get 400 or a decision, never a 5xx, and the replica lives on', async () => {
     const next = random(9);
     const url = `http://127.0.0.1:${replica.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`;
@@ -688,15 +691,16 @@ describe('authorization webhook with a real spoke API server', function () {
       expect(live.status?.lastActivity, 'lastActivity written').to.be.a('string');
       expect(live.status?.activityCount ?? 0).to.be.at.least(1);
 
-      // One replica dies; the other decides exactly as before, allowed and denied alike.
+      // One replica dies; the other decides exactly as before, allowed and denied alike. (The
+      // second one dies: the first serves the spoke and the idle test after this one.)
       const exec = (pod: string) => review({ verb: 'create', resource: 'pods', subresource: 'exec', name: pod, version: 'v1', namespace: 'payments' });
       const probes = [pods, secrets, exec('web'), exec('root-shell'), review({ verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' }, 'mallory@example.com')];
-      const decide = () => Promise.all(probes.map((body) => ask(second.ports.api, body)));
+      const decide = () => Promise.all(probes.map((body) => ask(replica.ports.api, body)));
       const beforeKill = await decide();
       expect(beforeKill, 'pods, kube-system secrets, exec web, exec root-shell, another user').to.deep.equal([true, false, true, false, false]);
-      replica.signal('SIGKILL');
-      await replica.exited;
-      expect(replica.running).to.equal(false);
+      second.signal('SIGKILL');
+      await second.exited;
+      expect(second.running).to.equal(false);
       expect(await decide(), 'the same decisions after the other replica died').to.deep.equal(beforeKill);
     } finally {
       recorder.stop();
@@ -743,5 +747,19 @@ describe('authorization webhook with a real spoke API server', function () {
     // The log line travels through the replica's stdout pipe: it may arrive after the response.
     const failed = await sessionless.waitForLog((l) => l.msg === 'sar_failed' && l.cluster === CLUSTER, 10_000);
     expect(String(failed.err)).to.equal('sessions cache has not synced');
+  });
+
+  it('an idle session expires with reason IdleTimeout once the webhook stops recording activity for it', async function () {
+    this.timeout(180_000);
+    if (idleSession === undefined) throw new Error('the idle session was not started');
+    const { name, lastActivity } = await idleSession;
+    const ended = await eventually('the cleanup loop idle-expires the session', 120_000, async () => {
+      const session = await readSession(name);
+      return session.status?.state === 'IdleExpired' ? session : undefined;
+    });
+    const idle = ended.status?.conditions?.find((c) => c.type === 'Idle');
+    expect(idle?.reason).to.equal('IdleTimeout');
+    expect(Date.parse(idle?.lastTransitionTime ?? '') - Date.parse(lastActivity), 'not before the idle timeout').to.be.at.least(59_000);
+    await eventually('forbidden again', 20_000, async () => ((await asUserOn(spoke, 'dave', ['get', 'pods', '-n', 'payments'])).code !== 0 ? true : undefined));
   });
 });
