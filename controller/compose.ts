@@ -11,7 +11,7 @@ import { withWebhook, type WebhookHandler } from './api/authorization-webhook-ha
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
 import { createSessionApi } from './api/session-api.ts';
-import { apiRateLimits } from './api/rate-limit-options.ts';
+import { apiRateLimits, webhookRateLimits } from './api/rate-limit-options.ts';
 import { identityProviderOrigins } from './api/idp-config.ts';
 import { createApiApp } from './http/api-app.ts';
 import { createUiMiddleware } from './http/ui-app.ts';
@@ -112,6 +112,7 @@ export function composeController(
           oidcPrefixes: options.oidcPrefixes.split(',').map((p) => p.trim()).filter((p) => p !== ''),
         },
         grantCache: { allowedTtlMs: options.sarGrantCacheTtl, deniedTtlMs: Math.max(500, options.sarGrantCacheTtl / 2) },
+        rateLimits: webhookRateLimits(options),
       });
       components.push(...webhook.components);
       webhookHandler = webhook.handler;

@@ -546,6 +546,46 @@ describe('authorization webhook with a real spoke API server', function () {
     expect(ok.status).to.equal(200);
   });
 
+  it('rate limits: past its budget a ClusterConfig gets 429 with Retry-After, so do refused callers past theirs, and neither spends the other\'s', async () => {
+    const limited = await Replica.start({
+      name: 'webhook-limited',
+      kubeconfigPath: hubKubeconfig,
+      // Refilling once in 10 s: nothing refills while the test runs.
+      args: ['--enable-webhooks=false', '--enable-leader-election=false', '--enable-cleanup=false', '--sar-rate-limit-per-cluster=0.1/s,3', '--sar-rate-limit-refused-per-address=0.1/s,2'],
+    });
+    try {
+      await eventually('the rate-limited replica is ready', 60_000, async () => {
+        const response = await fetch(`http://127.0.0.1:${limited.ports.probes}/readyz`).catch(() => undefined);
+        return response?.status === 200 ? true : undefined;
+      });
+      const body = JSON.stringify({
+        apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+        spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } },
+      });
+      const ask = async (token: string) => {
+        const response = await fetch(`http://127.0.0.1:${limited.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`, {
+          method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body,
+        });
+        return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
+      };
+      const refused = [await ask('not-the-token'), await ask('not-the-token'), await ask('not-the-token')];
+      expect(refused.map((r) => r.status), 'wrong token').to.deep.equal([401, 401, 429]);
+      const spoke = [await ask(WEBHOOK_TOKEN), await ask(WEBHOOK_TOKEN), await ask(WEBHOOK_TOKEN), await ask(WEBHOOK_TOKEN)];
+      expect(spoke.map((r) => r.status), 'the spoke, from the same address').to.deep.equal([200, 200, 200, 429]);
+      expect((JSON.parse(spoke[0]?.text ?? '{}') as { status?: { allowed?: unknown } }).status?.allowed, 'a decision').to.be.a('boolean');
+      for (const limitedAnswer of [refused[2], spoke[3]]) {
+        expect(Number(limitedAnswer?.retryAfter)).to.be.at.least(1);
+        expect(JSON.parse(limitedAnswer?.text ?? '{}')).to.deep.include({ code: 'RATE_LIMITED' });
+      }
+      const metrics = await (await fetch(`http://127.0.0.1:${limited.ports.metrics}/metrics`)).text();
+      expect(metrics).to.contain(`breakglass_webhook_sar_rate_limited_total{cluster="${CLUSTER}",limit="refused-address"} 1`);
+      expect(metrics).to.contain(`breakglass_webhook_sar_rate_limited_total{cluster="${CLUSTER}",limit="cluster"} 1`);
+      expect(limited.logs.filter((l) => l.msg === 'sar_unauthenticated'), 'the 429 refusal is not logged at info').to.have.length(2);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('client certificate: the TLS listener refuses no, a foreign or a wrongly named certificate with 401 and decides for the spoke\'s own', async () => {
     const port = replica.ports['sar-tls'] as number;
     const path = `/api/breakglass/webhook/authorize/${MTLS_CLUSTER}`;

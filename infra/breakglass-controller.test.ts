@@ -104,6 +104,14 @@ describe('BreakglassController', function () {
     expect(() => synthesize({ image: TEST_IMAGE, apiRateLimits: { perUser: '20 per second' } })).to.throw(/apiRateLimits\.perUser: "20 per second" is not a rate limit/);
   });
 
+  it('renders the authorization webhook rate limits as flags the controller parses back, and refuses a bad one at synth time', () => {
+    const { objects } = synthesize({ image: TEST_IMAGE, webhookRateLimits: { perCluster: '3000/s,6000', refusedPerAddress: '1/s' } });
+    const args = container(objects).args ?? [];
+    expect(args).to.include.members(['--sar-rate-limit-per-cluster=3000/s,6000', '--sar-rate-limit-refused-per-address=1/s']);
+    expect(parseOptions(args, {})).to.include({ sarRateLimitPerCluster: '3000/s,6000', sarRateLimitRefusedPerAddress: '1/s' });
+    expect(() => synthesize({ image: TEST_IMAGE, webhookRateLimits: { perCluster: 'unlimited' } })).to.throw(/webhookRateLimits\.perCluster: "unlimited" is not a rate limit/);
+  });
+
   it('renders every flag from the option schema, so a flag the controller does not know cannot appear', () => {
     const { objects } = synthesize({
       image: TEST_IMAGE,

@@ -10,6 +10,7 @@ import {
   isEnabled,
   leaseLocation,
   type ApiRateLimitSettings,
+  type WebhookRateLimitSettings,
   type ComponentSwitches,
   type ConfigurableControllerOptions,
   type LeaderElectionProps,
@@ -118,6 +119,12 @@ export interface BreakglassControllerProps {
    */
   readonly apiRateLimits?: ApiRateLimitSettings;
   /**
+   * Rate limits of the authorization webhook (--sar-rate-limit-per-cluster,
+   * --sar-rate-limit-refused-per-address).
+   * @default - 1000/s (burst 2000) per ClusterConfig and replica, 10/s (burst 20) refusals per client address
+   */
+  readonly webhookRateLimits?: WebhookRateLimitSettings;
+  /**
    * @default 'info'
    */
   readonly logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -160,6 +167,7 @@ export class BreakglassController extends Construct {
       components: props.components,
       intervals: props.intervals,
       apiRateLimits: props.apiRateLimits,
+      webhookRateLimits: props.webhookRateLimits,
       logLevel: props.logLevel,
       shutdownTimeout: props.shutdownTimeout,
     });

@@ -125,6 +125,22 @@ export interface ApiRateLimitSettings {
   readonly perUser?: string;
 }
 
+/** Rate limits of the authorization webhook, each `<n>/s` or `<n>/s,<burst>` (burst default 2 × n). */
+export interface WebhookRateLimitSettings {
+  /**
+   * Per ClusterConfig and replica, for its authenticated caller; beyond it 429, which the spoke's
+   * API server retries with backoff.
+   * @default '1000/s,2000'
+   */
+  readonly perCluster?: string;
+  /**
+   * Refused (401) requests per client address; beyond it 429. An authenticated caller is never
+   * refused for its address.
+   * @default '10/s,20'
+   */
+  readonly refusedPerAddress?: string;
+}
+
 /** The typed settings BreakglassController turns into controller options. */
 export interface ControllerSettings {
   /** Namespace the controller runs in; the Lease namespace defaults to it. */
@@ -133,6 +149,7 @@ export interface ControllerSettings {
   readonly components?: ComponentSwitches;
   readonly intervals?: LoopIntervals;
   readonly apiRateLimits?: ApiRateLimitSettings;
+  readonly webhookRateLimits?: WebhookRateLimitSettings;
   /** @default 'info' */
   readonly logLevel?: string;
   /** @default Duration.seconds(15) */
@@ -169,6 +186,9 @@ export function controllerOptions(settings: ControllerSettings): ConfigurableCon
   // A bad limit fails the synth, not the rollout.
   if (limits.perAddress !== undefined) parseRateLimit(limits.perAddress, 'apiRateLimits.perAddress');
   if (limits.perUser !== undefined) parseRateLimit(limits.perUser, 'apiRateLimits.perUser');
+  const webhookLimits = settings.webhookRateLimits ?? {};
+  if (webhookLimits.perCluster !== undefined) parseRateLimit(webhookLimits.perCluster, 'webhookRateLimits.perCluster');
+  if (webhookLimits.refusedPerAddress !== undefined) parseRateLimit(webhookLimits.refusedPerAddress, 'webhookRateLimits.refusedPerAddress');
   const lease = leaseLocation(settings.namespace, leader);
   const electing = leader.enabled ?? optionDefinitions.enableLeaderElection.default;
   const options: ConfigurableControllerOptions = {
@@ -188,6 +208,8 @@ export function controllerOptions(settings: ControllerSettings): ConfigurableCon
     clusterConfigCheckInterval: ms(intervals.clusterConfigCheck),
     apiRateLimitPerAddress: limits.perAddress,
     apiRateLimitPerUser: limits.perUser,
+    sarRateLimitPerCluster: webhookLimits.perCluster,
+    sarRateLimitRefusedPerAddress: webhookLimits.refusedPerAddress,
     shutdownTimeout: ms(settings.shutdownTimeout),
     logLevel: settings.logLevel,
   };

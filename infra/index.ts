@@ -33,6 +33,7 @@ export {
   renderControllerArgs,
   WORKLOAD_OWNED_OPTIONS,
   type ApiRateLimitSettings,
+  type WebhookRateLimitSettings,
   type ComponentSwitches,
   type ConfigurableControllerOptions,
   type ControllerSettings,

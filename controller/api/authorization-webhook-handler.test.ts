@@ -385,3 +385,65 @@ describe('authorization webhook transport', () => {
     expect(lines.filter((l) => l.msg === 'http_request').map((l) => l.status)).to.deep.equal([500]);
   });
 });
+
+describe('authorization webhook rate limits', () => {
+  let server: ListeningServer;
+  let base: string;
+  const log = capturingLogger('info');
+  const registry = new Registry();
+  const configs = new Map(['spoke', 'other'].map((name): [string, ClusterConfig] => [name, { metadata: { name, namespace: 'breakglass', uid: name }, spec: cluster.spec }]));
+
+  before(async () => {
+    const webhook = createWebhookHandler({
+      pipeline: {
+        authorize: async (clusterName) => ({ kind: 'decision', allowed: true, reason: `allowed on ${clusterName}`, decision: 'allowed', denySource: '', clusterLabel: clusterName, warnings: [] }),
+      },
+      clusters: { get: (name) => configs.get(name) },
+      callers: { authenticate: async (_cluster, presented) => (presented.bearerToken === TOKEN ? { ok: true } : { ok: false, reason: 'the bearer token is not valid for this cluster' }) },
+      logger: log.logger,
+      metrics: registerWebhookMetrics(registry),
+      // Refilling once in 100 s: nothing refills while the test runs.
+      rateLimits: { perCluster: { ratePerSecond: 0.01, burst: 3 }, refusedPerAddress: { ratePerSecond: 0.01, burst: 2 } },
+    });
+    server = await listen(withWebhook(webhook, createApiApp({ logger: log.logger, version: 'v-test' }).callback()), '127.0.0.1:0');
+    base = `http://127.0.0.1:${server.port}`;
+  });
+  after(() => server.close());
+
+  const review = JSON.stringify(sarBody({ verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' }));
+  async function ask(clusterName: string, token: string) {
+    const response = await fetch(`${base}/api/breakglass/webhook/authorize/${clusterName}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: review,
+    });
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as { error?: string; code?: string; status?: { allowed: boolean } } };
+  }
+
+  it('answers refusals beyond the address budget with 429 logged at debug, and never lets them spend a spoke\'s budget', async () => {
+    const from = log.records.length;
+    const refused = [];
+    for (let i = 0; i < 3; i++) refused.push(await ask('spoke', 'wrong-token'));
+    expect(refused.map((r) => r.status)).to.deep.equal([401, 401, 429]);
+    expect(refused[2]?.body).to.deep.include({ code: 'RATE_LIMITED' });
+    expect(Number(refused[2]?.retryAfter)).to.be.at.least(1);
+    expect((await ask('nowhere', TOKEN)).status, 'an unknown cluster is a refusal too').to.equal(429);
+    expect(log.records.slice(from).filter((r) => r.msg === 'sar_unauthenticated'), 'only the 401s are logged at info').to.have.length(2);
+
+    // The spoke itself, from the same address: its whole budget, then its own 429.
+    const decided = [];
+    for (let i = 0; i < 4; i++) decided.push(await ask('spoke', TOKEN));
+    expect(decided.map((r) => r.status)).to.deep.equal([200, 200, 200, 429]);
+    expect(decided[0]?.body.status?.allowed).to.equal(true);
+    expect(decided[3]?.body.error).to.match(/more SubjectAccessReviews for cluster spoke than this replica takes/);
+    expect(decided[3]?.body.status, 'no decision in a 429').to.equal(undefined);
+    expect(Number(decided[3]?.retryAfter)).to.be.at.least(1);
+    expect((await ask('other', TOKEN)).status, 'another spoke has its own budget').to.equal(200);
+
+    const text = await registry.metrics();
+    expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.rateLimited}{cluster="spoke",limit="refused-address"} 1`);
+    expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.rateLimited}{cluster="_unresolved",limit="refused-address"} 1`);
+    expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.rateLimited}{cluster="spoke",limit="cluster"} 1`);
+    expect(text).to.match(new RegExp(`${WEBHOOK_METRIC_NAMES.requests}\\{cluster="spoke"\\} 3\\n`));
+  });
+});

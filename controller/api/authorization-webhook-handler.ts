@@ -13,11 +13,17 @@
  * bench:sar`). It keeps what the Koa app gives every other route, from the same definitions:
  * the request id (request-log.ts), the security headers (security-headers.ts), one access log
  * line per request and a generic 500 for an unexpected error.
+ *
+ * Rate limits, both answered 429 with Retry-After: per ClusterConfig for its authenticated
+ * caller (checked after authentication, so a stranger cannot spend a spoke's budget), and per
+ * client address for refused callers (a 401 costs a token; once they are spent the refusals are
+ * 429s logged at debug, so a flood of wrong credentials does not flood the log either).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket, type DetailedPeerCertificate } from 'node:tls';
 import type { Logger } from '../observability/logger.ts';
 import { ACCESS_LOG_MESSAGE, requestIdFrom } from '../http/request-log.ts';
+import { RateLimiter, type RateLimit } from './rate-limiter.ts';
 import { SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY, wantsStrictTransportSecurity } from '../http/security-headers.ts';
 import { bearerToken, type CallerAuthenticator } from '../authorization/caller-auth.ts';
 import { CacheNotSyncedError, AmbiguousClusterError, type AuthorizationPipeline, type ClusterDirectory } from '../authorization/decision.ts';
@@ -39,6 +45,19 @@ export const WEBHOOK_PATH_PREFIXES = ['/api/breakglass/webhook/authorize/', '/br
  */
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse, accessLogger?: Logger) => boolean;
 
+export interface WebhookRateLimits {
+  /** Requests per ClusterConfig from its authenticated caller (--sar-rate-limit-per-cluster). */
+  readonly perCluster: RateLimit;
+  /** Refused (401) requests per client address (--sar-rate-limit-refused-per-address). */
+  readonly refusedPerAddress: RateLimit;
+}
+
+/** The flags' defaults. */
+export const DEFAULT_WEBHOOK_RATE_LIMITS: WebhookRateLimits = {
+  perCluster: { ratePerSecond: 1000, burst: 2000 },
+  refusedPerAddress: { ratePerSecond: 10, burst: 20 },
+};
+
 export interface WebhookHandlerOptions {
   readonly pipeline: Pick<AuthorizationPipeline, 'authorize'>;
   readonly clusters: ClusterDirectory;
@@ -46,6 +65,8 @@ export interface WebhookHandlerOptions {
   /** The decisions' own log (sar_* messages). */
   readonly logger: Logger;
   readonly metrics?: WebhookMetrics;
+  /** Default DEFAULT_WEBHOOK_RATE_LIMITS. */
+  readonly rateLimits?: WebhookRateLimits;
 }
 
 /** The webhook path of a request: its path without the query, and the cluster segment. */
@@ -151,12 +172,31 @@ const json = (status: number, value: unknown, headers?: Record<string, string>):
 const problem = (status: number, error: string, code?: string, headers?: Record<string, string>): Reply =>
   json(status, code === undefined ? { error } : { error, code }, headers);
 const EMPTY_500: Reply = { status: 500, body: '' };
+const tooMany = (error: string, retryAfterSeconds: number): Reply => problem(429, error, 'RATE_LIMITED', { 'Retry-After': String(retryAfterSeconds) });
 /** The scheme of an Authorization header, logged for a refusal; a header without one logs nothing of it. */
 const AUTH_SCHEME = /^([A-Za-z][A-Za-z0-9._~+-]{0,19}) /;
 
 export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
   const metrics = options.metrics ?? noopWebhookMetrics;
   const logger = options.logger;
+  const limits = options.rateLimits ?? DEFAULT_WEBHOOK_RATE_LIMITS;
+  const perCluster = new RateLimiter(limits.perCluster);
+  const refusedPerAddress = new RateLimiter(limits.refusedPerAddress);
+
+  /**
+   * A refused caller's answer: the 401 while its address has tokens for refusals, then 429
+   * (logged at debug only). `log` writes the 401's info line.
+   */
+  const refuse = (req: IncomingMessage, clusterName: string, resolved: boolean, requestId: string, unauthorized: Reply, log: () => void): Reply => {
+    const taken = refusedPerAddress.take(req.socket.remoteAddress ?? '');
+    if (taken.ok) {
+      log();
+      return unauthorized;
+    }
+    logger.debug({ requestId, cluster: clusterName }, 'sar_refused_rate_limited');
+    metrics.observeRateLimited(clusterLabel(clusterName, resolved), 'refused-address');
+    return tooMany('too many refused requests from this address; try again later', taken.retryAfterSeconds);
+  };
 
   /** The decision for one request; `decided` is set when the answer is a decision (access log at debug). */
   const decide = async (req: IncomingMessage, clusterName: string, requestId: string, started: number, state: { decided: boolean }): Promise<Reply> => {
@@ -175,8 +215,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       throw error;
     }
     if (cluster === undefined) {
-      logger.info({ requestId, cluster: clusterName }, 'sar_unauthenticated');
-      return problem(401, `no ClusterConfig named "${clusterName}" accepts this caller`);
+      return refuse(req, clusterName, false, requestId, problem(401, `no ClusterConfig named "${clusterName}" accepts this caller`), () =>
+        logger.info({ requestId, cluster: clusterName }, 'sar_unauthenticated'),
+      );
     }
     const authorization = req.headers.authorization ?? '';
     const clientCertificates = peerCertificates(req);
@@ -185,11 +226,19 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       clientCertificates,
     });
     if (!caller.ok) {
-      // The scheme only, never the credential.
-      const scheme = authorization === '' ? 'none' : (AUTH_SCHEME.exec(authorization)?.[1] ?? 'malformed');
-      logger.info({ requestId, cluster: clusterName, reason: caller.reason, scheme, clientCertificate: clientCertificates.length > 0 }, 'sar_unauthenticated');
       const challenge = cluster.spec.webhookAuthentication?.tokenSecretRef !== undefined ? { 'WWW-Authenticate': 'Bearer' } : undefined;
-      return problem(401, caller.reason, undefined, challenge);
+      return refuse(req, clusterName, true, requestId, problem(401, caller.reason, undefined, challenge), () => {
+        // The scheme only, never the credential.
+        const scheme = authorization === '' ? 'none' : (AUTH_SCHEME.exec(authorization)?.[1] ?? 'malformed');
+        logger.info({ requestId, cluster: clusterName, reason: caller.reason, scheme, clientCertificate: clientCertificates.length > 0 }, 'sar_unauthenticated');
+      });
+    }
+    const taken = perCluster.take(clusterName);
+    if (!taken.ok) {
+      // Per request at debug: the counter says how many, the spoke's API server retries them.
+      logger.debug({ requestId, cluster: clusterName }, 'sar_rate_limited');
+      metrics.observeRateLimited(clusterLabel(clusterName, true), 'cluster');
+      return tooMany(`more SubjectAccessReviews for cluster ${clusterName} than this replica takes (${limits.perCluster.ratePerSecond}/s); try again later`, taken.retryAfterSeconds);
     }
 
     let raw: Buffer;

@@ -25,7 +25,7 @@ import { CachingGrantChecker, type GrantCacheOptions } from '../authorization/gr
 import { registerWebhookMetrics } from '../authorization/metrics.ts';
 import { SpokeClients, SpokeGrantChecker, SpokeObjectReader } from '../authorization/spoke.ts';
 import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../authorization/webhook-caches.ts';
-import { createWebhookHandler, type WebhookHandler } from './authorization-webhook-handler.ts';
+import { createWebhookHandler, type WebhookHandler, type WebhookRateLimits } from './authorization-webhook-handler.ts';
 
 export interface AuthorizationWebhookOptions {
   readonly kubeConfig: KubeConfig;
@@ -44,6 +44,8 @@ export interface AuthorizationWebhookOptions {
   /** How often counted activity is written out. Default 15 s. */
   readonly activityFlushMs?: number;
   readonly activityIntervalMs?: number;
+  /** Default DEFAULT_WEBHOOK_RATE_LIMITS (the flags' defaults). */
+  readonly rateLimits?: WebhookRateLimits;
   readonly clock?: Clock;
 }
 
@@ -99,6 +101,7 @@ export function createAuthorizationWebhook(options: AuthorizationWebhookOptions)
     callers: new CallerAuthenticator(secrets, { clock }),
     logger,
     metrics,
+    ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
   });
 
   const flushEvery = options.activityFlushMs ?? 15_000;

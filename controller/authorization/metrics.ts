@@ -17,6 +17,7 @@ export const WEBHOOK_METRIC_NAMES = {
   sessionSarErrors: 'breakglass_webhook_session_sar_errors_total',
   sessionSarsSkipped: 'breakglass_webhook_session_sars_skipped_total',
   activityRequests: 'breakglass_session_activity_requests_total',
+  rateLimited: 'breakglass_webhook_sar_rate_limited_total',
 } as const;
 
 /** The phases of §6.3 (`debug_session` is the reference's non-core phase; never observed here). */
@@ -36,6 +37,9 @@ export type WebhookPhase = (typeof WEBHOOK_PHASES)[number];
 
 /** `decision` label: allowed, denied, or the reference's special denials. */
 export type DecisionLabel = 'allowed' | 'denied' | 'cluster-missing' | 'policy-error' | 'error';
+
+/** `limit` label of the rate-limited counter: a ClusterConfig's budget, or refusals from one address. */
+export type WebhookRateLimitLabel = 'cluster' | 'refused-address';
 
 /** `deny_source` label of §6.8 ('' for allowed decisions). */
 export type DenySource = '' | 'cluster-missing' | 'global' | 'session' | 'policy-error' | 'final' | 'rbac';
@@ -60,6 +64,8 @@ export interface WebhookMetrics {
   observeSessionCheck(cluster: string, result: 'allowed' | 'denied' | 'error'): void;
   observeSessionChecksSkipped(cluster: string): void;
   observeActivity(cluster: string, grantedGroup: string): void;
+  /** A request answered 429 (no decision). */
+  observeRateLimited(cluster: string, limit: WebhookRateLimitLabel): void;
 }
 
 export const noopWebhookMetrics: WebhookMetrics = {
@@ -68,6 +74,7 @@ export const noopWebhookMetrics: WebhookMetrics = {
   observeSessionCheck: () => {},
   observeSessionChecksSkipped: () => {},
   observeActivity: () => {},
+  observeRateLimited: () => {},
 };
 
 const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -109,6 +116,10 @@ export function registerWebhookMetrics(registry: Registry): WebhookMetrics {
     'cluster',
     'granted_group',
   ]);
+  const rateLimited = counter(WEBHOOK_METRIC_NAMES.rateLimited, 'Authorization webhook requests answered 429 (no decision), by the limit they hit.', [
+    'cluster',
+    'limit',
+  ]);
   return {
     observePhase: (cluster, phase, seconds) => phases.observe({ cluster, phase }, seconds),
     observeDecision(cluster, decision, denySource, seconds) {
@@ -124,5 +135,6 @@ export function registerWebhookMetrics(registry: Registry): WebhookMetrics {
     },
     observeSessionChecksSkipped: (cluster) => skipped.inc({ cluster }),
     observeActivity: (cluster, grantedGroup) => activity.inc({ cluster, granted_group: grantedGroup }),
+    observeRateLimited: (cluster, limit) => rateLimited.inc({ cluster, limit }),
   };
 }
