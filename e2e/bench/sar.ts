@@ -375,7 +375,7 @@ async function main(res: Resources): Promise<void> {
   const allow = cached.byKind.get('allow') as Latencies;
   const deny = cached.byKind.get('deny') as Latencies;
   // The same load, right after, against a plain Node server: what the machine alone adds now.
-  await phase('floor', mix, RATE, SECONDS, { warmupSeconds: 1, floorPort });
+  const floorPhase = await phase('floor', mix, RATE, SECONDS, { warmupSeconds: 1, floorPort });
   const stamp = Date.now();
   const uncached = await phase(
     'uncached',
@@ -403,6 +403,8 @@ async function main(res: Resources): Promise<void> {
       uncachedP50Ms: round(uncached.p50, 3),
       uncachedP99Ms: round(uncached.p99, 3),
       rssMiB: round(final.rssMiB, 0),
+      // Not a target: the plain server's p99 under the same load, to read the others against.
+      floorP99Ms: round(floorPhase.p99, 3),
     }),
   );
 }
