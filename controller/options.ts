@@ -162,12 +162,9 @@ export const optionDefinitions = {
     + 'Session state is never cached beyond the informer. Range 1s to 5m.',
     { minMs: 1000, maxMs: 300_000 }),
   sarRateLimitPerCluster: rate('sar-rate-limit-per-cluster', 'SAR_RATE_LIMIT_PER_CLUSTER', '1000/s,2000',
-    'Authorization webhook requests per ClusterConfig and replica from its authenticated caller (an unauthenticated request never '
-    + 'spends a spoke\'s budget); beyond it 429 with Retry-After, which the spoke\'s API server retries with backoff before its failurePolicy applies. '
-    + 'Keeps one spoke from taking a replica from the others.'),
-  sarRateLimitRefusedPerAddress: rate('sar-rate-limit-refused-per-address', 'SAR_RATE_LIMIT_REFUSED_PER_ADDRESS', '10/s,20',
-    'Authorization webhook requests refused with 401 per client address; beyond it 429, logged at debug only. '
-    + 'An authenticated caller is never refused for its address.'),
+    'Authorization webhook requests per ClusterConfig and replica from its authenticated caller (a refused request never '
+    + 'spends a spoke\'s budget; it gets 401). Beyond it 429 with Retry-After: the spoke\'s API server sends the review again after it '
+    + '(at least 1 s) while its webhook timeout lasts (3 s by default in an AuthorizationConfiguration), then applies its failurePolicy. Keeps one spoke from taking a replica from the others.'),
   cacheMaxAge: duration('cache-max-age', 'CACHE_MAX_AGE', '3m',
     'Readiness fails while an informer cache has had no event, watch start or list for longer than this; '
     + 'a cache silent for half of it is replaced by a fresh list + watch, and watches are renewed every third of it. '

@@ -104,11 +104,11 @@ describe('BreakglassController', function () {
     expect(() => synthesize({ image: TEST_IMAGE, apiRateLimits: { perUser: '20 per second' } })).to.throw(/apiRateLimits\.perUser: "20 per second" is not a rate limit/);
   });
 
-  it('renders the authorization webhook rate limits as flags the controller parses back, and refuses a bad one at synth time', () => {
-    const { objects } = synthesize({ image: TEST_IMAGE, webhookRateLimits: { perCluster: '3000/s,6000', refusedPerAddress: '1/s' } });
+  it('renders the authorization webhook rate limit as a flag the controller parses back, and refuses a bad one at synth time', () => {
+    const { objects } = synthesize({ image: TEST_IMAGE, webhookRateLimits: { perCluster: '3000/s,6000' } });
     const args = container(objects).args ?? [];
-    expect(args).to.include.members(['--sar-rate-limit-per-cluster=3000/s,6000', '--sar-rate-limit-refused-per-address=1/s']);
-    expect(parseOptions(args, {})).to.include({ sarRateLimitPerCluster: '3000/s,6000', sarRateLimitRefusedPerAddress: '1/s' });
+    expect(args).to.include.members(['--sar-rate-limit-per-cluster=3000/s,6000']);
+    expect(parseOptions(args, {})).to.include({ sarRateLimitPerCluster: '3000/s,6000' });
     expect(() => synthesize({ image: TEST_IMAGE, webhookRateLimits: { perCluster: 'unlimited' } })).to.throw(/webhookRateLimits\.perCluster: "unlimited" is not a rate limit/);
   });
 

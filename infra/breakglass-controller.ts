@@ -119,9 +119,8 @@ export interface BreakglassControllerProps {
    */
   readonly apiRateLimits?: ApiRateLimitSettings;
   /**
-   * Rate limits of the authorization webhook (--sar-rate-limit-per-cluster,
-   * --sar-rate-limit-refused-per-address).
-   * @default - 1000/s (burst 2000) per ClusterConfig and replica, 10/s (burst 20) refusals per client address
+   * Rate limit of the authorization webhook (--sar-rate-limit-per-cluster).
+   * @default - 1000/s (burst 2000) per ClusterConfig and replica
    */
   readonly webhookRateLimits?: WebhookRateLimitSettings;
   /**

@@ -125,20 +125,14 @@ export interface ApiRateLimitSettings {
   readonly perUser?: string;
 }
 
-/** Rate limits of the authorization webhook, each `<n>/s` or `<n>/s,<burst>` (burst default 2 × n). */
+/** Rate limits of the authorization webhook, `<n>/s` or `<n>/s,<burst>` (burst default 2 × n). */
 export interface WebhookRateLimitSettings {
   /**
-   * Per ClusterConfig and replica, for its authenticated caller; beyond it 429, which the spoke's
-   * API server retries with backoff.
+   * Per ClusterConfig and replica, for its authenticated caller; beyond it 429 with Retry-After,
+   * which the spoke's API server waits out within its webhook timeout.
    * @default '1000/s,2000'
    */
   readonly perCluster?: string;
-  /**
-   * Refused (401) requests per client address; beyond it 429. An authenticated caller is never
-   * refused for its address.
-   * @default '10/s,20'
-   */
-  readonly refusedPerAddress?: string;
 }
 
 /** The typed settings BreakglassController turns into controller options. */
@@ -188,7 +182,6 @@ export function controllerOptions(settings: ControllerSettings): ConfigurableCon
   if (limits.perUser !== undefined) parseRateLimit(limits.perUser, 'apiRateLimits.perUser');
   const webhookLimits = settings.webhookRateLimits ?? {};
   if (webhookLimits.perCluster !== undefined) parseRateLimit(webhookLimits.perCluster, 'webhookRateLimits.perCluster');
-  if (webhookLimits.refusedPerAddress !== undefined) parseRateLimit(webhookLimits.refusedPerAddress, 'webhookRateLimits.refusedPerAddress');
   const lease = leaseLocation(settings.namespace, leader);
   const electing = leader.enabled ?? optionDefinitions.enableLeaderElection.default;
   const options: ConfigurableControllerOptions = {
@@ -209,7 +202,6 @@ export function controllerOptions(settings: ControllerSettings): ConfigurableCon
     apiRateLimitPerAddress: limits.perAddress,
     apiRateLimitPerUser: limits.perUser,
     sarRateLimitPerCluster: webhookLimits.perCluster,
-    sarRateLimitRefusedPerAddress: webhookLimits.refusedPerAddress,
     shutdownTimeout: ms(settings.shutdownTimeout),
     logLevel: settings.logLevel,
   };

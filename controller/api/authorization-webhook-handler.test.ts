@@ -386,10 +386,10 @@ describe('authorization webhook transport', () => {
   });
 });
 
-describe('authorization webhook rate limits', () => {
+describe('authorization webhook rate limit and refusals', () => {
   let server: ListeningServer;
   let base: string;
-  const log = capturingLogger('info');
+  const log = capturingLogger('debug');
   const registry = new Registry();
   const configs = new Map(['spoke', 'other'].map((name): [string, ClusterConfig] => [name, { metadata: { name, namespace: 'breakglass', uid: name }, spec: cluster.spec }]));
 
@@ -403,9 +403,9 @@ describe('authorization webhook rate limits', () => {
       logger: log.logger,
       metrics: registerWebhookMetrics(registry),
       // Refilling once in 100 s: nothing refills while the test runs.
-      rateLimits: { perCluster: { ratePerSecond: 0.01, burst: 3 }, refusedPerAddress: { ratePerSecond: 0.01, burst: 2 } },
+      rateLimits: { perCluster: { ratePerSecond: 0.01, burst: 3 } },
     });
-    server = await listen(withWebhook(webhook, createApiApp({ logger: log.logger, version: 'v-test' }).callback()), '127.0.0.1:0');
+    server = await listen(withWebhook(webhook, createApiApp({ logger: log.logger, version: 'v-test' }).callback(), log.logger), '127.0.0.1:0');
     base = `http://127.0.0.1:${server.port}`;
   });
   after(() => server.close());
@@ -419,31 +419,61 @@ describe('authorization webhook rate limits', () => {
     });
     return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as { error?: string; code?: string; status?: { allowed: boolean } } };
   }
+  const levels = (from: number, msg: string, status?: number) =>
+    log.records.slice(from).filter((r) => r.msg === msg && (status === undefined || r.status === status)).map((r) => r.level);
 
-  it('answers refusals beyond the address budget with 429 logged at debug, and never lets them spend a spoke\'s budget', async () => {
+  it('refuses every wrong caller with 401 at once (never 429), counts them all, and logs only the first ones per address at info', async () => {
     const from = log.records.length;
-    const refused = [];
-    for (let i = 0; i < 3; i++) refused.push(await ask('spoke', 'wrong-token'));
-    expect(refused.map((r) => r.status)).to.deep.equal([401, 401, 429]);
-    expect(refused[2]?.body).to.deep.include({ code: 'RATE_LIMITED' });
-    expect(Number(refused[2]?.retryAfter)).to.be.at.least(1);
-    expect((await ask('nowhere', TOKEN)).status, 'an unknown cluster is a refusal too').to.equal(429);
-    expect(log.records.slice(from).filter((r) => r.msg === 'sar_unauthenticated'), 'only the 401s are logged at info').to.have.length(2);
-
-    // The spoke itself, from the same address: its whole budget, then its own 429.
-    const decided = [];
-    for (let i = 0; i < 4; i++) decided.push(await ask('spoke', TOKEN));
-    expect(decided.map((r) => r.status)).to.deep.equal([200, 200, 200, 429]);
-    expect(decided[0]?.body.status?.allowed).to.equal(true);
-    expect(decided[3]?.body.error).to.match(/more SubjectAccessReviews for cluster spoke than this replica takes/);
-    expect(decided[3]?.body.status, 'no decision in a 429').to.equal(undefined);
-    expect(Number(decided[3]?.retryAfter)).to.be.at.least(1);
-    expect((await ask('other', TOKEN)).status, 'another spoke has its own budget').to.equal(200);
-
+    const started = Date.now();
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await ask('spoke', 'wrong-token')).status);
+    statuses.push((await ask('nowhere', TOKEN)).status);
+    const elapsedS = (Date.now() - started) / 1000;
+    expect(new Set(statuses), 'a spoke API server does not retry a 401').to.deep.equal(new Set([401]));
+    // Ten at once, then one per second.
+    const info = levels(from, 'sar_unauthenticated').filter((l) => l === 'info').length;
+    expect(info).to.be.at.least(10).and.at.most(10 + Math.ceil(elapsedS));
+    expect(levels(from, 'sar_unauthenticated').filter((l) => l === 'debug')).to.have.length(31 - info);
+    expect(levels(from, 'http_request', 401).filter((l) => l === 'info'), 'their access lines follow').to.have.length(info);
     const text = await registry.metrics();
-    expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.rateLimited}{cluster="spoke",limit="refused-address"} 1`);
-    expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.rateLimited}{cluster="_unresolved",limit="refused-address"} 1`);
-    expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.rateLimited}{cluster="spoke",limit="cluster"} 1`);
+    expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.refused}{cluster="spoke"} 30`);
+    expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.refused}{cluster="_unresolved"} 1`);
+  });
+
+  it('ends the connection of a refused caller whose body has no bound, and keeps one whose body is small', async () => {
+    const refusedStream = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/breakglass/webhook/authorize/spoke', headers: { authorization: 'Bearer wrong-token' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        },
+      );
+      req.on('error', reject);
+      // Chunked, and never ended: the server must not wait for (or drain) the rest.
+      req.write(Buffer.alloc(16 * 1024, 'x'));
+    });
+    expect(refusedStream).to.deep.equal({ status: 401, connection: 'close' });
+    const small = await fetch(`${base}/api/breakglass/webhook/authorize/spoke`, { method: 'POST', headers: { authorization: 'Bearer wrong-token' }, body: review });
+    expect(small.status).to.equal(401);
+    expect(small.headers.get('connection')).to.equal('keep-alive');
+  });
+
+  it('answers a spoke past its budget 429 with Retry-After, logs that at warn once and counts each; the refusals spent none of it', async () => {
+    const from = log.records.length;
+    const decided = [];
+    for (let i = 0; i < 5; i++) decided.push(await ask('spoke', TOKEN));
+    expect(decided.map((r) => r.status), 'its whole budget after 30 refusals, then 429').to.deep.equal([200, 200, 200, 429, 429]);
+    expect(decided[0]?.body.status?.allowed).to.equal(true);
+    expect(decided[3]?.body).to.deep.include({ code: 'TOO_MANY_REQUESTS' });
+    expect(decided[3]?.body.error).to.match(/more SubjectAccessReviews for cluster spoke than this replica takes \(0\.01\/s\)/);
+    expect(decided[3]?.body.status, 'no decision in a 429').to.equal(undefined);
+    expect(decided[3]?.retryAfter, 'seconds until the next token at 0.01/s').to.equal('100');
+    expect(levels(from, 'sar_rate_limited')).to.deep.equal(['warn', 'debug']);
+    expect(levels(from, 'http_request', 429), 'no info line per 429').to.deep.equal(['debug', 'debug']);
+    expect((await ask('other', TOKEN)).status, 'another spoke has its own budget').to.equal(200);
+    const text = await registry.metrics();
+    expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.rateLimited}{cluster="spoke"} 2`);
     expect(text).to.match(new RegExp(`${WEBHOOK_METRIC_NAMES.requests}\\{cluster="spoke"\\} 3\\n`));
   });
 });

@@ -14,14 +14,18 @@
  * the request id (request-log.ts), the security headers (security-headers.ts), one access log
  * line per request and a generic 500 for an unexpected error.
  *
- * Rate limits, both answered 429 with Retry-After: per ClusterConfig for its authenticated
- * caller (checked after authentication, so a stranger cannot spend a spoke's budget), and per
- * client address for refused callers (a 401 costs a token; once they are spent the refusals are
- * 429s logged at debug, so a flood of wrong credentials does not flood the log either).
+ * A ClusterConfig's authenticated caller has a rate limit (checked after authentication, so a
+ * stranger cannot spend a spoke's budget); past it the answer is 429 with Retry-After. A refused
+ * caller always gets 401 at once, never 429: a spoke's API server retries a 429 within its
+ * webhook timeout but not a 401, so a spoke with a wrong token would multiply its requests and
+ * hang each of its users' requests instead of failing fast. Refusals are counted; their info
+ * log lines are limited per client address, so a flood of wrong credentials does not flood the
+ * log (the rest go to debug).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket, type DetailedPeerCertificate } from 'node:tls';
 import type { Logger } from '../observability/logger.ts';
+import { ERROR_CODES } from '../http/error-codes.ts';
 import { ACCESS_LOG_MESSAGE, requestIdFrom } from '../http/request-log.ts';
 import { RateLimiter, type RateLimit } from './rate-limiter.ts';
 import { SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY, wantsStrictTransportSecurity } from '../http/security-headers.ts';
@@ -48,15 +52,14 @@ export type WebhookHandler = (req: IncomingMessage, res: ServerResponse, accessL
 export interface WebhookRateLimits {
   /** Requests per ClusterConfig from its authenticated caller (--sar-rate-limit-per-cluster). */
   readonly perCluster: RateLimit;
-  /** Refused (401) requests per client address (--sar-rate-limit-refused-per-address). */
-  readonly refusedPerAddress: RateLimit;
 }
 
-/** The flags' defaults. */
-export const DEFAULT_WEBHOOK_RATE_LIMITS: WebhookRateLimits = {
-  perCluster: { ratePerSecond: 1000, burst: 2000 },
-  refusedPerAddress: { ratePerSecond: 10, burst: 20 },
-};
+/** The flag's default. */
+export const DEFAULT_WEBHOOK_RATE_LIMITS: WebhookRateLimits = { perCluster: { ratePerSecond: 1000, burst: 2000 } };
+/** Refusals logged at info per client address; the rest at debug (all are counted). */
+const REFUSAL_LOG_LIMIT: RateLimit = { ratePerSecond: 1, burst: 10 };
+/** A ClusterConfig past its limit is logged at warn once per 10 s; every 429 is counted. */
+const RATE_LIMITED_LOG_LIMIT: RateLimit = { ratePerSecond: 0.1, burst: 1 };
 
 export interface WebhookHandlerOptions {
   readonly pipeline: Pick<AuthorizationPipeline, 'authorize'>;
@@ -158,6 +161,12 @@ function peerCertificates(req: IncomingMessage): Buffer[] {
   return out;
 }
 
+/** Per request: its id, and whether its access line belongs at debug. */
+interface RequestState {
+  readonly requestId: string;
+  quiet: boolean;
+}
+
 /** What one request is answered with; written once, by `send`. */
 interface Reply {
   status: number;
@@ -172,7 +181,7 @@ const json = (status: number, value: unknown, headers?: Record<string, string>):
 const problem = (status: number, error: string, code?: string, headers?: Record<string, string>): Reply =>
   json(status, code === undefined ? { error } : { error, code }, headers);
 const EMPTY_500: Reply = { status: 500, body: '' };
-const tooMany = (error: string, retryAfterSeconds: number): Reply => problem(429, error, 'RATE_LIMITED', { 'Retry-After': String(retryAfterSeconds) });
+const tooMany = (error: string, retryAfterSeconds: number): Reply => problem(429, error, ERROR_CODES[429], { 'Retry-After': String(retryAfterSeconds) });
 /** The scheme of an Authorization header, logged for a refusal; a header without one logs nothing of it. */
 const AUTH_SCHEME = /^([A-Za-z][A-Za-z0-9._~+-]{0,19}) /;
 
@@ -181,25 +190,21 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
   const logger = options.logger;
   const limits = options.rateLimits ?? DEFAULT_WEBHOOK_RATE_LIMITS;
   const perCluster = new RateLimiter(limits.perCluster);
-  const refusedPerAddress = new RateLimiter(limits.refusedPerAddress);
+  const refusalLog = new RateLimiter(REFUSAL_LOG_LIMIT);
+  const rateLimitedLog = new RateLimiter(RATE_LIMITED_LOG_LIMIT);
 
-  /**
-   * A refused caller's answer: the 401 while its address has tokens for refusals, then 429
-   * (logged at debug only). `log` writes the 401's info line.
-   */
-  const refuse = (req: IncomingMessage, clusterName: string, resolved: boolean, requestId: string, unauthorized: Reply, log: () => void): Reply => {
-    const taken = refusedPerAddress.take(req.socket.remoteAddress ?? '');
-    if (taken.ok) {
-      log();
-      return unauthorized;
-    }
-    logger.debug({ requestId, cluster: clusterName }, 'sar_refused_rate_limited');
-    metrics.observeRateLimited(clusterLabel(clusterName, resolved), 'refused-address');
-    return tooMany('too many refused requests from this address; try again later', taken.retryAfterSeconds);
+  /** A refused caller's 401: counted, and logged at info within its address's log budget (its access line too), else at debug. */
+  const refuse = (req: IncomingMessage, state: RequestState, refusal: { cluster: string; resolved: boolean; fields: Record<string, unknown>; reply: Reply }): Reply => {
+    metrics.observeRefused(clusterLabel(refusal.cluster, refusal.resolved));
+    const logged = refusalLog.take(req.socket.remoteAddress ?? '').ok;
+    if (!logged) state.quiet = true;
+    logger[logged ? 'info' : 'debug']({ requestId: state.requestId, cluster: refusal.cluster, ...refusal.fields }, 'sar_unauthenticated');
+    return refusal.reply;
   };
 
-  /** The decision for one request; `decided` is set when the answer is a decision (access log at debug). */
-  const decide = async (req: IncomingMessage, clusterName: string, requestId: string, started: number, state: { decided: boolean }): Promise<Reply> => {
+  /** The decision for one request; `quiet` is set when its access line belongs at debug (a decision, a 429, a refusal past the log budget). */
+  const decide = async (req: IncomingMessage, clusterName: string, started: number, state: RequestState): Promise<Reply> => {
+    const requestId = state.requestId;
     const elapsed = () => (performance.now() - started) / 1000;
 
     // Who is asking: the cluster's own webhook credential, or nobody gets a decision.
@@ -215,9 +220,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       throw error;
     }
     if (cluster === undefined) {
-      return refuse(req, clusterName, false, requestId, problem(401, `no ClusterConfig named "${clusterName}" accepts this caller`), () =>
-        logger.info({ requestId, cluster: clusterName }, 'sar_unauthenticated'),
-      );
+      return refuse(req, state, { cluster: clusterName, resolved: false, fields: {}, reply: problem(401, `no ClusterConfig named "${clusterName}" accepts this caller`) });
     }
     const authorization = req.headers.authorization ?? '';
     const clientCertificates = peerCertificates(req);
@@ -227,17 +230,18 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     });
     if (!caller.ok) {
       const challenge = cluster.spec.webhookAuthentication?.tokenSecretRef !== undefined ? { 'WWW-Authenticate': 'Bearer' } : undefined;
-      return refuse(req, clusterName, true, requestId, problem(401, caller.reason, undefined, challenge), () => {
-        // The scheme only, never the credential.
-        const scheme = authorization === '' ? 'none' : (AUTH_SCHEME.exec(authorization)?.[1] ?? 'malformed');
-        logger.info({ requestId, cluster: clusterName, reason: caller.reason, scheme, clientCertificate: clientCertificates.length > 0 }, 'sar_unauthenticated');
-      });
+      // The scheme only, never the credential.
+      const scheme = authorization === '' ? 'none' : (AUTH_SCHEME.exec(authorization)?.[1] ?? 'malformed');
+      const fields = { reason: caller.reason, scheme, clientCertificate: clientCertificates.length > 0 };
+      return refuse(req, state, { cluster: clusterName, resolved: true, fields, reply: problem(401, caller.reason, undefined, challenge) });
     }
     const taken = perCluster.take(clusterName);
     if (!taken.ok) {
-      // Per request at debug: the counter says how many, the spoke's API server retries them.
-      logger.debug({ requestId, cluster: clusterName }, 'sar_rate_limited');
-      metrics.observeRateLimited(clusterLabel(clusterName, true), 'cluster');
+      // Counted each; logged at warn once in a while, the rest (and their access lines) at debug.
+      metrics.observeRateLimited(clusterLabel(clusterName, true));
+      state.quiet = true;
+      const level = rateLimitedLog.take(clusterName).ok ? 'warn' : 'debug';
+      logger[level]({ requestId, cluster: clusterName, ratePerSecond: limits.perCluster.ratePerSecond, burst: limits.perCluster.burst }, 'sar_rate_limited');
       return tooMany(`more SubjectAccessReviews for cluster ${clusterName} than this replica takes (${limits.perCluster.ratePerSecond}/s); try again later`, taken.retryAfterSeconds);
     }
 
@@ -279,7 +283,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       logger.info({ requestId, cluster: clusterName, user: review.user, policy: warning.policy, score: warning.score }, 'pod_security_warning');
     }
     // Decisions are counted in the metrics; their access log line is debug.
-    state.decided = true;
+    state.quiet = true;
     return json(200, buildSubjectAccessReviewResponse(review, outcome));
   };
 
@@ -291,7 +295,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
     if (reply.body !== '') res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(reply.body));
-    if (reply.close === true) res.shouldKeepAlive = false;
+    // A body left unread is drained by Node so the connection can be reused; one without a
+    // bound (chunked) or beyond the limit is not worth draining: the connection ends instead.
+    if (reply.close === true || (!req.complete && !(Number(req.headers['content-length']) <= MAX_SAR_BODY_BYTES))) res.shouldKeepAlive = false;
     res.statusCode = reply.status;
     res.end(reply.body);
   };
@@ -301,11 +307,11 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     if (match === undefined) return false;
     const started = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id'], req.headers['x-correlation-id']);
-    const state = { decided: false };
+    const state: RequestState = { requestId, quiet: false };
     const answered = (reply: Reply): void => {
       const aborted = res.destroyed && !res.headersSent;
       send(req, res, requestId, reply);
-      const level = state.decided ? 'debug' : 'info';
+      const level = state.quiet ? 'debug' : 'info';
       if (accessLogger.isLevelEnabled(level)) {
         const status = aborted ? 0 : reply.status;
         accessLogger[level]({ requestId, method: req.method, path: match.path, status, ms: Math.round(performance.now() - started), ...(aborted ? { aborted } : {}) }, ACCESS_LOG_MESSAGE);
@@ -321,7 +327,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       req.resume();
       return true;
     }
-    decide(req, match.cluster, requestId, started, state)
+    decide(req, match.cluster, started, state)
       .then(answered)
       .catch((err: unknown) => {
         // As the Koa app's error handler: logged once, answered without detail.

@@ -20,9 +20,9 @@ describe('authorization webhook rate limits from the flags', () => {
     expect(webhookRateLimits(defaultOptions())).to.deep.equal(DEFAULT_WEBHOOK_RATE_LIMITS);
   });
 
-  it('take the per-cluster flag for authenticated callers and the refused-per-address flag for refusals', () => {
-    const options = parseOptions(['--sar-rate-limit-per-cluster=300/s', '--sar-rate-limit-refused-per-address=2/s,3'], {});
-    expect(webhookRateLimits(options)).to.deep.equal({ perCluster: { ratePerSecond: 300, burst: 600 }, refusedPerAddress: { ratePerSecond: 2, burst: 3 } });
+  it('take the per-cluster flag', () => {
+    const options = parseOptions(['--sar-rate-limit-per-cluster=300/s'], {});
+    expect(webhookRateLimits(options)).to.deep.equal({ perCluster: { ratePerSecond: 300, burst: 600 } });
   });
 
   it('name the flag of a bad value', () => {

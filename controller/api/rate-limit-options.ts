@@ -1,7 +1,7 @@
 /**
  * Rate limits from the controller's flags: the REST API's (--api-rate-limit-per-address,
  * --api-rate-limit-per-user, --disable-session-rate-limit; the session-request limit keeps its
- * default unless switched off) and the authorization webhook's (--sar-rate-limit-*).
+ * default unless switched off) and the authorization webhook's (--sar-rate-limit-per-cluster).
  */
 import { optionDefinitions, parseRateLimit, type ControllerOptions } from '../options.ts';
 import type { ApiRateLimits } from './api-router.ts';
@@ -15,9 +15,6 @@ export function apiRateLimits(options: Pick<ControllerOptions, 'apiRateLimitPerA
   };
 }
 
-export function webhookRateLimits(options: Pick<ControllerOptions, 'sarRateLimitPerCluster' | 'sarRateLimitRefusedPerAddress'>): WebhookRateLimits {
-  return {
-    perCluster: parseRateLimit(options.sarRateLimitPerCluster, `--${optionDefinitions.sarRateLimitPerCluster.flag}`),
-    refusedPerAddress: parseRateLimit(options.sarRateLimitRefusedPerAddress, `--${optionDefinitions.sarRateLimitRefusedPerAddress.flag}`),
-  };
+export function webhookRateLimits(options: Pick<ControllerOptions, 'sarRateLimitPerCluster'>): WebhookRateLimits {
+  return { perCluster: parseRateLimit(options.sarRateLimitPerCluster, `--${optionDefinitions.sarRateLimitPerCluster.flag}`) };
 }

@@ -18,6 +18,7 @@ export const WEBHOOK_METRIC_NAMES = {
   sessionSarsSkipped: 'breakglass_webhook_session_sars_skipped_total',
   activityRequests: 'breakglass_session_activity_requests_total',
   rateLimited: 'breakglass_webhook_sar_rate_limited_total',
+  refused: 'breakglass_webhook_sar_refused_total',
 } as const;
 
 /** The phases of §6.3 (`debug_session` is the reference's non-core phase; never observed here). */
@@ -37,9 +38,6 @@ export type WebhookPhase = (typeof WEBHOOK_PHASES)[number];
 
 /** `decision` label: allowed, denied, or the reference's special denials. */
 export type DecisionLabel = 'allowed' | 'denied' | 'cluster-missing' | 'policy-error' | 'error';
-
-/** `limit` label of the rate-limited counter: a ClusterConfig's budget, or refusals from one address. */
-export type WebhookRateLimitLabel = 'cluster' | 'refused-address';
 
 /** `deny_source` label of §6.8 ('' for allowed decisions). */
 export type DenySource = '' | 'cluster-missing' | 'global' | 'session' | 'policy-error' | 'final' | 'rbac';
@@ -64,8 +62,10 @@ export interface WebhookMetrics {
   observeSessionCheck(cluster: string, result: 'allowed' | 'denied' | 'error'): void;
   observeSessionChecksSkipped(cluster: string): void;
   observeActivity(cluster: string, grantedGroup: string): void;
-  /** A request answered 429 (no decision). */
-  observeRateLimited(cluster: string, limit: WebhookRateLimitLabel): void;
+  /** A request answered 429: its ClusterConfig's caller was past the rate limit (no decision). */
+  observeRateLimited(cluster: string): void;
+  /** A caller refused with 401 (no decision). */
+  observeRefused(cluster: string): void;
 }
 
 export const noopWebhookMetrics: WebhookMetrics = {
@@ -75,6 +75,7 @@ export const noopWebhookMetrics: WebhookMetrics = {
   observeSessionChecksSkipped: () => {},
   observeActivity: () => {},
   observeRateLimited: () => {},
+  observeRefused: () => {},
 };
 
 const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -116,10 +117,8 @@ export function registerWebhookMetrics(registry: Registry): WebhookMetrics {
     'cluster',
     'granted_group',
   ]);
-  const rateLimited = counter(WEBHOOK_METRIC_NAMES.rateLimited, 'Authorization webhook requests answered 429 (no decision), by the limit they hit.', [
-    'cluster',
-    'limit',
-  ]);
+  const rateLimited = counter(WEBHOOK_METRIC_NAMES.rateLimited, 'Requests answered 429: the ClusterConfig\'s caller was past --sar-rate-limit-per-cluster.', ['cluster']);
+  const refused = counter(WEBHOOK_METRIC_NAMES.refused, 'Callers refused with 401 (unknown cluster, missing or wrong credentials).', ['cluster']);
   return {
     observePhase: (cluster, phase, seconds) => phases.observe({ cluster, phase }, seconds),
     observeDecision(cluster, decision, denySource, seconds) {
@@ -135,6 +134,7 @@ export function registerWebhookMetrics(registry: Registry): WebhookMetrics {
     },
     observeSessionChecksSkipped: (cluster) => skipped.inc({ cluster }),
     observeActivity: (cluster, grantedGroup) => activity.inc({ cluster, granted_group: grantedGroup }),
-    observeRateLimited: (cluster, limit) => rateLimited.inc({ cluster, limit }),
+    observeRateLimited: (cluster) => rateLimited.inc({ cluster }),
+    observeRefused: (cluster) => refused.inc({ cluster }),
   };
 }
