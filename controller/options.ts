@@ -164,7 +164,7 @@ export const optionDefinitions = {
   sarRateLimitPerCluster: rate('sar-rate-limit-per-cluster', 'SAR_RATE_LIMIT_PER_CLUSTER', '1000/s,2000',
     'Authorization webhook requests per ClusterConfig and replica from its authenticated caller (a refused request never '
     + 'spends a spoke\'s budget; it gets 401). Beyond it 429 with Retry-After: the spoke\'s API server sends the review again after it '
-    + '(at least 1 s) while its webhook timeout lasts (3 s by default in an AuthorizationConfiguration), then applies its failurePolicy. Keeps one spoke from taking a replica from the others.'),
+    + '(at least 1 s) while its webhook timeout lasts (required in an AuthorizationConfiguration, at most 30 s), then applies its failurePolicy. Keeps one spoke from taking a replica from the others.'),
   cacheMaxAge: duration('cache-max-age', 'CACHE_MAX_AGE', '3m',
     'Readiness fails while an informer cache has had no event, watch start or list for longer than this; '
     + 'a cache silent for half of it is replaced by a fresh list + watch, and watches are renewed every third of it. '

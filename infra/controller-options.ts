@@ -125,7 +125,7 @@ export interface ApiRateLimitSettings {
   readonly perUser?: string;
 }
 
-/** Rate limits of the authorization webhook, `<n>/s` or `<n>/s,<burst>` (burst default 2 × n). */
+/** The authorization webhook's rate limit, `<n>/s` or `<n>/s,<burst>` (burst default 2 × n). */
 export interface WebhookRateLimitSettings {
   /**
    * Per ClusterConfig and replica, for its authenticated caller; beyond it 429 with Retry-After,

@@ -257,6 +257,7 @@ describe('authorization webhook over HTTP', () => {
     expect(text).to.match(new RegExp(`${WEBHOOK_METRIC_NAMES.decisions}\\{cluster="spoke",decision="error",deny_source=""\\} [1-9]`));
   });
 
+  // Refusals log at info for the first 10 per address and cluster: this block stays below that.
   it('logs decisions at debug (counted in the metrics) and refusals at info', async () => {
     const from = appLog.records.length;
     await post(getPods);
@@ -419,10 +420,13 @@ describe('authorization webhook rate limit and refusals', () => {
     });
     return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as { error?: string; code?: string; status?: { allowed: boolean } } };
   }
-  const levels = (from: number, msg: string, status?: number) =>
-    log.records.slice(from).filter((r) => r.msg === msg && (status === undefined || r.status === status)).map((r) => r.level);
+  const levels = (from: number, msg: string, status?: number, clusterName?: string) =>
+    log.records
+      .slice(from)
+      .filter((r) => r.msg === msg && (status === undefined || r.status === status) && (clusterName === undefined || r.cluster === clusterName))
+      .map((r) => r.level);
 
-  it('refuses every wrong caller with 401 at once (never 429), counts them all, and logs only the first ones per address at info', async () => {
+  it('refuses every wrong caller with 401 at once (never 429), counts them all, and logs only the first ones per address and cluster at info', async () => {
     const from = log.records.length;
     const started = Date.now();
     const statuses: number[] = [];
@@ -431,10 +435,11 @@ describe('authorization webhook rate limit and refusals', () => {
     const elapsedS = (Date.now() - started) / 1000;
     expect(new Set(statuses), 'a spoke API server does not retry a 401').to.deep.equal(new Set([401]));
     // Ten at once, then one per second.
-    const info = levels(from, 'sar_unauthenticated').filter((l) => l === 'info').length;
+    const info = levels(from, 'sar_unauthenticated', undefined, 'spoke').filter((l) => l === 'info').length;
     expect(info).to.be.at.least(10).and.at.most(10 + Math.ceil(elapsedS));
-    expect(levels(from, 'sar_unauthenticated').filter((l) => l === 'debug')).to.have.length(31 - info);
-    expect(levels(from, 'http_request', 401).filter((l) => l === 'info'), 'their access lines follow').to.have.length(info);
+    expect(levels(from, 'sar_unauthenticated', undefined, 'spoke').filter((l) => l === 'debug')).to.have.length(30 - info);
+    expect(levels(from, 'sar_unauthenticated', undefined, 'nowhere'), 'another cluster has its own log budget').to.deep.equal(['info']);
+    expect(levels(from, 'http_request', 401).filter((l) => l === 'info'), 'their access lines follow').to.have.length(info + 1);
     const text = await registry.metrics();
     expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.refused}{cluster="spoke"} 30`);
     expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.refused}{cluster="_unresolved"} 1`);
@@ -457,6 +462,9 @@ describe('authorization webhook rate limit and refusals', () => {
     const small = await fetch(`${base}/api/breakglass/webhook/authorize/spoke`, { method: 'POST', headers: { authorization: 'Bearer wrong-token' }, body: review });
     expect(small.status).to.equal(401);
     expect(small.headers.get('connection')).to.equal('keep-alive');
+    const bodyless = await fetch(`${base}/api/breakglass/webhook/authorize/spoke`);
+    expect(bodyless.status, 'a GET has no body to drain').to.equal(405);
+    expect(bodyless.headers.get('connection')).to.equal('keep-alive');
   });
 
   it('answers a spoke past its budget 429 with Retry-After, logs that at warn once and counts each; the refusals spent none of it', async () => {

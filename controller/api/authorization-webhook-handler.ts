@@ -56,7 +56,7 @@ export interface WebhookRateLimits {
 
 /** The flag's default. */
 export const DEFAULT_WEBHOOK_RATE_LIMITS: WebhookRateLimits = { perCluster: { ratePerSecond: 1000, burst: 2000 } };
-/** Refusals logged at info per client address; the rest at debug (all are counted). */
+/** Refusals logged at info per client address and cluster (behind one TLS terminator all spokes share an address); the rest at debug (all are counted). */
 const REFUSAL_LOG_LIMIT: RateLimit = { ratePerSecond: 1, burst: 10 };
 /** A ClusterConfig past its limit is logged at warn once per 10 s; every 429 is counted. */
 const RATE_LIMITED_LOG_LIMIT: RateLimit = { ratePerSecond: 0.1, burst: 1 };
@@ -196,7 +196,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
   /** A refused caller's 401: counted, and logged at info within its address's log budget (its access line too), else at debug. */
   const refuse = (req: IncomingMessage, state: RequestState, refusal: { cluster: string; resolved: boolean; fields: Record<string, unknown>; reply: Reply }): Reply => {
     metrics.observeRefused(clusterLabel(refusal.cluster, refusal.resolved));
-    const logged = refusalLog.take(req.socket.remoteAddress ?? '').ok;
+    const logged = refusalLog.take(`${req.socket.remoteAddress ?? ''}\0${refusal.cluster}`).ok;
     if (!logged) state.quiet = true;
     logger[logged ? 'info' : 'debug']({ requestId: state.requestId, cluster: refusal.cluster, ...refusal.fields }, 'sar_unauthenticated');
     return refusal.reply;
@@ -297,7 +297,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     res.setHeader('Content-Length', Buffer.byteLength(reply.body));
     // A body left unread is drained by Node so the connection can be reused; one without a
     // bound (chunked) or beyond the limit is not worth draining: the connection ends instead.
-    if (reply.close === true || (!req.complete && !(Number(req.headers['content-length']) <= MAX_SAR_BODY_BYTES))) res.shouldKeepAlive = false;
+    // (No Content-Length and no Transfer-Encoding is an empty body.)
+    const unbounded = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > MAX_SAR_BODY_BYTES;
+    if (reply.close === true || (!req.complete && unbounded)) res.shouldKeepAlive = false;
     res.statusCode = reply.status;
     res.end(reply.body);
   };
