@@ -19,8 +19,8 @@
  * caller always gets 401 at once, never 429: a spoke's API server retries a 429 within its
  * webhook timeout but not a 401, so a spoke with a wrong token would multiply its requests and
  * hang each of its users' requests instead of failing fast. Refusals are counted; their info
- * log lines are limited per client address, so a flood of wrong credentials does not flood the
- * log (the rest go to debug).
+ * log lines are limited per client address and cluster, so a flood of wrong credentials does not
+ * flood the log (the rest go to debug).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket, type DetailedPeerCertificate } from 'node:tls';
@@ -193,7 +193,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
   const refusalLog = new RateLimiter(REFUSAL_LOG_LIMIT);
   const rateLimitedLog = new RateLimiter(RATE_LIMITED_LOG_LIMIT);
 
-  /** A refused caller's 401: counted, and logged at info within its address's log budget (its access line too), else at debug. */
+  /** A refused caller's 401: counted, and logged at info within the log budget of its address and cluster (its access line too), else at debug. */
   const refuse = (req: IncomingMessage, state: RequestState, refusal: { cluster: string; resolved: boolean; fields: Record<string, unknown>; reply: Reply }): Reply => {
     metrics.observeRefused(clusterLabel(refusal.cluster, refusal.resolved));
     const logged = refusalLog.take(`${req.socket.remoteAddress ?? ''}\0${refusal.cluster}`).ok;

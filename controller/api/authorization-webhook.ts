@@ -44,7 +44,7 @@ export interface AuthorizationWebhookOptions {
   /** How often counted activity is written out. Default 15 s. */
   readonly activityFlushMs?: number;
   readonly activityIntervalMs?: number;
-  /** Default DEFAULT_WEBHOOK_RATE_LIMITS (the flags' defaults). */
+  /** Default DEFAULT_WEBHOOK_RATE_LIMITS (the flag's default). */
   readonly rateLimits?: WebhookRateLimits;
   readonly clock?: Clock;
 }
