@@ -273,6 +273,18 @@ describe('authorization webhook with a real spoke API server', function () {
   };
   const asAliceOn = (plane: ControlPlane, args: string[]) => asUserOn(plane, 'alice', args);
   const asAlice = (args: string[]) => asAliceOn(spoke, args);
+  /** A SubjectAccessReview body: alice (with her Keycloak groups) getting pods in payments. */
+  const alicePodsReview = () =>
+    JSON.stringify({
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+      spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } },
+    });
+  /** Until the replica's /readyz says its caches synced (before that it answers 500, fail-closed). */
+  const untilReady = (r: Replica, what: string) =>
+    eventually(what, 60_000, async () => {
+      const response = await fetch(`http://127.0.0.1:${r.ports.probes}/readyz`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    });
   /**
    * dave's idle session (1 m idle timeout), started once the spoke is ready: the wait for its
    * expiry runs alongside the other tests, on a user none of them uses. The test at the end awaits it.
@@ -399,10 +411,7 @@ describe('authorization webhook with a real spoke API server', function () {
       await custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: plurals.DenyPolicy, body: { apiVersion: API_VERSION, kind: 'DenyPolicy', metadata: { name }, spec } });
     }
     // The replica's caches see the new objects through their watches.
-    await eventually('the replica is ready', 60_000, async () => {
-      const response = await fetch(`http://127.0.0.1:${replica.ports.probes}/readyz`).catch(() => undefined);
-      return response?.status === 200 ? true : undefined;
-    });
+    await untilReady(replica, 'the replica is ready');
     idleSession = startIdleSession();
     // Awaited (and its failure reported) by the idle test; not an unhandled rejection before that.
     idleSession.catch(() => {});
@@ -532,10 +541,7 @@ describe('authorization webhook with a real spoke API server', function () {
   });
 
   it('refuses an unauthenticated or wrongly authenticated SAR caller with 401', async () => {
-    const body = JSON.stringify({
-      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-      spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } },
-    });
+    const body = alicePodsReview();
     const url = `http://127.0.0.1:${replica.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`;
     for (const headers of [{}, { authorization: 'Bearer not-the-token' }] as Record<string, string>[]) {
       const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
@@ -554,14 +560,8 @@ describe('authorization webhook with a real spoke API server', function () {
       args: ['--enable-webhooks=false', '--enable-leader-election=false', '--enable-cleanup=false', '--sar-rate-limit-per-cluster=0.001/s,3'],
     });
     try {
-      await eventually('the rate-limited replica is ready', 60_000, async () => {
-        const response = await fetch(`http://127.0.0.1:${limited.ports.probes}/readyz`).catch(() => undefined);
-        return response?.status === 200 ? true : undefined;
-      });
-      const body = JSON.stringify({
-        apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-        spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } },
-      });
+      await untilReady(limited, 'the rate-limited replica is ready');
+      const body = alicePodsReview();
       const ask = async (token: string) => {
         const response = await fetch(`http://127.0.0.1:${limited.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`, {
           method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body,
@@ -592,10 +592,7 @@ describe('authorization webhook with a real spoke API server', function () {
   it('client certificate: the TLS listener refuses no, a foreign or a wrongly named certificate with 401 and decides for the spoke\'s own', async () => {
     const port = replica.ports['sar-tls'] as number;
     const path = `/api/breakglass/webhook/authorize/${MTLS_CLUSTER}`;
-    const body = JSON.stringify({
-      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-      spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } },
-    });
+    const body = alicePodsReview();
     const refusals: [string, Parameters<typeof postTls>[3], string][] = [
       ['no certificate', { ca: sarTlsCa }, 'a client certificate is required'],
       ['a bearer token instead', { ca: sarTlsCa, token: WEBHOOK_TOKEN }, 'a client certificate is required'],
@@ -698,10 +695,7 @@ describe('authorization webhook with a real spoke API server', function () {
     const recorder = new SessionWriteRecorder(hub, hubNamespace);
     try {
       // Until its caches synced the new replica answers 500 (fail-closed); /readyz says when.
-      await eventually('the second replica is ready', 60_000, async () => {
-        const response = await fetch(`http://127.0.0.1:${second.ports.probes}/readyz`).catch(() => undefined);
-        return response?.status === 200 ? true : undefined;
-      });
+      await untilReady(second, 'the second replica is ready');
       await recorder.start();
       const name = `alice-busy-${randomBytes(2).toString('hex')}`;
       await approveSession(name);
@@ -781,7 +775,7 @@ describe('authorization webhook with a real spoke API server', function () {
     const response = await fetch(`http://127.0.0.1:${sessionless.ports.api}/api/breakglass/webhook/authorize/${CLUSTER}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
-      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: aliceUser, groups: ['oidc:developers', 'system:authenticated'], resourceAttributes: { verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' } } }),
+      body: alicePodsReview(),
     });
     // The caller was authenticated (the ClusterConfig cache and the token Secret work); the
     // decision needs the sessions, so no decision: an empty 500, which the spoke turns into a denial.
