@@ -161,6 +161,11 @@ function peerCertificates(req: IncomingMessage): Buffer[] {
   return out;
 }
 
+/** A body sent chunked or declared beyond the limit (no Content-Length and no Transfer-Encoding is an empty one). */
+function unboundedBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > MAX_SAR_BODY_BYTES;
+}
+
 /** Per request: its id, and whether its access line belongs at debug. */
 interface RequestState {
   readonly requestId: string;
@@ -296,10 +301,8 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     if (reply.body !== '') res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(reply.body));
     // A body left unread is drained by Node so the connection can be reused; one without a
-    // bound (chunked) or beyond the limit is not worth draining: the connection ends instead.
-    // (No Content-Length and no Transfer-Encoding is an empty body.)
-    const unbounded = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > MAX_SAR_BODY_BYTES;
-    if (reply.close === true || (!req.complete && unbounded)) res.shouldKeepAlive = false;
+    // bound is not worth draining: the connection ends instead. (A decision read its body.)
+    if (reply.close === true || (!req.complete && unboundedBody(req))) res.shouldKeepAlive = false;
     res.statusCode = reply.status;
     res.end(reply.body);
   };
