@@ -167,6 +167,12 @@ function ms(duration: Duration | undefined): number | undefined {
   return duration?.toMilliseconds();
 }
 
+/** A rate-limit setting as given, checked so that a bad one fails the synth (naming the property), not the rollout. */
+function checkedRateLimit(value: string | undefined, property: string): string | undefined {
+  if (value !== undefined) parseRateLimit(value, property);
+  return value;
+}
+
 /**
  * Maps typed settings to controller options. Unset settings stay unset, so `toArgs` leaves the
  * controller's own defaults in force; with leader election on, the Lease namespace is always
@@ -177,11 +183,7 @@ export function controllerOptions(settings: ControllerSettings): ConfigurableCon
   const components = settings.components ?? {};
   const intervals = settings.intervals ?? {};
   const limits = settings.apiRateLimits ?? {};
-  // A bad limit fails the synth, not the rollout.
-  if (limits.perAddress !== undefined) parseRateLimit(limits.perAddress, 'apiRateLimits.perAddress');
-  if (limits.perUser !== undefined) parseRateLimit(limits.perUser, 'apiRateLimits.perUser');
   const webhookLimits = settings.webhookRateLimits ?? {};
-  if (webhookLimits.perCluster !== undefined) parseRateLimit(webhookLimits.perCluster, 'webhookRateLimits.perCluster');
   const lease = leaseLocation(settings.namespace, leader);
   const electing = leader.enabled ?? optionDefinitions.enableLeaderElection.default;
   const options: ConfigurableControllerOptions = {
@@ -199,9 +201,9 @@ export function controllerOptions(settings: ControllerSettings): ConfigurableCon
     cleanupInterval: ms(intervals.cleanup),
     escalationStatusUpdateInterval: ms(intervals.escalationStatusUpdate),
     clusterConfigCheckInterval: ms(intervals.clusterConfigCheck),
-    apiRateLimitPerAddress: limits.perAddress,
-    apiRateLimitPerUser: limits.perUser,
-    sarRateLimitPerCluster: webhookLimits.perCluster,
+    apiRateLimitPerAddress: checkedRateLimit(limits.perAddress, 'apiRateLimits.perAddress'),
+    apiRateLimitPerUser: checkedRateLimit(limits.perUser, 'apiRateLimits.perUser'),
+    sarRateLimitPerCluster: checkedRateLimit(webhookLimits.perCluster, 'webhookRateLimits.perCluster'),
     shutdownTimeout: ms(settings.shutdownTimeout),
     logLevel: settings.logLevel,
   };
