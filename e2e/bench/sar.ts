@@ -29,6 +29,8 @@
  *   calls instead;
  * - floor: the cached mix at the rate against a plain Node server in a process of its own
  *   (sar-floor.ts): what the machine and loopback alone add to a tail at the time of the run;
+ *   BENCH_FLOOR_WORK_US adds that much busy work per request to it (default 0), to compare the
+ *   webhook with a trivial server that costs as much CPU time;
  * - uncached (BENCH_UNCACHED_RATE, default 200/s): a session user, a new pod name per request,
  *   so every grant check goes to the spoke.
  * Then, separately, a closed loop (BENCH_CONCURRENCY in flight, default 32) for the maximum
@@ -57,6 +59,7 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const UNCACHED_RATE = Number(process.env.BENCH_UNCACHED_RATE ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const FLOOR_WORK_US = Number(process.env.BENCH_FLOOR_WORK_US ?? 0);
 const TOKEN = 'bench-webhook-token';
 /** The bench server, bundled as the image's program is (no tsx at run time, as in production). */
 const SERVER_BUNDLE = join(root, 'build', 'bench', 'sar-server.mjs');
@@ -152,6 +155,14 @@ async function machineTimes(): Promise<MachineTimes> {
   return { cpus, busy: user + nice + system + irq + softirq, total: user + nice + system + idle + iowait + irq + softirq + steal, steal };
 }
 
+/** A process's CPU time (user and system) in milliseconds, from /proc/<pid>/stat (Linux); 0 elsewhere. */
+async function processCpuMs(pid: number | undefined): Promise<number> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+}
+
 /** Busy share and host steal between two readings (USER_HZ is 100 on Linux). */
 function machineDelta(before: MachineTimes, after: MachineTimes): { cpus: number; busyPercent: number; stealMs: number } {
   const total = Math.max(1, after.total - before.total);
@@ -205,7 +216,7 @@ async function main(res: Resources): Promise<void> {
   const nodeFlags = await imageNodeFlags();
   const execArgv = [...nodeFlags, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [])];
   // The floor first: the server's `ready` must find its listener (ask) attached when it comes.
-  const floor = fork(FLOOR_BUNDLE, [], { execArgv: nodeFlags, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const floor = fork(FLOOR_BUNDLE, [String(FLOOR_WORK_US)], { execArgv: nodeFlags, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   res.floor = floor;
   const { port: floorPort } = await nextMessage<{ port: number }>(floor, 'the floor server');
   log(`server: node ${execArgv.join(' ')} ${SERVER_BUNDLE}`);
@@ -249,10 +260,22 @@ async function main(res: Resources): Promise<void> {
   };
   /** Reviews the fake spoke has answered so far: grant checks the grant cache could not answer, and its renewals. */
   const spokeReviews = async () => (await nextMessage<{ answered: number }>(spoke, 'the fake spoke', 'count')).answered;
-  /** The counters a phase's figures are the difference of (the machine's alone for the floor). */
-  const snapshot = async (ofServer: boolean) => ({ ...(ofServer ? { server: await stats(), reviews: await spokeReviews() } : {}), machine: await machineTimes() });
-  type Snapshot = Awaited<ReturnType<typeof snapshot>>;
-  const printMachine = (before: Snapshot, after: Snapshot): void => {
+  /** The counters a phase's figures are the difference of (the floor's CPU time and the machine's for the floor). */
+  interface Snapshot {
+    readonly server?: Extract<ServerMessage, { type: 'stats' }>;
+    readonly reviews?: number;
+    readonly floorCpuMs?: number;
+    readonly machine: MachineTimes;
+  }
+  const snapshot = async (ofServer: boolean): Promise<Snapshot> => ({
+    ...(ofServer ? { server: await stats(), reviews: await spokeReviews() } : { floorCpuMs: await processCpuMs(floor.pid) }),
+    machine: await machineTimes(),
+  });
+  const printMachine = (before: Snapshot, after: Snapshot, requests = 0): void => {
+    if (before.floorCpuMs !== undefined && after.floorCpuMs !== undefined) {
+      // Clock ticks of 10 ms: over a phase's thousands of requests, a few µs each.
+      print(`${''.padEnd(13)} floor: ${((1000 * (after.floorCpuMs - before.floorCpuMs)) / Math.max(1, requests)).toFixed(0)} µs CPU per request`);
+    }
     const machine = machineDelta(before.machine, after.machine);
     print(`${''.padEnd(13)} machine: ${machine.busyPercent.toFixed(0)}% of ${machine.cpus} CPUs busy, ${machine.stealMs.toFixed(0)} ms stolen by the host`);
   };
@@ -352,7 +375,7 @@ async function main(res: Resources): Promise<void> {
       }
     }
     if (before?.server !== undefined && after?.server !== undefined) printCounters(before as Required<Snapshot>, after as Required<Snapshot>);
-    else if (before !== undefined && after !== undefined) printMachine(before, after);
+    else if (before !== undefined && after !== undefined) printMachine(before, after, results.length);
     return result;
   };
 
@@ -375,7 +398,7 @@ async function main(res: Resources): Promise<void> {
   const allow = cached.byKind.get('allow') as Latencies;
   const deny = cached.byKind.get('deny') as Latencies;
   // The same load, right after, against a plain Node server: what the machine alone adds now.
-  const floorPhase = await phase('floor', mix, RATE, SECONDS, { warmupSeconds: 1, floorPort });
+  const floorPhase = await phase(FLOOR_WORK_US > 0 ? `floor+${FLOOR_WORK_US}µs` : 'floor', mix, RATE, SECONDS, { warmupSeconds: 1, floorPort });
   const stamp = Date.now();
   const uncached = await phase(
     'uncached',
@@ -405,6 +428,7 @@ async function main(res: Resources): Promise<void> {
       rssMiB: round(final.rssMiB, 0),
       // Not a target: the plain server's p99 under the same load, to read the others against.
       floorP99Ms: round(floorPhase.p99, 3),
+      ...(FLOOR_WORK_US > 0 ? { floorWorkUs: FLOOR_WORK_US } : {}),
     }),
   );
 }
