@@ -3,8 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import type { ClusterConfig } from '../../crds/index.ts';
-import { createTestCa, issueServingCertificate } from '../admission/certificates.test-support.ts';
+import { createTestCa, issueServingCertificate, type TestCertificateAuthority } from '../admission/certificates.test-support.ts';
 import { createWebhookHandler } from '../api/authorization-webhook-handler.ts';
 import { CallerAuthenticator } from '../authorization/caller-auth.ts';
 import { issueClientCertificate, issueIntermediateCa, type TestClientCertificate } from '../authorization/client-certificates.test-support.ts';
@@ -33,6 +34,7 @@ describe('authorization webhook TLS listener', function () {
   let dir: string;
   let server: TlsServer;
   let servingCa: string;
+  let servingAuthority: TestCertificateAuthority;
   let leaf: TestClientCertificate;
   let intermediatePem: string;
   let decisions = 0;
@@ -41,6 +43,7 @@ describe('authorization webhook TLS listener', function () {
     dir = await mkdtemp(join(tmpdir(), 'bg-sar-tls-'));
     const serving = await createTestCa(dir, 'serving-ca');
     servingCa = serving.certPem;
+    servingAuthority = serving;
     const pair = await issueServingCertificate(dir, serving, { ips: ['127.0.0.1'] });
     await writeFile(join(dir, 'tls.crt'), pair.certPem);
     await writeFile(join(dir, 'tls.key'), pair.keyPem);
@@ -68,6 +71,7 @@ describe('authorization webhook TLS listener', function () {
       requestClientCertificate: true,
       listener: createSarListener({ logger: silentLogger(), webhook }),
       logger: silentLogger(),
+      certPollIntervalMs: 200,
     });
   });
   after(async () => {
@@ -108,14 +112,44 @@ describe('authorization webhook TLS listener', function () {
     expect(JSON.parse(other.body).error).to.contain('serves only the authorization webhook');
   });
 
-  it('accepts the same spoke on every new connection: no TLS session resumption, which would drop the intermediates it sends', async () => {
+  /** Three new connections from one agent that would resume TLS sessions if offered: each must be accepted. */
+  async function threeConnections(label: string): Promise<void> {
     // A resumed session keeps only the leaf, so the chain check would fail on the second connection.
     const agent = new Agent({ keepAlive: false, maxCachedSessions: 10 });
     const tls = { cert: leaf.certPem + intermediatePem, key: leaf.keyPem };
     for (let i = 0; i < 3; i++) {
       const answer = await post('/api/breakglass/webhook/authorize/spoke', tls, agent);
-      expect(answer.status, `connection ${i + 1}: ${answer.body}`).to.equal(200);
+      expect(answer.status, `${label}, connection ${i + 1}: ${answer.body}`).to.equal(200);
     }
     agent.destroy();
+  }
+
+  /** The fingerprint of the serving certificate a new connection gets. */
+  function servedFingerprint(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: server.port, path: '/', method: 'GET', agent: false, ca: servingCa }, (res) => {
+        resolve((res.socket as TLSSocket).getPeerCertificate().fingerprint256);
+        res.resume();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('accepts the same spoke on every new connection: no TLS session resumption, which would drop the intermediates it sends', async () => {
+    await threeConnections('first certificate');
+  });
+
+  it('still offers no session resumption after the serving certificate was reloaded', async () => {
+    const before = await servedFingerprint();
+    const next = await issueServingCertificate(dir, servingAuthority, { ips: ['127.0.0.1'] });
+    await writeFile(join(dir, 'tls.crt'), next.certPem);
+    await writeFile(join(dir, 'tls.key'), next.keyPem);
+    const deadline = Date.now() + 10_000;
+    while ((await servedFingerprint().catch(() => before)) === before) {
+      if (Date.now() > deadline) throw new Error('the new serving certificate was not served within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await threeConnections('after the reload');
   });
 });

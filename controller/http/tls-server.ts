@@ -12,7 +12,7 @@ import { constants } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import { createServer } from 'node:https';
 import { resolve } from 'node:path';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { ClosingAwareListener, closeGracefully, KEEP_ALIVE_TIMEOUT_MS, listenOn } from './listen.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -58,12 +58,18 @@ export async function startTlsServer(options: TlsServerOptions): Promise<TlsServ
 
   let material = await readKeyPair(certPath, keyPath, purpose);
   // No session tickets where client certificates count: a resumed TLS session presents only the
-  // leaf, without the intermediates the caller sent, so its chain would no longer verify.
-  const clientCertificates =
-    options.requestClientCertificate === true ? { requestCert: true, rejectUnauthorized: false, secureOptions: constants.SSL_OP_NO_TICKET } : {};
+  // leaf, without the intermediates the caller sent, so its chain would no longer verify. Part
+  // of every secure context, the reloaded ones too: setSecureContext replaces the options.
+  const requestCert = options.requestClientCertificate === true;
+  const contextOptions = (pair: KeyPair): SecureContextOptions => ({
+    cert: pair.cert,
+    key: pair.key,
+    minVersion: TLS_MIN_VERSION,
+    ...(requestCert ? { secureOptions: constants.SSL_OP_NO_TICKET } : {}),
+  });
   const closing = new ClosingAwareListener(options.listener);
   const server = createServer(
-    { cert: material.cert, key: material.key, minVersion: TLS_MIN_VERSION, ...clientCertificates },
+    { ...contextOptions(material), ...(requestCert ? { requestCert: true, rejectUnauthorized: false } : {}) },
     closing.listener,
   );
   server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -104,8 +110,8 @@ export async function startTlsServer(options: TlsServerOptions): Promise<TlsServ
     if (next.cert.equals(material.cert) && next.key.equals(material.key)) return;
     try {
       // Validates that key and certificate belong together before the server uses them.
-      createSecureContext({ cert: next.cert, key: next.key, minVersion: TLS_MIN_VERSION });
-      server.setSecureContext({ cert: next.cert, key: next.key, minVersion: TLS_MIN_VERSION });
+      createSecureContext(contextOptions(next));
+      server.setSecureContext(contextOptions(next));
     } catch (err) {
       logger.warn({ err, certPath, keyPath }, 'tls certificate reload failed');
       return;
