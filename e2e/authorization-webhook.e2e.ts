@@ -56,13 +56,17 @@ interface TlsAnswer {
 }
 
 /** POST over TLS with an optional client certificate (fetch cannot present one). */
-function postTls(port: number, path: string, body: string, tls: { ca: string; cert?: string; key?: string; token?: string }): Promise<TlsAnswer> {
+function postTls(port: number, path: string, body: string, tls: { ca: string; cert?: string; key?: string; token?: string; requestId?: string }): Promise<TlsAnswer> {
   return new Promise((resolve, reject) => {
     const request = httpsRequest(
       {
         host: '127.0.0.1', port, path, method: 'POST', agent: false, ca: tls.ca,
         ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }),
-        headers: { 'content-type': 'application/json', ...(tls.token === undefined ? {} : { authorization: `Bearer ${tls.token}` }) },
+        headers: {
+          'content-type': 'application/json',
+          ...(tls.token === undefined ? {} : { authorization: `Bearer ${tls.token}` }),
+          ...(tls.requestId === undefined ? {} : { 'x-request-id': tls.requestId }),
+        },
       },
       (response) => {
         let text = '';
@@ -599,11 +603,15 @@ describe('authorization webhook with a real spoke API server', function () {
       ['a certificate of another CA', { ca: sarTlsCa, cert: foreignCertificate.certPem, key: foreignCertificate.keyPem }, 'not issued by the CA this cluster trusts'],
       ['another CN of the right CA', { ca: sarTlsCa, cert: otherCnCertificate.certPem, key: otherCnCertificate.keyPem }, 'subject CN'],
     ];
-    for (const [what, tls, reason] of refusals) {
-      const answer = await postTls(port, path, body, tls);
+    for (const [i, [what, tls, reason]] of refusals.entries()) {
+      const requestId = `mtls-refusal-${i}-${Date.now()}`;
+      const answer = await postTls(port, path, body, { ...tls, requestId });
       expect(answer.status, `${what}: ${answer.text}`).to.equal(401);
-      expect((JSON.parse(answer.text) as { error: string }).error, what).to.contain(reason);
+      // One body for every refusal; the reason is in the hub's log.
+      expect((JSON.parse(answer.text) as { code: string }).code, what).to.equal('UNAUTHORIZED');
       expect(answer.text, what).to.not.contain('allowed');
+      const logged = await replica.waitForLog((l) => l.msg === 'sar_unauthenticated' && l.requestId === requestId, 10_000);
+      expect(String(logged.reason), what).to.contain(reason);
     }
     const decided = await postTls(port, path, body, { ca: sarTlsCa, cert: spokeCertificate.certPem, key: spokeCertificate.keyPem });
     expect(decided.status, decided.text).to.equal(200);

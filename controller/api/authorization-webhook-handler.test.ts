@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Registry } from 'prom-client';
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig, DenyPolicy } from '../../crds/index.ts';
 import { FakeClock } from '../clock/clock.ts';
@@ -7,7 +7,6 @@ import { createApiApp } from '../http/api-app.ts';
 import { listen, type ListeningServer } from '../http/listen.ts';
 import type { CacheChange } from '../kube/restarting-informer.ts';
 import { capturingLogger } from '../kube/capturing-logger.ts';
-import { silentLogger } from '../observability/logger.ts';
 import { formatTime } from '../sessions/timestamps.ts';
 import { CallerAuthenticator } from '../authorization/caller-auth.ts';
 import { AuthorizationPipeline } from '../authorization/decision.ts';
@@ -18,9 +17,12 @@ import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionInde
 import { createWebhookHandler, withWebhook } from './authorization-webhook-handler.ts';
 
 const TOKEN = 'spoke-token-0123456789';
+/** The one 401 body of every refusal; the reason is only logged. */
+const REFUSED_BODY = { error: 'this caller is not authenticated for the cluster in the path; the hub logs why (sar_unauthenticated)', code: 'UNAUTHORIZED' };
 
 interface ReplyBody {
   error?: string;
+  code?: string;
   apiVersion?: string;
   kind?: string;
   status: { allowed: boolean; reason: string };
@@ -146,7 +148,7 @@ describe('authorization webhook over HTTP', () => {
       },
       { clock },
     );
-    const webhook = createWebhookHandler({ pipeline, clusters: directory, callers, logger: silentLogger(), metrics });
+    const webhook = createWebhookHandler({ pipeline, clusters: directory, callers, logger: appLog.logger, metrics });
     server = await listen(withWebhook(webhook, createApiApp({ logger: appLog.logger, version: 't' }).callback(), appLog.logger), '127.0.0.1:0');
     base = `http://127.0.0.1:${server.port}`;
   });
@@ -166,24 +168,36 @@ describe('authorization webhook over HTTP', () => {
 
   const getPods = sarBody({ verb: 'get', resource: 'pods', version: 'v1', namespace: 'payments' });
 
-  it('refuses callers without the cluster token (401, no decision)', async () => {
+  /** The reasons logged for the refusals since `from` (sar_unauthenticated), with their cluster. */
+  const refusals = (from: number) => appLog.records.slice(from).filter((r) => r.msg === 'sar_unauthenticated').map((r) => `${r.cluster}: ${r.reason}`);
+
+  it('refuses callers without the cluster token (401, no decision), with one body that tells a stranger nothing and the reason in the log', async () => {
+    const from = appLog.records.length;
     for (const token of [null, 'wrong-token', `${TOKEN}x`, '']) {
       const response = await post(getPods, { token });
       expect(response.status, String(token)).to.equal(401);
-      expect(response.json?.status, 'no SAR status in a 401').to.equal(undefined);
+      expect(response.json, 'no SAR status in a 401').to.deep.equal(REFUSED_BODY);
     }
     const challenged = await fetch(`${base}/api/breakglass/webhook/authorize/spoke`, { method: 'POST', headers: { authorization: 'Bearer wrong-token' }, body: '{}' });
-    expect(challenged.headers.get('www-authenticate'), 'a token cluster asks for a bearer token').to.equal('Bearer');
+    expect(challenged.headers.get('www-authenticate')).to.equal('Bearer');
     const unknown = await post(getPods, { path: '/api/breakglass/webhook/authorize/nowhere' });
-    expect(unknown.status).to.equal(401);
-    expect(unknown.json?.error).to.contain('nowhere');
+    expect([unknown.status, unknown.json], 'an unknown cluster looks like a known one').to.deep.equal([401, REFUSED_BODY]);
+    expect(refusals(from)).to.deep.equal([
+      'spoke: a bearer token is required',
+      'spoke: the bearer token is not valid for this cluster',
+      'spoke: the bearer token is not valid for this cluster',
+      'spoke: a bearer token is required',
+      'spoke: the bearer token is not valid for this cluster',
+      'nowhere: no ClusterConfig of this name',
+    ]);
   });
 
   it('refuses every caller of a ClusterConfig without webhookAuthentication', async () => {
     clusters.reset([cluster, { metadata: { name: 'open', namespace: 'breakglass', uid: 'c2' }, spec: {} }]);
+    const from = appLog.records.length;
     const response = await post(getPods, { path: '/api/breakglass/webhook/authorize/open' });
-    expect(response.status).to.equal(401);
-    expect(response.json?.error).to.contain('no webhook caller authentication');
+    expect([response.status, response.json]).to.deep.equal([401, REFUSED_BODY]);
+    expect(refusals(from)).to.deep.equal(['open: ClusterConfig open configures no webhook caller authentication']);
     clusters.reset([cluster]);
   });
 
@@ -265,6 +279,7 @@ describe('authorization webhook over HTTP', () => {
     await post(undefined, { raw: '{' });
     const lines = appLog.records.slice(from).filter((r) => r.msg === 'http_request');
     expect(lines.map((r) => r.status)).to.deep.equal([401, 400]);
+    expect(appLog.records.slice(from).filter((r) => r.msg === 'sar_unauthenticated').map((r) => r.level)).to.deep.equal(['info']);
   });
 });
 
@@ -445,6 +460,18 @@ describe('authorization webhook rate limit and refusals', () => {
     expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.refused}{cluster="_unresolved"} 1`);
   });
 
+  it('gives made-up cluster names of one address one log budget: inventing names buys no more info lines', async () => {
+    const from = log.records.length;
+    const started = Date.now();
+    for (let i = 0; i < 30; i++) expect((await ask(`no-such-${i}`, TOKEN)).status).to.equal(401);
+    const elapsedS = (Date.now() - started) / 1000;
+    const lines = log.records.slice(from).filter((r) => r.msg === 'sar_unauthenticated');
+    expect(lines, 'each logged, at info or debug').to.have.length(30);
+    // The test before spent one of this budget ("nowhere").
+    expect(lines.filter((r) => r.level === 'info').length).to.be.at.least(1).and.at.most(9 + Math.ceil(elapsedS));
+    expect(await registry.metrics()).to.contain(`${WEBHOOK_METRIC_NAMES.refused}{cluster="_unresolved"} 31`);
+  });
+
   it('ends the connection of a refused caller whose body has no bound, and keeps one whose body is small', async () => {
     const refusedStream = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
       const req = httpRequest(
@@ -483,5 +510,58 @@ describe('authorization webhook rate limit and refusals', () => {
     const text = await registry.metrics();
     expect(text).to.contain(`${WEBHOOK_METRIC_NAMES.rateLimited}{cluster="spoke"} 2`);
     expect(text).to.match(new RegExp(`${WEBHOOK_METRIC_NAMES.requests}\\{cluster="spoke"\\} 3\\n`));
+  });
+});
+
+describe('authorization webhook: a client that leaves while it is authenticated', () => {
+  it('logs the request as aborted once the authentication ends, decides nothing and logs no error', async () => {
+    const log = capturingLogger('debug');
+    let authenticating: () => void = () => {};
+    const authenticationStarted = new Promise<void>((resolve) => (authenticating = resolve));
+    let finishAuthentication: () => void = () => {};
+    const authenticated = new Promise<void>((resolve) => (finishAuthentication = resolve));
+    let decisions = 0;
+    const webhook = createWebhookHandler({
+      pipeline: {
+        authorize: async () => {
+          decisions++;
+          return { kind: 'decision', allowed: true, reason: 'allowed', decision: 'allowed', denySource: '', clusterLabel: 'spoke', warnings: [] };
+        },
+      },
+      clusters: { get: () => cluster },
+      // A Secret read that takes longer than the caller waits.
+      callers: {
+        authenticate: async () => {
+          authenticating();
+          await authenticated;
+          return { ok: true };
+        },
+      },
+      logger: log.logger,
+    });
+    let incoming: IncomingMessage | undefined;
+    const rest = createApiApp({ logger: log.logger, version: 't' }).callback();
+    const handler = withWebhook(webhook, rest, log.logger);
+    const server = await listen((req, res) => {
+      incoming = req;
+      handler(req, res);
+    }, '127.0.0.1:0');
+    try {
+      const client = httpRequest({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/breakglass/webhook/authorize/spoke', headers: { 'content-length': '2' } });
+      client.on('error', () => {});
+      client.write('{');
+      await authenticationStarted;
+      client.destroy();
+      await new Promise<void>((resolve) => (incoming?.destroyed ? resolve() : incoming?.once('close', () => resolve())));
+      finishAuthentication();
+      const deadline = Date.now() + 5_000;
+      while (!log.records.some((r) => r.msg === 'http_request') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      const access = log.records.filter((r) => r.msg === 'http_request');
+      expect(access.map((r) => [r.status, r.aborted, r.level])).to.deep.equal([[0, true, 'info']]);
+      expect(log.records.filter((r) => r.level === 'error'), 'the client leaving is not a server error').to.deep.equal([]);
+      expect(decisions).to.equal(0);
+    } finally {
+      await server.close();
+    }
   });
 });

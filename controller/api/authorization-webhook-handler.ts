@@ -18,9 +18,10 @@
  * stranger cannot spend a spoke's budget); past it the answer is 429 with Retry-After. A refused
  * caller always gets 401 at once, never 429: a spoke's API server retries a 429 within its
  * webhook timeout but not a 401, so a spoke with a wrong token would multiply its requests and
- * hang each of its users' requests instead of failing fast. Refusals are counted; their info
- * log lines are limited per client address and cluster, so a flood of wrong credentials does not
- * flood the log (the rest go to debug).
+ * hang each of its users' requests instead of failing fast. Every refusal gets the same 401 body
+ * (the reason is logged, not sent). Refusals are counted; their info log lines are limited per
+ * client address and cluster label, so a flood of wrong credentials or made-up cluster names
+ * does not flood the log (the rest go to debug).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket, type DetailedPeerCertificate } from 'node:tls';
@@ -101,11 +102,19 @@ export function matchWebhookPath(url: string): WebhookPath | undefined {
 }
 
 class BodyTooLargeError extends Error {}
+/** The client went away before its body was read: nobody is left to answer. */
+class RequestAbortedError extends Error {}
 
-/** Reads at most `limit` bytes; rejects with BodyTooLargeError beyond it (without buffering the rest). */
+/**
+ * Reads at most `limit` bytes; rejects with BodyTooLargeError beyond it (without buffering the
+ * rest) and with RequestAbortedError when the client leaves, also before this was called (it is
+ * called after authentication, which may wait for a Secret read).
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError());
+  // A destroyed request emits nothing more: listeners added now would wait forever.
+  if (req.destroyed) return Promise.reject(new RequestAbortedError('the client closed the connection before its body was read'));
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -130,11 +139,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       cleanup();
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     };
+    // Errors of an incoming request are its client's connection failing, not the server's.
     const onError = (error: Error) => {
       cleanup();
-      reject(error);
+      reject(new RequestAbortedError(error.message));
     };
-    const onAborted = () => onError(new Error('request aborted'));
+    const onAborted = () => onError(new Error('the client closed the connection while sending its body'));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
@@ -186,7 +196,16 @@ const json = (status: number, value: unknown, headers?: Record<string, string>):
 const problem = (status: number, error: string, code?: string, headers?: Record<string, string>): Reply =>
   json(status, code === undefined ? { error } : { error, code }, headers);
 const EMPTY_500: Reply = { status: 500, body: '' };
+/** Not sent: the client left. Its access line says so (status 0, aborted). */
+const ABORTED: Reply = { status: 0, body: '' };
 const tooMany = (error: string, retryAfterSeconds: number): Reply => problem(429, error, ERROR_CODES[429], { 'Retry-After': String(retryAfterSeconds) });
+/**
+ * Every refused caller gets the same 401, whatever the reason: a stranger learns neither which
+ * ClusterConfigs exist nor how they authenticate their callers. The reason is in the hub's log.
+ */
+const REFUSED: Reply = problem(401, 'this caller is not authenticated for the cluster in the path; the hub logs why (sar_unauthenticated)', ERROR_CODES[401], {
+  'WWW-Authenticate': 'Bearer',
+});
 /** The scheme of an Authorization header, logged for a refusal; a header without one logs nothing of it. */
 const AUTH_SCHEME = /^([A-Za-z][A-Za-z0-9._~+-]{0,19}) /;
 
@@ -198,13 +217,18 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
   const refusalLog = new RateLimiter(REFUSAL_LOG_LIMIT);
   const rateLimitedLog = new RateLimiter(RATE_LIMITED_LOG_LIMIT);
 
-  /** A refused caller's 401: counted, and logged at info within the log budget of its address and cluster (its access line too), else at debug. */
-  const refuse = (req: IncomingMessage, state: RequestState, refusal: { cluster: string; resolved: boolean; fields: Record<string, unknown>; reply: Reply }): Reply => {
-    metrics.observeRefused(clusterLabel(refusal.cluster, refusal.resolved));
-    const logged = refusalLog.take(`${req.socket.remoteAddress ?? ''}\0${refusal.cluster}`).ok;
+  /**
+   * A refused caller's 401: counted, and logged at info within the log budget of its address and
+   * cluster label (its access line too), else at debug. The label, not the name: names that are
+   * no ClusterConfig share one budget, so inventing names buys no more lines.
+   */
+  const refuse = (req: IncomingMessage, state: RequestState, refusal: { cluster: string; resolved: boolean; fields: Record<string, unknown> }): Reply => {
+    const label = clusterLabel(refusal.cluster, refusal.resolved);
+    metrics.observeRefused(label);
+    const logged = refusalLog.take(`${req.socket.remoteAddress ?? ''}\0${label}`).ok;
     if (!logged) state.quiet = true;
     logger[logged ? 'info' : 'debug']({ requestId: state.requestId, cluster: refusal.cluster, ...refusal.fields }, 'sar_unauthenticated');
-    return refusal.reply;
+    return REFUSED;
   };
 
   /** The decision for one request; `quiet` is set when its access line belongs at debug (a decision, a 429, a refusal past the log budget). */
@@ -225,7 +249,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       throw error;
     }
     if (cluster === undefined) {
-      return refuse(req, state, { cluster: clusterName, resolved: false, fields: {}, reply: problem(401, `no ClusterConfig named "${clusterName}" accepts this caller`) });
+      return refuse(req, state, { cluster: clusterName, resolved: false, fields: { reason: 'no ClusterConfig of this name' } });
     }
     const authorization = req.headers.authorization ?? '';
     const clientCertificates = peerCertificates(req);
@@ -234,11 +258,10 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       clientCertificates,
     });
     if (!caller.ok) {
-      const challenge = cluster.spec.webhookAuthentication?.tokenSecretRef !== undefined ? { 'WWW-Authenticate': 'Bearer' } : undefined;
       // The scheme only, never the credential.
       const scheme = authorization === '' ? 'none' : (AUTH_SCHEME.exec(authorization)?.[1] ?? 'malformed');
       const fields = { reason: caller.reason, scheme, clientCertificate: clientCertificates.length > 0 };
-      return refuse(req, state, { cluster: clusterName, resolved: true, fields, reply: problem(401, caller.reason, undefined, challenge) });
+      return refuse(req, state, { cluster: clusterName, resolved: true, fields });
     }
     const taken = perCluster.take(clusterName);
     if (!taken.ok) {
@@ -255,6 +278,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       raw = await readBody(req, MAX_SAR_BODY_BYTES);
     } catch (error) {
       if (error instanceof BodyTooLargeError) return { ...problem(413, `the body must be at most ${MAX_SAR_BODY_BYTES} bytes`), close: true };
+      if (error instanceof RequestAbortedError) return ABORTED;
       throw error;
     }
     let review: SubjectAccessReviewRequest;
@@ -314,8 +338,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     const requestId = requestIdFrom(req.headers['x-request-id'], req.headers['x-correlation-id']);
     const state: RequestState = { requestId, quiet: false };
     const answered = (reply: Reply): void => {
-      const aborted = res.destroyed && !res.headersSent;
-      send(req, res, requestId, reply);
+      const aborted = reply === ABORTED || (res.destroyed && !res.headersSent);
+      if (reply === ABORTED) res.destroy();
+      else send(req, res, requestId, reply);
       const level = state.quiet ? 'debug' : 'info';
       if (accessLogger.isLevelEnabled(level)) {
         const status = aborted ? 0 : reply.status;

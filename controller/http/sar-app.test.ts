@@ -12,6 +12,7 @@ import { issueClientCertificate, issueIntermediateCa, type TestClientCertificate
 import type { AuthorizationOutcome } from '../authorization/decision.ts';
 import { FakeClock } from '../clock/clock.ts';
 import { silentLogger } from '../observability/logger.ts';
+import { capturingLogger } from '../kube/capturing-logger.ts';
 import { createSarListener } from './sar-app.ts';
 import { startTlsServer, type TlsServer } from './tls-server.ts';
 
@@ -38,6 +39,9 @@ describe('authorization webhook TLS listener', function () {
   let leaf: TestClientCertificate;
   let intermediatePem: string;
   let decisions = 0;
+  const log = capturingLogger('info');
+  /** The reason the hub logged for the refusals since `from`. */
+  const reasons = (from: number) => log.records.slice(from).filter((r) => r.msg === 'sar_unauthenticated').map((r) => r.reason);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bg-sar-tls-'));
@@ -60,7 +64,7 @@ describe('authorization webhook TLS listener', function () {
       },
       clusters: { get: (name) => (name === 'spoke' ? cluster : undefined) },
       callers: new CallerAuthenticator({ readSecret: async () => ({ 'ca.crt': clientCa.certPem }) }, { clock: new FakeClock(Date.now()) }),
-      logger: silentLogger(),
+      logger: log.logger,
     });
     server = await startTlsServer({
       purpose: 'authorization webhook',
@@ -97,16 +101,18 @@ describe('authorization webhook TLS listener', function () {
     const chain = await post('/api/breakglass/webhook/authorize/spoke', { cert: leaf.certPem + intermediatePem, key: leaf.keyPem });
     expect(chain.status, chain.body).to.equal(200);
     expect(JSON.parse(chain.body)).to.deep.include({ kind: 'SubjectAccessReview', status: { allowed: true, reason: 'allowed by test' } });
+    const from = log.records.length;
     const leafOnly = await post('/breakglass/webhook/authorize/spoke', { cert: leaf.certPem, key: leaf.keyPem });
     expect(leafOnly.status).to.equal(401);
-    expect(JSON.parse(leafOnly.body).error).to.equal('the client certificate was not issued by the CA this cluster trusts');
+    expect(reasons(from)).to.deep.equal(['the client certificate was not issued by the CA this cluster trusts']);
     expect(decisions).to.equal(1);
   });
 
   it('asks for a certificate without requiring one (401 from the webhook, not a failed handshake) and serves nothing but the webhook', async () => {
+    const from = log.records.length;
     const none = await post('/api/breakglass/webhook/authorize/spoke', {});
     expect(none.status).to.equal(401);
-    expect(JSON.parse(none.body).error).to.equal('a client certificate is required');
+    expect(reasons(from)).to.deep.equal(['a client certificate is required']);
     const other = await post('/api/breakglassSessions', { cert: leaf.certPem + intermediatePem, key: leaf.keyPem });
     expect(other.status).to.equal(404);
     expect(JSON.parse(other.body).error).to.contain('serves only the authorization webhook');
