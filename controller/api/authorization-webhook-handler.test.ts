@@ -565,3 +565,52 @@ describe('authorization webhook: a client that leaves while it is authenticated'
     }
   });
 });
+
+describe('authorization webhook: a caller Secret that cannot be read', () => {
+  it('fails closed with an empty 500, reads the Secret once for many requests, warns once and logs no error', async () => {
+    const log = capturingLogger('debug');
+    const registry = new Registry();
+    let reads = 0;
+    const webhook = createWebhookHandler({
+      pipeline: {
+        authorize: async () => {
+          throw new Error('not reached: nobody is authenticated');
+        },
+      },
+      clusters: { get: () => cluster },
+      callers: new CallerAuthenticator(
+        {
+          readSecret: async () => {
+            reads++;
+            throw new Error('secrets "spoke-webhook" is forbidden');
+          },
+        },
+        { clock: new FakeClock(Date.now()) },
+      ),
+      logger: log.logger,
+      metrics: registerWebhookMetrics(registry),
+    });
+    const server = await listen(withWebhook(webhook, createApiApp({ logger: log.logger, version: 't' }).callback(), log.logger), '127.0.0.1:0');
+    try {
+      const answers: [number, string][] = [];
+      for (let i = 0; i < 20; i++) {
+        const response = await fetch(`http://127.0.0.1:${server.port}/api/breakglass/webhook/authorize/spoke`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${i % 2 === 0 ? TOKEN : 'a-stranger'}` },
+          body: '{}',
+        });
+        answers.push([response.status, await response.text()]);
+      }
+      expect(new Set(answers.map(([status, body]) => `${status} ${body}`)), 'the spoke applies its failurePolicy').to.deep.equal(new Set(['500 ']));
+      expect(reads, 'strangers cannot make the hub read a Secret per request').to.equal(1);
+      const failed = log.records.filter((r) => r.msg === 'sar_failed');
+      expect(failed.map((r) => r.level)).to.deep.equal(['warn', ...Array<string>(19).fill('debug')]);
+      expect(failed[0]).to.deep.include({ cluster: 'spoke', failure: 'caller-secret-unavailable', err: 'Secret breakglass/spoke-webhook could not be read: secrets "spoke-webhook" is forbidden' });
+      expect(log.records.filter((r) => r.level === 'error')).to.deep.equal([]);
+      expect(log.records.filter((r) => r.msg === 'http_request' && r.level === 'info'), 'access lines at debug').to.deep.equal([]);
+      expect(await registry.metrics()).to.contain(`${WEBHOOK_METRIC_NAMES.decisions}{cluster="spoke",decision="error",deny_source=""} 20`);
+    } finally {
+      await server.close();
+    }
+  });
+});

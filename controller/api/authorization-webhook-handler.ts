@@ -30,7 +30,7 @@ import { ERROR_CODES } from '../http/error-codes.ts';
 import { ACCESS_LOG_MESSAGE, requestIdFrom } from '../http/request-log.ts';
 import { RateLimiter, type RateLimit } from './rate-limiter.ts';
 import { SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY, wantsStrictTransportSecurity } from '../http/security-headers.ts';
-import { bearerToken, type CallerAuthenticator } from '../authorization/caller-auth.ts';
+import { bearerToken, SecretUnavailableError, type CallerAuthentication, type CallerAuthenticator } from '../authorization/caller-auth.ts';
 import { CacheNotSyncedError, AmbiguousClusterError, type AuthorizationPipeline, type ClusterDirectory } from '../authorization/decision.ts';
 import { clusterLabel, noopWebhookMetrics, type WebhookMetrics } from '../authorization/metrics.ts';
 import {
@@ -59,8 +59,11 @@ export interface WebhookRateLimits {
 export const DEFAULT_WEBHOOK_RATE_LIMITS: WebhookRateLimits = { perCluster: { ratePerSecond: 1000, burst: 2000 } };
 /** Refusals logged at info per client address and cluster (behind one TLS terminator all spokes share an address); the rest at debug (all are counted). */
 const REFUSAL_LOG_LIMIT: RateLimit = { ratePerSecond: 1, burst: 10 };
-/** A ClusterConfig past its limit is logged at warn once per 10 s; every 429 is counted. */
-const RATE_LIMITED_LOG_LIMIT: RateLimit = { ratePerSecond: 0.1, burst: 1 };
+/**
+ * What repeats on every request of a cluster (past its limit, its caller Secret unreadable) is
+ * logged at warn once per 10 s per cluster, the rest at debug; every one is counted.
+ */
+const OCCASIONAL_WARN_LIMIT: RateLimit = { ratePerSecond: 0.1, burst: 1 };
 
 export interface WebhookHandlerOptions {
   readonly pipeline: Pick<AuthorizationPipeline, 'authorize'>;
@@ -215,7 +218,8 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
   const limits = options.rateLimits ?? DEFAULT_WEBHOOK_RATE_LIMITS;
   const perCluster = new RateLimiter(limits.perCluster);
   const refusalLog = new RateLimiter(REFUSAL_LOG_LIMIT);
-  const rateLimitedLog = new RateLimiter(RATE_LIMITED_LOG_LIMIT);
+  const rateLimitedLog = new RateLimiter(OCCASIONAL_WARN_LIMIT);
+  const unavailableLog = new RateLimiter(OCCASIONAL_WARN_LIMIT);
 
   /**
    * A refused caller's 401: counted, and logged at info within the log budget of its address and
@@ -253,10 +257,22 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     }
     const authorization = req.headers.authorization ?? '';
     const clientCertificates = peerCertificates(req);
-    const caller = await options.callers.authenticate(cluster, {
-      ...(authorization === '' ? {} : { bearerToken: bearerToken(authorization) }),
-      clientCertificates,
-    });
+    let caller: CallerAuthentication;
+    try {
+      caller = await options.callers.authenticate(cluster, {
+        ...(authorization === '' ? {} : { bearerToken: bearerToken(authorization) }),
+        clientCertificates,
+      });
+    } catch (error) {
+      if (!(error instanceof SecretUnavailableError)) throw error;
+      // Nobody can be authenticated for this cluster now: fail closed (the spoke's
+      // failurePolicy), logged at warn once in a while, the rest (and access lines) at debug.
+      metrics.observeDecision(clusterLabel(clusterName, true), 'error', '', elapsed());
+      state.quiet = true;
+      const level = unavailableLog.take(clusterName).ok ? 'warn' : 'debug';
+      logger[level]({ requestId, cluster: clusterName, failure: 'caller-secret-unavailable', err: error.message }, 'sar_failed');
+      return EMPTY_500;
+    }
     if (!caller.ok) {
       // The scheme only, never the credential.
       const scheme = authorization === '' ? 'none' : (AUTH_SCHEME.exec(authorization)?.[1] ?? 'malformed');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ClusterConfig } from '../../crds/index.ts';
 import { createTestCa, type TestCertificateAuthority } from '../admission/certificates.test-support.ts';
 import { FakeClock } from '../clock/clock.ts';
-import { CallerAuthenticator, matchesToken } from './caller-auth.ts';
+import { CallerAuthenticator, matchesToken, SecretUnavailableError } from './caller-auth.ts';
 import { issueClientCertificate, issueIntermediateCa, type TestClientCertificate } from './client-certificates.test-support.ts';
 
 const TOKEN = 'spoke-token-0123456789';
@@ -129,6 +129,54 @@ describe('webhook caller authentication', function () {
       ok: false,
       reason: 'the client certificate was not issued by the CA this cluster trusts; the bearer token is not valid for this cluster',
     });
+  });
+
+  it('remembers a failed Secret read for a few seconds: its callers get SecretUnavailableError without another read each', async () => {
+    let failing = true;
+    callers = new CallerAuthenticator(
+      {
+        readSecret: async (namespace, name) => {
+          reads++;
+          if (failing) throw new Error('secrets "spoke-webhook" is forbidden');
+          return secrets[`${namespace}/${name}`];
+        },
+      },
+      { clock, secretTtlMs: 30_000, secretFailureTtlMs: 5_000 },
+    );
+    const tokenOnly = clusterWith({ tokenSecretRef: tokenRef });
+    for (let i = 0; i < 20; i++) {
+      const error = await callers.authenticate(tokenOnly, { bearerToken: 'anything' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(SecretUnavailableError);
+      expect((error as Error).message).to.equal('Secret breakglass/spoke-webhook could not be read: secrets "spoke-webhook" is forbidden');
+    }
+    expect(reads, 'one read for 20 requests').to.equal(1);
+    failing = false;
+    await clock.advance(5_000);
+    expect(await callers.authenticate(tokenOnly, { bearerToken: TOKEN })).to.deep.equal({ ok: true });
+    expect(reads, 'read again once the failure expired').to.equal(2);
+  });
+
+  it('with both options configured, a credential that matches counts even when the other one\'s Secret cannot be read', async () => {
+    callers = new CallerAuthenticator(
+      {
+        readSecret: async (namespace, name) => {
+          if (name === caRef.name) throw new Error('connection refused');
+          return secrets[`${namespace}/${name}`];
+        },
+      },
+      { clock },
+    );
+    const both = clusterWith({ tokenSecretRef: tokenRef, clientCertificate: { caSecretRef: caRef } });
+    expect(await callers.authenticate(both, { bearerToken: TOKEN, clientCertificates: [good.der] })).to.deep.equal({ ok: true });
+    // Without a matching token nothing can be decided: the CA could have allowed the certificate.
+    const error = await callers.authenticate(both, { bearerToken: 'wrong', clientCertificates: [good.der] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(SecretUnavailableError);
   });
 
   it('refuses every caller of a ClusterConfig without webhook authentication', async () => {

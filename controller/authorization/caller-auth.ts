@@ -13,7 +13,9 @@
  *
  * Secrets are read live (no cluster-wide Secret watch, which the RBAC refuses on purpose) and
  * kept for a short TTL so that steady traffic does not read a Secret per request; a rotated token
- * or CA is accepted within the TTL. Tokens are never logged.
+ * or CA is accepted within the TTL. A failed read is remembered for a few seconds too, so that
+ * requests (anyone's: this runs before the caller is known) do not each send the API server a
+ * read while it fails. Tokens are never logged.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { DEFAULT_SECRET_KEY, type ClusterConfig, type SecretKeyReference } from '../../crds/index.ts';
@@ -45,12 +47,22 @@ export interface CallerAuthenticatorOptions {
   readonly clock: Pick<Clock, 'now'> & Partial<Pick<Clock, 'wallNow'>>;
   /** How long a read Secret is reused. Default 30 s. */
   readonly secretTtlMs?: number;
+  /** How long a failed Secret read is answered with its error instead of another read. Default 5 s. */
+  readonly secretFailureTtlMs?: number;
 }
 
-interface Cached<T> {
-  readonly value: T | undefined;
-  readonly expiresAt: number;
+/** A Secret the caller's credential is checked against could not be read: no one can be authenticated for now. */
+export class SecretUnavailableError extends Error {
+  constructor(
+    readonly namespace: string,
+    readonly secretName: string,
+    cause: unknown,
+  ) {
+    super(`Secret ${namespace}/${secretName} could not be read: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
 }
+
+type Cached<T> = { readonly value: T | undefined; readonly expiresAt: number } | { readonly error: SecretUnavailableError; readonly expiresAt: number };
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
@@ -76,6 +88,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 
 export class CallerAuthenticator {
   private readonly ttlMs: number;
+  private readonly failureTtlMs: number;
   private readonly cache = new Map<string, Cached<unknown>>();
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
@@ -84,11 +97,13 @@ export class CallerAuthenticator {
     private readonly options: CallerAuthenticatorOptions,
   ) {
     this.ttlMs = options.secretTtlMs ?? 30_000;
+    this.failureTtlMs = options.secretFailureTtlMs ?? 5_000;
   }
 
   /**
    * Checks what the caller presented against the cluster's configured credentials; either
-   * configured one that matches is enough. Rejects only when a Secret cannot be read.
+   * configured one that matches is enough. Rejects with SecretUnavailableError only when no
+   * credential matched and a Secret needed to check one could not be read.
    */
   async authenticate(cluster: ClusterConfig, presented: PresentedCredentials): Promise<CallerAuthentication> {
     const auth = cluster.spec.webhookAuthentication;
@@ -97,16 +112,25 @@ export class CallerAuthenticator {
       return { ok: false, reason: `ClusterConfig ${name} configures no webhook caller authentication` };
     }
     const reasons: string[] = [];
-    if (auth.clientCertificate !== undefined) {
-      const result = await this.checkCertificate(name, auth.clientCertificate.caSecretRef, auth.clientCertificate.commonName, presented.clientCertificates ?? []);
-      if (result === undefined) return { ok: true };
-      reasons.push(result);
+    let unavailable: SecretUnavailableError | undefined;
+    const check = async (run: () => Promise<string | undefined>): Promise<boolean> => {
+      try {
+        const result = await run();
+        if (result === undefined) return true;
+        reasons.push(result);
+      } catch (error) {
+        if (!(error instanceof SecretUnavailableError)) throw error;
+        unavailable ??= error;
+      }
+      return false;
+    };
+    const certificate = auth.clientCertificate;
+    if (certificate !== undefined && (await check(() => this.checkCertificate(name, certificate.caSecretRef, certificate.commonName, presented.clientCertificates ?? [])))) {
+      return { ok: true };
     }
-    if (auth.tokenSecretRef !== undefined) {
-      const result = await this.checkToken(name, auth.tokenSecretRef, presented.bearerToken);
-      if (result === undefined) return { ok: true };
-      reasons.push(result);
-    }
+    const tokenRef = auth.tokenSecretRef;
+    if (tokenRef !== undefined && (await check(() => this.checkToken(name, tokenRef, presented.bearerToken)))) return { ok: true };
+    if (unavailable !== undefined) throw unavailable;
     return { ok: false, reason: reasons.join('; ') };
   }
 
@@ -145,16 +169,26 @@ export class CallerAuthenticator {
     const key = ref.key ?? DEFAULT_SECRET_KEY;
     const cacheKey = `${kind}:${ref.namespace}/${ref.name}/${key}`;
     const cached = this.cache.get(cacheKey);
-    if (cached !== undefined && cached.expiresAt > this.options.clock.now()) return cached.value as T | undefined;
+    if (cached !== undefined && cached.expiresAt > this.options.clock.now()) {
+      if ('error' in cached) throw cached.error;
+      return cached.value as T | undefined;
+    }
     let pending = this.inFlight.get(cacheKey) as Promise<T | undefined> | undefined;
     if (pending === undefined) {
       pending = this.secrets
         .readSecret(ref.namespace, ref.name)
-        .then((data) => {
-          const value = derive(data?.[key]);
-          this.cache.set(cacheKey, { value, expiresAt: this.options.clock.now() + this.ttlMs });
-          return value;
-        })
+        .then(
+          (data) => {
+            const value = derive(data?.[key]);
+            this.cache.set(cacheKey, { value, expiresAt: this.options.clock.now() + this.ttlMs });
+            return value;
+          },
+          (cause: unknown) => {
+            const error = new SecretUnavailableError(ref.namespace, ref.name, cause);
+            this.cache.set(cacheKey, { error, expiresAt: this.options.clock.now() + this.failureTtlMs });
+            throw error;
+          },
+        )
         .finally(() => this.inFlight.delete(cacheKey));
       this.inFlight.set(cacheKey, pending);
     }
