@@ -104,7 +104,7 @@ export const optionDefinitions = {
   leaderElectReleaseTimeout: duration('leader-elect-release-timeout', 'LEADER_ELECT_RELEASE_TIMEOUT', '10s',
     'How long the leader keeps trying to release the Lease at shutdown (part of --shutdown-timeout).'),
   podNamespace: str('pod-namespace', 'POD_NAMESPACE', '',
-    'Namespace this pod runs in (downward API); events and the Lease default to it.'),
+    'Namespace this pod runs in (downward API); the Lease defaults to it.'),
   podName: str('pod-name', 'POD_NAME', '',
     'Name of this pod (downward API); the leader identity is derived from it.'),
   enableCleanup: bool('enable-cleanup', 'ENABLE_CLEANUP', true,

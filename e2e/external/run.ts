@@ -24,7 +24,7 @@ const leftOut: Record<string, string> = {
   // stores the Lease, and leader-election.e2e.ts covers that on the external cluster too.
   'e2e/failover.e2e.ts': 'measures controller processes; leader-election.e2e.ts covers the Lease here',
   'e2e/browser-harness.e2e.ts': 'tests the browser harness only, no cluster involved',
-  // About 3 minutes, paced under the per-address rate limit: it fuzzes one replica's HTTP API,
+  // About a minute (the fuzzed replica's per-address limit is raised): it fuzzes one replica's HTTP API,
   // for which the cluster only fills the informers that every other suite here exercises.
   'e2e/api-fuzz.e2e.ts': "fuzzes a replica's HTTP API; the cluster only fills its informers",
   // The browser talks to the replicas, not to the cluster; what the replicas do in the cluster
