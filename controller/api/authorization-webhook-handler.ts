@@ -57,7 +57,7 @@ export interface WebhookRateLimits {
 
 /** The flag's default. */
 export const DEFAULT_WEBHOOK_RATE_LIMITS: WebhookRateLimits = { perCluster: { ratePerSecond: 1000, burst: 2000 } };
-/** Refusals logged at info per client address and cluster (behind one TLS terminator all spokes share an address); the rest at debug (all are counted). */
+/** Refusals logged at info per client address and cluster label (behind one TLS terminator all spokes share an address); the rest at debug (all are counted). */
 const REFUSAL_LOG_LIMIT: RateLimit = { ratePerSecond: 1, burst: 10 };
 /**
  * What repeats on every request of a cluster (past its limit, its caller Secret unreadable) is

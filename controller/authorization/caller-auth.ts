@@ -31,7 +31,7 @@ export type CallerAuthentication =
   | { readonly ok: true }
   | {
       readonly ok: false;
-      /** For the 401 body and the log; never contains a token. */
+      /** For the log (the 401 body does not carry it); never contains a token. */
       readonly reason: string;
     };
 

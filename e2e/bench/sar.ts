@@ -60,6 +60,7 @@ const UNCACHED_RATE = Number(process.env.BENCH_UNCACHED_RATE ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const FLOOR_WORK_US = Number(process.env.BENCH_FLOOR_WORK_US ?? 0);
+if (!Number.isFinite(FLOOR_WORK_US) || FLOOR_WORK_US < 0) throw new Error(`BENCH_FLOOR_WORK_US must be a number of microseconds >= 0, not "${process.env.BENCH_FLOOR_WORK_US}"`);
 const TOKEN = 'bench-webhook-token';
 /** The bench server, bundled as the image's program is (no tsx at run time, as in production). */
 const SERVER_BUNDLE = join(root, 'build', 'bench', 'sar-server.mjs');
@@ -267,6 +268,8 @@ async function main(res: Resources): Promise<void> {
     readonly floorCpuMs?: number;
     readonly machine: MachineTimes;
   }
+  type ServerSnapshot = Snapshot & Required<Pick<Snapshot, 'server' | 'reviews'>>;
+  const ofServerSnapshot = (s: Snapshot): s is ServerSnapshot => s.server !== undefined && s.reviews !== undefined;
   const snapshot = async (ofServer: boolean): Promise<Snapshot> => ({
     ...(ofServer ? { server: await stats(), reviews: await spokeReviews() } : { floorCpuMs: await processCpuMs(floor.pid) }),
     machine: await machineTimes(),
@@ -280,7 +283,7 @@ async function main(res: Resources): Promise<void> {
     print(`${''.padEnd(13)} machine: ${machine.busyPercent.toFixed(0)}% of ${machine.cpus} CPUs busy, ${machine.stealMs.toFixed(0)} ms stolen by the host`);
   };
   /** The server's CPU, garbage collection, spoke calls, event-loop delay and handling time between two snapshots, and the machine's. */
-  const printCounters = (before: Required<Snapshot>, after: Required<Snapshot>): void => {
+  const printCounters = (before: ServerSnapshot, after: ServerSnapshot): void => {
     const server = after.server;
     const decisions = server.decisions - before.server.decisions;
     const scavenges = server.gc.scavenges - before.server.gc.scavenges;
@@ -374,7 +377,7 @@ async function main(res: Resources): Promise<void> {
         print(line(`  ${kind}`, byKind.get(kind) as Latencies, count) + (fromSend === undefined ? '' : sendText(fromSend.filter((_, i) => asked[i]?.kind === kind))));
       }
     }
-    if (before?.server !== undefined && after?.server !== undefined) printCounters(before as Required<Snapshot>, after as Required<Snapshot>);
+    if (before !== undefined && after !== undefined && ofServerSnapshot(before) && ofServerSnapshot(after)) printCounters(before, after);
     else if (before !== undefined && after !== undefined) printMachine(before, after, results.length);
     return result;
   };
