@@ -178,6 +178,8 @@ describe('REST API (HTTP, in-memory store)', () => {
     expect([unknown.status, unknown.body.code, unknown.body.details]).to.deep.equal([422, 'UNPROCESSABLE_ENTITY', 'body: unknown field "extra"']);
     const wrongType = await call('POST', '/api/breakglassSessions', { token: 'alice', body: { ...request, duration: '1h' } });
     expect([wrongType.status, wrongType.body.details]).to.deep.equal([422, 'body.duration: must be integer']);
+    const longCluster = await call('POST', '/api/breakglassSessions', { token: 'alice', body: { ...request, cluster: '-prod-'.repeat(50_000) } });
+    expect([longCluster.status, longCluster.body.details]).to.deep.equal([422, 'body.cluster: must NOT have more than 253 characters']);
     const missing = await call('POST', '/api/breakglassSessions', { token: 'alice', body: { cluster: 'prod-eu' } });
     expect(missing.status).to.equal(422);
     const broken = await call('POST', '/api/breakglassSessions', { token: 'alice', raw: '{"cluster":', headers: { 'content-type': 'application/json' } });

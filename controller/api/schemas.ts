@@ -7,18 +7,20 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { breakglassEscalationCrd } from '../../crds/breakglass-escalation.ts';
 import { breakglassSessionCrd } from '../../crds/breakglass-session.ts';
 import { openApiSchema, type JsonObject } from '../../crds/index.ts';
+import { MAX_IDENTIFIER_LENGTH } from '../../crds/validation/checks.ts';
 import { ERROR_CODES } from './api-error.ts';
 
 const ref = (name: string) => Type.Unsafe<unknown>({ $ref: `#/components/schemas/${name}` });
 
 export const SessionRequestSchema = Type.Object(
   {
-    cluster: Type.String({ description: 'ClusterConfig name of the target cluster.' }),
-    user: Type.Optional(Type.String({ description: "the caller's identifier; defaults to it, must equal it when given." })),
-    group: Type.String({ description: 'the escalated group requested.' }),
+    // Bounded like the identifiers they must equal (§1.5), so that no request makes matching work on megabytes.
+    cluster: Type.String({ maxLength: MAX_IDENTIFIER_LENGTH, description: 'ClusterConfig name of the target cluster.' }),
+    user: Type.Optional(Type.String({ maxLength: MAX_IDENTIFIER_LENGTH, description: "the caller's identifier; defaults to it, must equal it when given." })),
+    group: Type.String({ maxLength: MAX_IDENTIFIER_LENGTH, description: 'the escalated group requested.' }),
     reason: Type.Optional(Type.String({ description: 'why; at most 500 characters, reduced to letters, digits and .,;!?\'-' })),
     duration: Type.Optional(Type.Integer({ description: 'validity in seconds, 60 .. the escalation maxValidFor.' })),
-    scheduledStartTime: Type.Optional(Type.String({ description: 'RFC 3339 start time in the future.' })),
+    scheduledStartTime: Type.Optional(Type.String({ maxLength: 64, description: 'RFC 3339 start time in the future.' })),
   },
   { additionalProperties: false },
 );

@@ -16,6 +16,13 @@ describe('validation checks', () => {
       ['a\\*b', 'axb', false],
       ['a.b', 'axb', false],
       ['prod-[', 'prod-[', true],
+      ['*-prod-*', 'eu-prod-1', true],
+      ['*-prod-*', 'eu/x-prod-1', false],
+      ['*/*', 'a/b', true],
+      ['a*b*c', 'axxbyyc', true],
+      ['a*b*c', 'axxbyyc/', false],
+      ['*a', 'aaa', true],
+      ['[^x]*', '/a', false],
     ];
     for (const [pattern, value, expected] of matches) {
       it(`"${pattern}" ${expected ? 'matches' : 'does not match'} "${value}"`, () => {
@@ -23,6 +30,15 @@ describe('validation checks', () => {
         expect(compileGlob(pattern)(value), 'compiled').to.equal(expected);
       });
     }
+
+    it('answers a long value that a pattern with several stars cannot match at once (no backtracking)', () => {
+      // Hundreds of KB, as a resource name in a review or a cluster in a request may be: a
+      // backtracking regular expression took minutes for these, far beyond the test's timeout.
+      expect(compileGlob('*-prod-*')(`${'-prod-'.repeat(100_000)}/`)).to.equal(false);
+      expect(compileGlob('*a*b*c*d')('a'.repeat(500_000))).to.equal(false);
+      expect(compileGlob('*[ab]?*x')(`${'ab'.repeat(200_000)}y`)).to.equal(false);
+      expect(compileGlob('*-prod-*')(`${'-prod-'.repeat(100_000)}`)).to.equal(true);
+    });
 
     it('reports malformed patterns and accepts valid ones', () => {
       expect(globError('prod-[a-')).to.equal('has an unterminated or malformed character class');

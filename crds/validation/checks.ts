@@ -67,8 +67,6 @@ export function globError(pattern: string): string | undefined {
   return undefined;
 }
 
-const escapeRegExp = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-
 /**
  * Whether `value` matches the glob `pattern` with Go's path.Match semantics: `*` and `?` do not
  * cross "/", `[...]` / `[^...]` classes, `\` escapes. A malformed pattern matches nothing.
@@ -77,54 +75,128 @@ export function globMatches(pattern: string, value: string): boolean {
   return compileGlob(pattern)(value);
 }
 
+/** One element of a glob chunk: a character, `?`, or a `[...]` class. */
+type GlobToken =
+  | { readonly kind: 'char'; readonly c: string }
+  | { readonly kind: 'any' }
+  | { readonly kind: 'class'; readonly negate: boolean; readonly ranges: readonly (readonly [string, string])[] };
+
+/** What follows an optional run of stars up to the next star (Go's scanChunk). */
+interface GlobChunk {
+  readonly star: boolean;
+  readonly tokens: readonly GlobToken[];
+  /** The chunk's text when it has only plain characters (matched with startsWith/indexOf). */
+  readonly literal: string | undefined;
+}
+
+/** The chunks of a well-formed pattern (globError returned undefined for it). */
+function globChunks(pattern: string): GlobChunk[] {
+  const chunks: GlobChunk[] = [];
+  let i = 0;
+  const classChar = (): string => {
+    if (pattern[i] === '\\') i++;
+    return pattern[i++] ?? '';
+  };
+  while (i < pattern.length) {
+    let star = false;
+    while (pattern[i] === '*') {
+      star = true;
+      i++;
+    }
+    const tokens: GlobToken[] = [];
+    while (i < pattern.length && pattern[i] !== '*') {
+      const c = pattern[i] as string;
+      if (c === '?') {
+        tokens.push({ kind: 'any' });
+        i++;
+      } else if (c === '\\') {
+        tokens.push({ kind: 'char', c: pattern[i + 1] ?? '' });
+        i += 2;
+      } else if (c === '[') {
+        i++;
+        const negate = pattern[i] === '^';
+        if (negate) i++;
+        const ranges: [string, string][] = [];
+        while (!(pattern[i] === ']' && ranges.length > 0)) {
+          const lo = classChar();
+          let hi = lo;
+          if (pattern[i] === '-') {
+            i++;
+            hi = classChar();
+          }
+          ranges.push([lo, hi]);
+        }
+        i++;
+        tokens.push({ kind: 'class', negate, ranges });
+      } else {
+        tokens.push({ kind: 'char', c });
+        i++;
+      }
+    }
+    const literal = tokens.every((t) => t.kind === 'char') ? tokens.map((t) => (t.kind === 'char' ? t.c : '')).join('') : undefined;
+    chunks.push({ star, tokens, literal });
+  }
+  return chunks;
+}
+
+function tokenMatches(token: GlobToken, c: string): boolean {
+  if (token.kind === 'char') return c === token.c;
+  if (token.kind === 'any') return c !== '/';
+  const inClass = token.ranges.some(([lo, hi]) => lo <= c && c <= hi);
+  return token.negate ? !inClass && c !== '/' : inClass;
+}
+
+/** Where the chunk ends when it starts at `at` in `value`, or -1. */
+function chunkEnd(chunk: GlobChunk, value: string, at: number): number {
+  if (chunk.literal !== undefined) return value.startsWith(chunk.literal, at) ? at + chunk.literal.length : -1;
+  let pos = at;
+  for (const token of chunk.tokens) {
+    if (pos >= value.length || !tokenMatches(token, value[pos] as string)) return -1;
+    pos++;
+  }
+  return pos;
+}
+
 /**
- * globMatches with the pattern translated once, for hot paths that match the same pattern many
- * times (the authorization webhook precompiles DenyPolicy globs with it).
+ * globMatches with the pattern parsed once, for hot paths that match the same pattern many times
+ * (the authorization webhook precompiles DenyPolicy globs with it). Go's path.Match algorithm:
+ * each chunk after a star is matched at the leftmost place the star can reach (a star never
+ * skips "/"), so a match costs at most the value's length times the pattern's, whatever the
+ * input. A regular expression of `[^/]*` groups backtracks: a long value from a request (a
+ * resource name in a review, a cluster in a session request) could hold the event loop for
+ * minutes.
  */
 export function compileGlob(pattern: string): (value: string) => boolean {
   // A malformed pattern, like one without wildcards, matches only itself (as globMatches does).
   if (globError(pattern) !== undefined || !/[*?[\\]/.test(pattern)) return (value) => value === pattern;
-  let source = '';
-  let i = 0;
-  const classChar = (): string => {
-    if (pattern[i] === '\\') i++;
-    return escapeRegExp(pattern[i++] ?? '');
-  };
-  while (i < pattern.length) {
-    const c = pattern[i] as string;
-    if (c === '*') {
-      source += '[^/]*';
-      i++;
-    } else if (c === '?') {
-      source += '[^/]';
-      i++;
-    } else if (c === '\\') {
-      source += escapeRegExp(pattern[i + 1] ?? '');
-      i += 2;
-    } else if (c === '[') {
-      i++;
-      let negate = false;
-      if (pattern[i] === '^') {
-        negate = true;
-        i++;
+  const chunks = globChunks(pattern);
+  return (value) => {
+    if (value === pattern) return true;
+    let pos = 0;
+    for (let k = 0; k < chunks.length; k++) {
+      const chunk = chunks[k] as GlobChunk;
+      const last = k === chunks.length - 1;
+      // A trailing star takes the rest unless it holds a "/".
+      if (chunk.star && chunk.tokens.length === 0) return value.indexOf('/', pos) === -1;
+      // The latest start a star allows: it skips characters up to the next "/", not past it.
+      const slash = value.indexOf('/', pos);
+      const latest = !chunk.star ? pos : slash === -1 ? value.length : slash;
+      let end = -1;
+      if (last) {
+        // The last chunk must end the value: it can start at one place only, when it has a fixed length.
+        const start = value.length - chunk.tokens.length;
+        if (start >= pos && start <= latest) end = chunkEnd(chunk, value, start);
+      } else if (chunk.literal !== undefined) {
+        const start = value.indexOf(chunk.literal, pos);
+        if (start !== -1 && start <= latest) end = start + chunk.literal.length;
+      } else {
+        for (let start = pos; start <= latest && end === -1; start++) end = chunkEnd(chunk, value, start);
       }
-      let body = '';
-      do {
-        body += classChar();
-        if (pattern[i] === '-') {
-          i++;
-          body += `-${classChar()}`;
-        }
-      } while (pattern[i] !== ']');
-      i++;
-      source += negate ? `[^/${body}]` : `[${body}]`;
-    } else {
-      source += escapeRegExp(c);
-      i++;
+      if (end === -1) return false;
+      pos = end;
     }
-  }
-  const regexp = new RegExp(`^${source}$`, 's');
-  return (value) => value === pattern || regexp.test(value);
+    return pos === value.length;
+  };
 }
 
 export function checkGlob(findings: Findings, field: string, pattern: string): void {
