@@ -107,7 +107,7 @@ export const BreakglassEscalationSpecSchema = Type.Object(
       description: 'the group a session of this escalation grants.',
     }),
     maxValidFor: Type.Optional(durationField('how long an approved session is valid.', ESCALATION_DEFAULT_MAX_VALID_FOR)),
-    idleTimeout: Type.Optional(durationField('ends sessions after this much inactivity; at least 1m.')),
+    idleTimeout: Type.Optional(durationField('ends sessions after this much inactivity (activity reaches a session within 65 s, so they end up to that much later); at least 1m.')),
     retainFor: Type.Optional(durationField('how long ended sessions are kept.')),
     approvalTimeout: Type.Optional(
       durationField('how long a request waits for approval; at most maxValidFor.', ESCALATION_DEFAULT_APPROVAL_TIMEOUT),

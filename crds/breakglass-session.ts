@@ -81,7 +81,7 @@ export const BreakglassSessionSpecSchema = Type.Object(
     maxValidFor: Type.Optional(
       durationField('how long the session is valid after (scheduled) activation.', SESSION_DEFAULT_MAX_VALID_FOR),
     ),
-    idleTimeout: Type.Optional(durationField('ends the session after this much inactivity; at least 1m.')),
+    idleTimeout: Type.Optional(durationField('ends the session after this much inactivity (activity reaches it within 65 s, so it ends up to that much later); at least 1m.')),
     retainFor: Type.Optional(
       durationField('how long the object is kept after the session ended.', SESSION_DEFAULT_RETAIN_FOR),
     ),

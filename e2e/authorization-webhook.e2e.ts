@@ -13,8 +13,9 @@
  * Users log in to the spoke with Keycloak access tokens (AuthenticationConfiguration: username
  * claim `email`, groups claim `groups` with prefix `oidc:`). alice requests and drops through the
  * REST API and bob approves there; sessions for the timing tests (expiry, idle, activity) are
- * seeded through the API server directly. The idle one is dave's, started at the end of the
- * setup: its minute of idleness passes while the other tests run.
+ * seeded through the API server directly. The idle one is dave's, made first in the setup and
+ * last used a minute before: the 65 s that recorded activity may lag pass while the setup and
+ * the other tests run.
  */
 import { expect } from 'chai';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
@@ -290,10 +291,12 @@ describe('authorization webhook with a real spoke API server', function () {
       return response?.status === 200 ? true : undefined;
     });
   /**
-   * dave's idle session (1 m idle timeout), started once the spoke is ready: the wait for its
-   * expiry runs alongside the other tests, on a user none of them uses. The test at the end awaits it.
+   * dave's idle session (1 m idle timeout, last used a minute before), made first thing in the
+   * setup: the wait for its expiry (the 65 s recorded activity may lag) runs alongside the setup
+   * and the other tests, on a user none of them uses. The test at the end awaits it. (The
+   * activity test covers activity recorded through the webhook.)
    */
-  let idleSession: Promise<{ name: string; lastActivity: string }> | undefined;
+  let idleSession: { name: string; lastActivity: string } | undefined;
 
   before(async function () {
     this.timeout(KEYCLOAK_START_TIMEOUT_MS);
@@ -304,6 +307,7 @@ describe('authorization webhook with a real spoke API server', function () {
     await installCrds(hub);
     custom = hub.makeApiClient(CustomObjectsApi);
     hubNamespace = await testCluster().createNamespace('webhook');
+    idleSession = await seedIdleSession();
     // The replicas hold nothing but a token of the synthesized ServiceAccount, so the
     // synthesized RBAC is proven sufficient (DenyPolicy watch, Secrets in its namespace,
     // session status writes for activity).
@@ -416,9 +420,6 @@ describe('authorization webhook with a real spoke API server', function () {
     }
     // The replica's caches see the new objects through their watches.
     await untilReady(replica, 'the replica is ready');
-    idleSession = startIdleSession();
-    // Awaited (and its failure reported) by the idle test; not an unhandled rejection before that.
-    idleSession.catch(() => {});
   });
 
   afterEach(function () {
@@ -451,32 +452,29 @@ describe('authorization webhook with a real spoke API server', function () {
     return { status: response.status, body: (await response.json()) as { metadata?: { name?: string }; error?: string } };
   }
 
-  async function approveSession(name: string, expiresInMs = 3_600_000, spec: Record<string, string> = {}): Promise<BreakglassSession> {
+  async function approveSession(name: string, expiresInMs = 3_600_000, spec: Record<string, string> = {}, status: Record<string, string> = {}): Promise<BreakglassSession> {
     const created = (await custom.createNamespacedCustomObject({
       group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession,
       body: { apiVersion: API_VERSION, kind: 'BreakglassSession', metadata: { name }, spec: { cluster: CLUSTER, user: aliceUser, grantedGroup: ESCALATED_GROUP, ...spec } },
     })) as BreakglassSession;
     return (await custom.replaceNamespacedCustomObjectStatus({
       group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name,
-      body: { ...created, status: { state: 'Approved', approvedAt: isoSeconds(Date.now() - 1000), expiresAt: isoSeconds(Date.now() + expiresInMs), approvers: ['bob@example.com'] } },
+      body: { ...created, status: { state: 'Approved', approvedAt: isoSeconds(Date.now() - 1000), expiresAt: isoSeconds(Date.now() + expiresInMs), approvers: ['bob@example.com'], ...status } },
     })) as BreakglassSession;
   }
 
   const readSession = async (name: string) =>
     (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: hubNamespace, plural: plurals.BreakglassSession, name })) as BreakglassSession;
 
-  /** dave's session with a 1 m idle timeout, one request allowed through it, and the activity it recorded. */
-  async function startIdleSession(): Promise<{ name: string; lastActivity: string }> {
+  /**
+   * dave's session with a 1 m idle timeout, approved and last used a minute ago: idle by its
+   * timeout already, so only the recording lag (65 s) keeps it from ending before the test.
+   */
+  async function seedIdleSession(): Promise<{ name: string; lastActivity: string }> {
     const name = `dave-idle-${randomBytes(2).toString('hex')}`;
-    await approveSession(name, 3_600_000, { idleTimeout: '1m', user: keycloak.users.dave.email });
-    // One allowed request records activity (idle expiry counts from it).
-    await eventually('dave allowed through the session', 20_000, async () => ((await asUserOn(spoke, 'dave', ['get', 'pods', '-n', 'payments'])).code === 0 ? true : undefined));
-    const active = await eventually('lastActivity written', 20_000, async () => {
-      const session = await readSession(name);
-      return session.status?.lastActivity ? session : undefined;
-    });
-    expect(active.status?.state).to.equal('Approved');
-    return { name, lastActivity: active.status?.lastActivity ?? '' };
+    const lastActivity = isoSeconds(Date.now() - 60_000);
+    await approveSession(name, 3_600_000, { idleTimeout: '1m', user: keycloak.users.dave.email }, { approvedAt: isoSeconds(Date.now() - 61_000), lastActivity });
+    return { name, lastActivity };
   }
 
   it('without a session: forbidden, naming the escalation that would allow it and its link', async () => {
@@ -794,17 +792,18 @@ describe('authorization webhook with a real spoke API server', function () {
     expect(String(failed.err)).to.equal('sessions cache has not synced');
   });
 
-  it('an idle session expires with reason IdleTimeout once the webhook stops recording activity for it', async function () {
+  it('an idle session expires with reason IdleTimeout once no activity was recorded for its idle timeout and the recording lag', async function () {
     this.timeout(180_000);
     if (idleSession === undefined) throw new Error('the idle session was not started');
-    const { name, lastActivity } = await idleSession;
+    const { name, lastActivity } = idleSession;
     const ended = await eventually('the cleanup loop idle-expires the session', 120_000, async () => {
       const session = await readSession(name);
       return session.status?.state === 'IdleExpired' ? session : undefined;
     });
     const idle = ended.status?.conditions?.find((c) => c.type === 'Idle');
     expect(idle?.reason).to.equal('IdleTimeout');
-    expect(Date.parse(idle?.lastTransitionTime ?? '') - Date.parse(lastActivity), 'not before the idle timeout').to.be.at.least(59_000);
+    // Not before the idle timeout plus the 65 s recorded activity may lag (timestamps are whole seconds).
+    expect(Date.parse(idle?.lastTransitionTime ?? '') - Date.parse(lastActivity), 'not before the idle timeout and the recording lag').to.be.at.least(124_000);
     // Denied by the webhook's decision (dave may request nothing), not by a failing webhook.
     await eventually('forbidden again, by the webhook', 20_000, async () => {
       const result = await asUserOn(spoke, 'dave', ['get', 'pods', '-n', 'payments']);

@@ -26,6 +26,7 @@ import { registerWebhookMetrics } from '../authorization/metrics.ts';
 import { SpokeClients, SpokeGrantChecker, SpokeObjectReader } from '../authorization/spoke.ts';
 import { DenyPolicyCache, EscalationCache, InformerClusterDirectory, SessionIndex, type ChangeSource } from '../authorization/webhook-caches.ts';
 import { createWebhookHandler, type WebhookHandler, type WebhookRateLimits } from './authorization-webhook-handler.ts';
+import { ACTIVITY_FLUSH_MS } from '../sessions/activity-timing.ts';
 
 export interface AuthorizationWebhookOptions {
   readonly kubeConfig: KubeConfig;
@@ -74,7 +75,7 @@ export function createAuthorizationWebhook(options: AuthorizationWebhookOptions)
   const spokes = new SpokeClients(clusters, secrets, { clock, requestTimeoutMs: options.grantCache?.timeoutMs });
   const grants = new CachingGrantChecker(new SpokeGrantChecker(spokes), { clock, ...options.grantCache });
   const metrics = registerWebhookMetrics(options.registry);
-  const activity = new ActivityRecorder(new SessionActivityWriter(options.sessions), {
+  const activity = new ActivityRecorder(new SessionActivityWriter(options.sessions, { intervalMs: options.activityIntervalMs }), {
     clock,
     intervalMs: options.activityIntervalMs,
     onWriteError: (err, write) =>
@@ -104,7 +105,7 @@ export function createAuthorizationWebhook(options: AuthorizationWebhookOptions)
     ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
   });
 
-  const flushEvery = options.activityFlushMs ?? 15_000;
+  const flushEvery = options.activityFlushMs ?? ACTIVITY_FLUSH_MS;
   const components: ReplicaComponent[] = [
     denyPolicyCache.component('deny-policies'),
     {

@@ -29,11 +29,23 @@ function activity(stored: BreakglassSession, overrides: Partial<ActivityWrite> =
 describe('SessionActivityWriter', () => {
   it('adds the count and sets lastActivity on the live object, with its resourceVersion', async () => {
     const repo = new InMemorySessionRepository();
-    const stored = repo.put(approved({ activityCount: 4, lastActivity: '2030-01-01T00:00:10Z' }));
+    const stored = repo.put(approved({ activityCount: 4, lastActivity: '2029-12-31T23:58:10Z' }));
     repo.modify('team', 's1', (s) => (s.metadata = { ...s.metadata, labels: { changed: 'yes' } })); // informer copy now stale
     expect(await new SessionActivityWriter(repo).writeActivity(activity(stored))).to.equal('written');
     const status = repo.get('team', 's1')?.status;
     expect([status?.lastActivity, status?.activityCount, status?.state]).to.deep.equal(['2030-01-01T00:00:30Z', 7, 'Approved']);
+  });
+
+  it('defers when the live session already holds activity within the interval (another replica wrote it after this one\'s informer copy)', async () => {
+    const repo = new InMemorySessionRepository();
+    const stored = repo.put(approved({ activityCount: 4 }));
+    // Replica A wrote 50 ms before this replica's write; this replica's informer has not seen it.
+    repo.modify('team', 's1', (s) => (s.status = { ...s.status, lastActivity: '2030-01-01T00:00:29Z', activityCount: 5 }));
+    const writes = repo.writes.length;
+    expect(await new SessionActivityWriter(repo).write(activity(stored))).to.equal('deferred');
+    expect(repo.writes, 'one write per session per interval across replicas').to.have.length(writes);
+    expect(repo.get('team', 's1')?.status?.activityCount).to.equal(5);
+    expect(await new SessionActivityWriter(repo, { intervalMs: 1000 }).write(activity(stored)), 'a shorter interval has passed').to.equal(undefined);
   });
 
   it('never moves lastActivity backwards', async () => {

@@ -8,11 +8,16 @@ const MINUTE = 60_000;
 class RecordingWriter implements ActivityWriter {
   readonly writes: ActivityWrite[] = [];
   failNext = 0;
-  async write(activity: ActivityWrite): Promise<void> {
+  deferNext = 0;
+  async write(activity: ActivityWrite): Promise<void | 'deferred'> {
     this.writes.push(activity);
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('conflict');
+    }
+    if (this.deferNext > 0) {
+      this.deferNext--;
+      return 'deferred';
     }
   }
 }
@@ -52,6 +57,20 @@ describe('ActivityRecorder', () => {
     await clock.advance(MINUTE);
     await recorder.flush();
     expect(writer.writes, 'nothing left to write').to.have.length(2);
+  });
+
+  it('keeps the count of a deferred write (another replica had just written) for the next write', async () => {
+    const clock = new FakeClock();
+    const writer = new RecordingWriter();
+    writer.deferNext = 1;
+    const recorder = new ActivityRecorder(writer, { clock });
+    for (let i = 0; i < 3; i++) recorder.record(target());
+    await recorder.settled();
+    expect(recorder.pendingCount(), 'the deferred one and the two after it').to.equal(3);
+    await clock.advance(MINUTE);
+    await recorder.flush();
+    expect(writer.writes.map((w) => w.increment)).to.deep.equal([1, 3]);
+    expect(recorder.pendingCount()).to.equal(0);
   });
 
   it('skips the write when another replica wrote lastActivity less than a minute ago', async () => {

@@ -13,6 +13,7 @@
  */
 import type { Clock } from '../clock/clock.ts';
 import { parseTime } from '../sessions/timestamps.ts';
+import { ACTIVITY_WRITE_INTERVAL_MS } from '../sessions/activity-timing.ts';
 
 /** The session a decision was served by, as the informer copy shows it. */
 export interface ActivityTarget {
@@ -37,12 +38,16 @@ export interface ActivityWrite {
 }
 
 export interface ActivityWriter {
-  write(activity: ActivityWrite): Promise<void>;
+  /**
+   * Writes the activity. 'deferred': not written because the session's stored activity is
+   * already within the interval (another replica wrote it); the count waits for the next write.
+   */
+  write(activity: ActivityWrite): Promise<void | 'deferred'>;
 }
 
 export interface ActivityRecorderOptions {
   readonly clock: Pick<Clock, 'wallNow'>;
-  /** Default one minute. */
+  /** Default ACTIVITY_WRITE_INTERVAL_MS (one minute), which the leader's idle check allows for. */
   readonly intervalMs?: number;
   /** Sessions tracked at most; beyond it the oldest idle entry is forgotten. Default 10,000. */
   readonly maxSessions?: number;
@@ -72,7 +77,7 @@ export class ActivityRecorder {
     options: ActivityRecorderOptions,
   ) {
     this.clock = options.clock;
-    this.intervalMs = options.intervalMs ?? 60_000;
+    this.intervalMs = options.intervalMs ?? ACTIVITY_WRITE_INTERVAL_MS;
     this.maxSessions = options.maxSessions ?? 10_000;
     this.onWriteError = options.onWriteError;
   }
@@ -140,8 +145,9 @@ export class ActivityRecorder {
     entry.lastWriteAt = now;
     entry.writing = true;
     const write = this.writer.write(activity).then(
-      () => {
+      (result) => {
         entry.writing = false;
+        if (result === 'deferred') entry.pending += activity.increment;
       },
       (error: unknown) => {
         entry.writing = false;

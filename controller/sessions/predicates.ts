@@ -7,6 +7,7 @@
 import type { BreakglassSession, SessionState } from '../../crds/index.ts';
 import { idleTimeoutMs } from './session-durations.ts';
 import { parseTime } from './timestamps.ts';
+import { ACTIVITY_RECORDING_LAG_MS } from './activity-timing.ts';
 
 export const TERMINAL_STATES: ReadonlySet<SessionState> = new Set<SessionState>([
   'Rejected',
@@ -112,13 +113,15 @@ export function isTokenValid(session: BreakglassSession, now: Date): boolean {
 }
 
 /**
- * Approved with an idle timeout, recorded activity, and at least idleTimeout since that activity.
- * Sessions without recorded activity are never idle-expired (§3.5).
+ * Approved with an idle timeout, recorded activity, and at least idleTimeout since that activity
+ * plus the time recorded activity may take to reach the status (ACTIVITY_RECORDING_LAG_MS): a
+ * session in use is never ended for idleness. Sessions without recorded activity are never
+ * idle-expired (§3.5).
  */
 export function isIdle(session: BreakglassSession, now: Date): boolean {
   if (stateOf(session) !== 'Approved') return false;
   const idleTimeout = idleTimeoutMs(session);
   const lastActivity = parseTime(session.status?.lastActivity);
   if (idleTimeout === undefined || lastActivity === undefined) return false;
-  return now.getTime() - lastActivity >= idleTimeout;
+  return now.getTime() - lastActivity >= idleTimeout + ACTIVITY_RECORDING_LAG_MS;
 }
