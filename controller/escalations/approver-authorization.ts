@@ -13,6 +13,7 @@
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig } from '../../crds/index.ts';
 import type { VerifiedIdentity } from '../identity/identity.ts';
 import { approverIdentityProviders, matchesCluster } from './matching.ts';
+import { REQUESTER_EMAIL_ANNOTATION } from '../sessions/session-labels.ts';
 
 export type ApprovalDenialCode =
   | 'UNAUTHENTICATED'
@@ -46,9 +47,15 @@ export function callerIdentifiers(caller: VerifiedIdentity): string[] {
     .map((v) => v.toLowerCase());
 }
 
-/** Whether one of the caller's identifiers (email, preferred_username, sub; case-insensitive) is the session's user. */
+/**
+ * Whether one of the caller's identifiers (email, preferred_username, sub; case-insensitive) is
+ * the session's user, or the caller's email is the requester's recorded at creation (spec.user
+ * may be a `sub` or username of the requester's identity provider).
+ */
 export function namesRequester(caller: VerifiedIdentity, session: BreakglassSession): boolean {
-  return callerIdentifiers(caller).includes(session.spec.user.toLowerCase());
+  if (callerIdentifiers(caller).includes(session.spec.user.toLowerCase())) return true;
+  const requesterEmail = session.metadata?.annotations?.[REQUESTER_EMAIL_ANNOTATION];
+  return requesterEmail !== undefined && requesterEmail !== '' && caller.email?.toLowerCase() === requesterEmail;
 }
 
 /**

@@ -8,6 +8,7 @@ import { SessionActions } from './session-actions.ts';
 import type { SessionDomainDeps } from './session-context.ts';
 import { SessionQueries } from './session-queries.ts';
 import { SessionRequests } from './session-requests.ts';
+import { REQUESTER_EMAIL_ANNOTATION } from './session-labels.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 
@@ -277,6 +278,19 @@ describe('session actions', () => {
     expect((await refusal(t.actions.perform(approverImpostor, 'approve', t.name))).message).to.match(/Self-approval is not allowed/);
     expect(t.queries.list(person('alice'), { mine: true }).map((s) => s.metadata?.name)).to.deep.equal([t.name]);
     await t.actions.perform(person('alice'), 'withdraw', t.name);
+  });
+
+  it('blocks self-approval through a second identity provider also when the cluster identifies users by sub', async () => {
+    // spec.user is then the requester's sub at their provider; only the email recorded at creation ties them.
+    const t = setup([escalation('dev-admin', { approvers: { users: ['alice@example.com'] } })]);
+    t.deps.clusterConfigs = new StaticSource([clusterConfig('prod-eu', { userIdentifierClaim: 'sub' })]);
+    const created = await t.requests.request(person('alice'), request);
+    expect(created.spec.user).to.equal('sub-alice');
+    expect(created.metadata?.annotations?.[REQUESTER_EMAIL_ANNOTATION]).to.equal('alice@example.com');
+    const name = created.metadata?.name ?? '';
+    const elsewhere = person('alice', { issuer: 'https://partner.example.com/realms/p', identityProvider: 'partner', subject: 'p-42', username: 'asmith', email: 'Alice@Example.com' });
+    expect((await refusal(t.actions.perform(elsewhere, 'approve', name))).message).to.match(/Self-approval is not allowed/);
+    expect(t.sessions.get('breakglass', name)?.status?.state).to.equal('Pending');
   });
 
   it('a concurrent change between read and write is a conflict, never an overwrite', async () => {

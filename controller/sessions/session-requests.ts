@@ -31,7 +31,7 @@ import { sanitizeRequestReason } from './reasons.ts';
 import { RequestError } from './request-errors.ts';
 import { publicSession, type SessionDomainDeps } from './session-context.ts';
 import { positiveDuration, DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_MAX_VALID_FOR_MS } from './session-durations.ts';
-import { sessionGenerateName, sessionLabels, tripleSelector } from './session-labels.ts';
+import { REQUESTER_EMAIL_ANNOTATION, sessionGenerateName, sessionLabels, tripleSelector } from './session-labels.ts';
 import { sessionLimitViolation } from './session-limits.ts';
 import { SessionCreateRefusedError } from './session-store.ts';
 import { transition } from './state-machine.ts';
@@ -277,6 +277,8 @@ export class SessionRequests {
         generateName: sessionGenerateName(spec.cluster, spec.grantedGroup),
         namespace,
         labels: sessionLabels(spec.cluster, user, spec.grantedGroup),
+        // Creation requires an email claim (checked above).
+        annotations: { [REQUESTER_EMAIL_ANNOTATION]: (caller.email ?? '').toLowerCase() },
         ownerReferences: [
           {
             apiVersion: API_VERSION,
