@@ -92,6 +92,12 @@ describe('approver authorization', () => {
     expect(checkApprovalAuthorization({ ...ctx, caller: person('bob') })).to.include({ code: 'NOT_AN_APPROVER' });
   });
 
+  it('finds the synced members of an approver group written with surrounding spaces (the sync keys them trimmed)', () => {
+    const spaced = escalation('e', { approvers: { groups: [' approvers '] } }, { status: { approverGroupMembers: { approvers: ['dave@example.com'] } } });
+    const ctx = { session: session(), escalations: [spaced], clusterConfig: undefined };
+    expect(checkApprovalAuthorization({ ...ctx, caller: person('dave') }).allowed).to.equal(true);
+  });
+
   it('enforces approver domains, the escalation list over the cluster list', () => {
     const e = escalation('e', { allowedApproverDomains: ['corp.example'] });
     const decision = checkApprovalAuthorization({ caller: person('bob'), session: session(), escalations: [e], clusterConfig: undefined });

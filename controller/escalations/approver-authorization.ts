@@ -12,6 +12,7 @@
  */
 import type { BreakglassEscalation, BreakglassSession, ClusterConfig } from '../../crds/index.ts';
 import type { VerifiedIdentity } from '../identity/identity.ts';
+import { approverGroups } from './group-sync-status.ts';
 import { approverIdentityProviders, matchesCluster } from './matching.ts';
 import { REQUESTER_EMAIL_ANNOTATION } from '../sessions/session-labels.ts';
 
@@ -110,7 +111,8 @@ export function isApproverOf(caller: VerifiedIdentity, escalation: BreakglassEsc
   if (users.includes(email)) return true;
   const members = escalation.status?.approverGroupMembers ?? {};
   const tokenGroups = caller.groups ?? [];
-  for (const group of escalation.spec.approvers?.groups ?? []) {
+  // The names as the group sync keys them (trimmed): a group written with a stray space is still found.
+  for (const group of approverGroups(escalation)) {
     const synced = members[group];
     if (synced !== undefined) {
       // The synced list is authoritative for its group: someone removed from the group in the
