@@ -297,6 +297,19 @@ describe('JwksTokenVerifier against an HTTPS OIDC provider', function () {
     expect(idp.requests).to.deep.equal(after);
   });
 
+  it('keeps verifying with the keys it fetched last when the provider fails past the key cache age; a new kid is unavailable', async () => {
+    const v = verifier({ jwksMaxAgeMs: 100, failureBackoffMs: 0 });
+    const token = await idp.sign({ aud: AUDIENCE });
+    expect((await v.verify(token)).subject).to.equal('user-1');
+    idp.jwksStatus = 503;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const fetches = idp.requests.jwks;
+    expect((await v.verify(token)).subject, 'the outage outlasted the cache age').to.equal('user-1');
+    expect(idp.requests.jwks, 'the refetch was tried').to.be.greaterThan(fetches);
+    const rotated = await idp.addKey('RS256');
+    expect(await rejection(v.verify(await idp.sign({ aud: AUDIENCE }, { key: rotated })))).to.be.instanceOf(IdentityProviderUnavailableError);
+  });
+
   it('recovers once the provider answers again after the backoff', async () => {
     idp.jwksStatus = 500;
     const v = verifier({ failureBackoffMs: 200 });

@@ -7,10 +7,13 @@
  * `jwksMaxAgeMs`, refetched when a token names an unknown `kid`, at most once per
  * `jwksCooldownMs` after a successful fetch (so a flood of made-up kids costs one request), and
  * concurrent fetches share one request. What it does not do is back off after a failed fetch;
- * `failureBackoffMs` adds that, so an unreachable IdP is not asked again on every request.
- * Keys already cached keep verifying during an outage; only fetches are refused.
+ * `failureBackoffMs` adds that, so an unreachable IdP is not asked again on every request. Nor
+ * does it keep its keys when a refetch fails: past `jwksMaxAgeMs` it refetches and throws, which
+ * would refuse every token once an outage lasts 10 minutes. The last key set fetched is kept
+ * for that case, so keys already known keep verifying during an outage (as kube-apiserver's
+ * OIDC authenticator does); only a kid it does not hold is refused.
  */
-import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from '../observability/logger.ts';
 import { IdentityProviderUnavailableError } from './identity.ts';
 import type { IdentityMetrics } from './identity-metrics.ts';
@@ -91,20 +94,24 @@ export class ProviderKeys {
     }
     const previous = this.discovered;
     // Keep the key set (and its cache) when a refreshed discovery document points to the same keys.
-    const getKey =
-      previous !== undefined && previous.jwksUri === jwksUri
-        ? previous.getKey
-        : createRemoteJWKSet(new URL(jwksUri), {
-            cooldownDuration: this.options.jwksCooldownMs,
-            cacheMaxAge: this.options.jwksMaxAgeMs,
-            timeoutDuration: this.options.requestTimeoutMs,
-            [customFetch]: async (url: string, init: RequestInit) =>
-              new Response(await this.get('jwks', url, init.signal ?? AbortSignal.timeout(this.options.requestTimeoutMs)), {
-                status: 200,
-                headers: { 'content-type': 'application/json' },
-              }),
-          });
-    const discovered: Discovered = { issuer, jwksUri, fetchedAt: Date.now(), getKey: wrapKeyErrors(getKey, this) };
+    let getKey: JWTVerifyGetKey;
+    if (previous !== undefined && previous.jwksUri === jwksUri) {
+      getKey = previous.getKey;
+    } else {
+      let lastFetched: JWTVerifyGetKey | undefined;
+      const remote = createRemoteJWKSet(new URL(jwksUri), {
+        cooldownDuration: this.options.jwksCooldownMs,
+        cacheMaxAge: this.options.jwksMaxAgeMs,
+        timeoutDuration: this.options.requestTimeoutMs,
+        [customFetch]: async (url: string, init: RequestInit) => {
+          const body = await this.get('jwks', url, init.signal ?? AbortSignal.timeout(this.options.requestTimeoutMs));
+          lastFetched = localKeySet(body) ?? lastFetched;
+          return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+        },
+      });
+      getKey = wrapKeyErrors(remote, this, () => lastFetched);
+    }
+    const discovered: Discovered = { issuer, jwksUri, fetchedAt: Date.now(), getKey };
     this.discovered = discovered;
     this.options.logger.info({ identityProvider: name, issuer, jwksUri }, 'Discovered identity provider');
     return discovered;
@@ -139,19 +146,40 @@ export class ProviderKeys {
   }
 }
 
+/** A local key set over a fetched JWKS body; undefined when it is not one (jose's remote set reports that). */
+function localKeySet(body: string): JWTVerifyGetKey | undefined {
+  try {
+    const jwks = JSON.parse(body) as JSONWebKeySet;
+    return Array.isArray(jwks?.keys) ? createLocalJWKSet(jwks) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Key-matching errors (no key for the token's kid/alg) are the token's problem and pass through;
  * anything else the remote set throws (timeout, malformed key set, our fetch errors) means the
- * provider's keys cannot be had and becomes IdentityProviderUnavailableError.
+ * provider's keys cannot be had: the last key set fetched answers instead when there is one,
+ * else it becomes IdentityProviderUnavailableError.
  */
-function wrapKeyErrors(getKey: JWTVerifyGetKey, keys: ProviderKeys): JWTVerifyGetKey {
+function wrapKeyErrors(getKey: JWTVerifyGetKey, keys: ProviderKeys, lastFetched: () => JWTVerifyGetKey | undefined): JWTVerifyGetKey {
   return async (...args: Parameters<JWTVerifyGetKey>) => {
     try {
       return await getKey(...args);
     } catch (err) {
-      if (err instanceof IdentityProviderUnavailableError) throw err;
       const code = (err as { code?: unknown }).code;
-      if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' || code === 'ERR_JOSE_NOT_SUPPORTED') throw err;
+      const keyError = code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' || code === 'ERR_JOSE_NOT_SUPPORTED';
+      const fallback = lastFetched();
+      // The provider is unreachable (or answered garbage): the keys it last published still count.
+      // A kid they do not hold may be a new key: for that token the provider being down is the answer.
+      if (!keyError && fallback !== undefined) {
+        try {
+          return await fallback(...args);
+        } catch (fallbackError) {
+          if ((fallbackError as { code?: unknown }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw fallbackError;
+        }
+      }
+      if (err instanceof IdentityProviderUnavailableError || keyError) throw err;
       throw keys.fail('keys', `the key set of identity provider ${keys.config.name} is unusable: ${describe(err)}`, err);
     }
   };
