@@ -144,4 +144,21 @@ describe('ActivityRecorder', () => {
     expect(writer.writes).to.have.length(10);
     expect(recorder.trackedCount()).to.equal(3);
   });
+
+  it('forgets the least recently seen session first, never one whose write is under way', async () => {
+    const clock = new FakeClock();
+    let release: () => void = () => {};
+    const slow: ActivityWriter = { write: () => new Promise<void>((resolve) => (release = resolve)) };
+    const recorder = new ActivityRecorder(slow, { clock, maxSessions: 2 });
+    recorder.record(target({ name: 'busy', uid: 'u-busy' })); // its write hangs
+    await clock.advance(MINUTE);
+    recorder.record(target({ name: 'quiet', uid: 'u-quiet', lastActivity: formatTime(clock.wallNow()) }));
+    recorder.record(target({ name: 'busy', uid: 'u-busy' })); // counted, seen last
+    recorder.record(target({ name: 'new', uid: 'u-new', lastActivity: formatTime(clock.wallNow()) }));
+    expect(recorder.pendingCount(), "busy's count is kept; quiet, seen longest ago, was forgotten").to.equal(1 + 1);
+    recorder.record(target({ name: 'newer', uid: 'u-newer', lastActivity: formatTime(clock.wallNow()) }));
+    expect(recorder.pendingCount(), 'busy is writing: new goes instead').to.equal(1 + 1);
+    release();
+    await recorder.settled();
+  });
 });

@@ -91,6 +91,10 @@ export class ActivityRecorder {
       if (entry === undefined && this.tracked.size >= this.maxSessions) this.evictOne();
       entry = { target, pending: 0, lastSeenAt: now, lastWriteAt: -Infinity, writing: false };
       this.tracked.set(key, entry);
+    } else {
+      // Most recently seen last (Map order), so that eviction finds the least recently seen first.
+      this.tracked.delete(key);
+      this.tracked.set(key, entry);
     }
     entry.target = target;
     entry.pending++;
@@ -159,9 +163,19 @@ export class ActivityRecorder {
     void write.then(() => this.writes.delete(write));
   }
 
-  /** Forgets the oldest tracked session (its unwritten count is lost; a running write finishes). */
+  /**
+   * Forgets the least recently seen session (its unwritten count is lost), preferring one without
+   * a write under way: forgotten, its next decision would start a second write. When every one is
+   * writing, the bound wins (that second write then meets the resourceVersion precondition).
+   */
   private evictOne(): void {
-    const oldest = this.tracked.keys().next();
-    if (oldest.done !== true) this.tracked.delete(oldest.value);
+    let oldest: string | undefined;
+    for (const [key, entry] of this.tracked) {
+      oldest ??= key;
+      if (entry.writing) continue;
+      this.tracked.delete(key);
+      return;
+    }
+    if (oldest !== undefined) this.tracked.delete(oldest);
   }
 }
