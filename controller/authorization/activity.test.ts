@@ -145,20 +145,29 @@ describe('ActivityRecorder', () => {
     expect(recorder.trackedCount()).to.equal(3);
   });
 
-  it('forgets the least recently seen session first, never one whose write is under way', async () => {
+  it('forgets the least recently seen session first, and one whose write is under way last', async () => {
     const clock = new FakeClock();
+    const written: string[] = [];
     let release: () => void = () => {};
-    const slow: ActivityWriter = { write: () => new Promise<void>((resolve) => (release = resolve)) };
+    const slow: ActivityWriter = {
+      write: (activity) => {
+        written.push(activity.name);
+        // The first write (busy's) hangs until released.
+        return written.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
+      },
+    };
     const recorder = new ActivityRecorder(slow, { clock, maxSessions: 2 });
-    recorder.record(target({ name: 'busy', uid: 'u-busy' })); // its write hangs
+    recorder.record(target({ name: 'busy', uid: 'u-busy' }));
     await clock.advance(MINUTE);
-    recorder.record(target({ name: 'quiet', uid: 'u-quiet', lastActivity: formatTime(clock.wallNow()) }));
-    recorder.record(target({ name: 'busy', uid: 'u-busy' })); // counted, seen last
-    recorder.record(target({ name: 'new', uid: 'u-new', lastActivity: formatTime(clock.wallNow()) }));
-    expect(recorder.pendingCount(), "busy's count is kept; quiet, seen longest ago, was forgotten").to.equal(1 + 1);
-    recorder.record(target({ name: 'newer', uid: 'u-newer', lastActivity: formatTime(clock.wallNow()) }));
-    expect(recorder.pendingCount(), 'busy is writing: new goes instead').to.equal(1 + 1);
+    const recent = formatTime(clock.wallNow());
+    recorder.record(target({ name: 'quiet', uid: 'u-quiet', lastActivity: recent }));
+    recorder.record(target({ name: 'busy', uid: 'u-busy' })); // counted while its write hangs, seen last
+    recorder.record(target({ name: 'new', uid: 'u-new', lastActivity: recent })); // quiet goes
+    recorder.record(target({ name: 'newer', uid: 'u-newer', lastActivity: recent })); // busy is writing: new goes
     release();
     await recorder.settled();
+    await clock.advance(MINUTE);
+    await recorder.flush();
+    expect(written, "busy's count survived both evictions and is written; quiet's and new's were forgotten").to.deep.equal(['busy', 'busy', 'newer']);
   });
 });
