@@ -42,7 +42,7 @@ export interface AuthorizationWebhookOptions {
   readonly maxCacheAgeMs?: number;
   readonly decision?: DecisionOptions;
   readonly grantCache?: Omit<GrantCacheOptions, 'clock'>;
-  /** How often counted activity is written out. Default 15 s. */
+  /** How often counted activity is written out. Default ACTIVITY_FLUSH_MS (5 s), which the idle check allows for. */
   readonly activityFlushMs?: number;
   readonly activityIntervalMs?: number;
   /** Default DEFAULT_WEBHOOK_RATE_LIMITS (the flag's default). */

@@ -103,7 +103,7 @@ export class ActivityRecorder {
   }
 
   /**
-   * Writes every count whose interval has passed (call it periodically, e.g. every 15 s, so that
+   * Writes every count whose interval has passed (call it periodically, every ACTIVITY_FLUSH_MS, so that
    * the last decisions of a burst are written), and forgets sessions with nothing left to write.
    * Resolves when the writes it started have settled.
    */
