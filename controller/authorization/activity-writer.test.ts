@@ -22,6 +22,7 @@ function activity(stored: BreakglassSession, overrides: Partial<ActivityWrite> =
     resourceVersion: stored.metadata?.resourceVersion ?? '',
     lastActivity: new Date(T + 30_000),
     increment: 3,
+    attemptedAt: new Date(T + 30_000),
     ...overrides,
   };
 }
@@ -46,6 +47,16 @@ describe('SessionActivityWriter', () => {
     expect(repo.writes, 'one write per session per interval across replicas').to.have.length(writes);
     expect(repo.get('team', 's1')?.status?.activityCount).to.equal(5);
     expect(await new SessionActivityWriter(repo, { intervalMs: 1000 }).write(activity(stored)), 'a shorter interval has passed').to.equal(undefined);
+  });
+
+  it('writes a decision counted just after its own last write once the interval has passed since, though no decision came after it', async () => {
+    const repo = new InMemorySessionRepository();
+    const stored = repo.put(approved({ activityCount: 1, lastActivity: '2030-01-01T00:00:00Z' }));
+    // Its decision came 10 s after that write; traffic stopped; the attempt is a minute after the write.
+    const late = activity(stored, { lastActivity: new Date(T + 10_000), increment: 2, attemptedAt: new Date(T + 60_000) });
+    expect(await new SessionActivityWriter(repo).writeActivity(late)).to.equal('written');
+    const status = repo.get('team', 's1')?.status;
+    expect([status?.lastActivity, status?.activityCount]).to.deep.equal(['2030-01-01T00:00:10Z', 3]);
   });
 
   it('never moves lastActivity backwards', async () => {

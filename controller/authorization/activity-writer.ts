@@ -39,7 +39,9 @@ export class SessionActivityWriter implements ActivityWriter {
     const status = live.status;
     if (status?.state !== 'Approved') return 'ended';
     const previous = parseTime(status.lastActivity);
-    if (previous !== undefined && activity.lastActivity.getTime() - previous < this.intervalMs) return 'deferred';
+    // Measured from this attempt, as the recorder measures its own interval: a decision counted
+    // just after this replica's last write must still be written once the interval has passed.
+    if (previous !== undefined && activity.attemptedAt.getTime() - previous < this.intervalMs) return 'deferred';
     const at = previous === undefined ? activity.lastActivity.getTime() : Math.max(previous, activity.lastActivity.getTime());
     await this.sessions.writeStatus(
       live,

@@ -35,6 +35,8 @@ export interface ActivityWrite {
   readonly lastActivity: Date;
   /** Decisions since the previous write of this replica, to add to `activityCount`. */
   readonly increment: number;
+  /** When the write is attempted: another replica's write within the interval before it defers this one. */
+  readonly attemptedAt: Date;
 }
 
 export interface ActivityWriter {
@@ -90,6 +92,8 @@ export class ActivityRecorder {
     if (entry === undefined || entry.target.uid !== target.uid) {
       if (entry === undefined && this.tracked.size >= this.maxSessions) this.evictOne();
       entry = { target, pending: 0, lastSeenAt: now, lastWriteAt: -Infinity, writing: false };
+      // A recreated session (same name, new uid) is seen now too: it goes to the end.
+      this.tracked.delete(key);
       this.tracked.set(key, entry);
     } else {
       // Most recently seen last (Map order), so that eviction finds the least recently seen first.
@@ -144,6 +148,7 @@ export class ActivityRecorder {
       resourceVersion: entry.target.resourceVersion,
       lastActivity: new Date(entry.lastSeenAt),
       increment: entry.pending,
+      attemptedAt: new Date(now),
     };
     entry.pending = 0;
     entry.lastWriteAt = now;
