@@ -13,6 +13,13 @@ import { identityProviderCrd } from './identity-provider.ts';
 export const GROUP = 'breakglass.t-caas.telekom.com';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
+/**
+ * A BreakglassSession's requester email (lower case), recorded at creation by the API:
+ * spec.user holds the ClusterConfig's userIdentifierClaim, which may be a `sub` or username of
+ * one identity provider, and self-approval must also be refused to the same person logging in
+ * through another one. Admission refuses changing or removing it.
+ */
+export const REQUESTER_EMAIL_ANNOTATION = `${GROUP}/requester-email`;
 /** `kubectl get breakglass` lists every kind of the group. */
 export const CATEGORY = 'breakglass';
 

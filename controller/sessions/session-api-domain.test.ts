@@ -291,6 +291,10 @@ describe('session actions', () => {
     const elsewhere = person('alice', { issuer: 'https://partner.example.com/realms/p', identityProvider: 'partner', subject: 'p-42', username: 'asmith', email: 'Alice@Example.com' });
     expect((await refusal(t.actions.perform(elsewhere, 'approve', name))).message).to.match(/Self-approval is not allowed/);
     expect(t.sessions.get('breakglass', name)?.status?.state).to.equal('Pending');
+    // The approver list agrees whichever session it checks first: her own request is not offered, dave's is.
+    const daves = await t.requests.request(person('dave', { groups: ['developers'] }), request);
+    const offered = t.queries.list(elsewhere, { approver: true }).map((s) => s.metadata?.name);
+    expect(offered).to.deep.equal([daves.metadata?.name]);
   });
 
   it('a concurrent change between read and write is a conflict, never an overwrite', async () => {

@@ -7,12 +7,7 @@ import { GROUP } from '../../crds/index.ts';
 export const CLUSTER_LABEL = `${GROUP}/cluster`;
 export const USER_LABEL = `${GROUP}/user`;
 export const GROUP_LABEL = `${GROUP}/group`;
-/**
- * The requester's email (lower case), recorded at creation: spec.user holds the ClusterConfig's
- * userIdentifierClaim, which may be a `sub` or username unique to one identity provider, and
- * self-approval must also be refused to the same person logging in through another one.
- */
-export const REQUESTER_EMAIL_ANNOTATION = `${GROUP}/requester-email`;
+export { REQUESTER_EMAIL_ANNOTATION } from '../../crds/index.ts';
 
 /** Lower case, invalid characters to `-`, runs collapsed, trimmed, at most 63 characters, empty -> `x`. */
 export function labelValue(text: string): string {

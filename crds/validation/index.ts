@@ -100,7 +100,10 @@ function updateShortcut(input: AdmissionInput): ValidationOutcome | undefined {
   }
   const spec = field(input.object, 'spec');
   const oldSpec = field(input.oldObject, 'spec');
-  if (input.kind === 'BreakglassSession') return toOutcome(validateSessionUpdate(spec, oldSpec));
+  if (input.kind === 'BreakglassSession') {
+    const annotations = (object: unknown) => field(field(object, 'metadata'), 'annotations');
+    return toOutcome(validateSessionUpdate(spec, oldSpec, annotations(input.object), annotations(input.oldObject)));
+  }
   return isDeepStrictEqual(spec, oldSpec) ? allowed() : undefined;
 }
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { NOW, admit, emptyLookup, errorLines, escalation, identityProvider, lookupWith, session } from './fixtures.test-support.ts';
 import type { BreakglassSession } from '../breakglass-session.ts';
+import { REQUESTER_EMAIL_ANNOTATION } from '../index.ts';
 
 const inMinutes = (minutes: number): string => new Date(NOW.getTime() + minutes * 60_000).toISOString();
 
@@ -125,6 +126,16 @@ describe('BreakglassSession admission', () => {
     it('rejects any spec change', async () => {
       const updated = { ...old, spec: { ...old.spec, grantedGroup: 'cluster-admin' } };
       expect(errorLines(await admit('BreakglassSession', updated, { old }))).to.deep.equal(['spec: spec is immutable']);
+    });
+
+    it('rejects changing or removing the requester email recorded at creation, and allows other annotations', async () => {
+      const key = REQUESTER_EMAIL_ANNOTATION;
+      const recorded = { ...old, metadata: { ...old.metadata, annotations: { [key]: 'alice@example.com' } } };
+      const withAnnotations = (annotations: Record<string, string>) => ({ ...recorded, metadata: { ...recorded.metadata, annotations } });
+      const field = `metadata.annotations[${key}]: is recorded at creation and cannot be changed or removed`;
+      expect(errorLines(await admit('BreakglassSession', withAnnotations({ [key]: 'mallory@example.com' }), { old: recorded }))).to.deep.equal([field]);
+      expect(errorLines(await admit('BreakglassSession', withAnnotations({}), { old: recorded }))).to.deep.equal([field]);
+      expect((await admit('BreakglassSession', withAnnotations({ [key]: 'alice@example.com', note: 'reviewed' }), { old: recorded })).errors).to.deep.equal([]);
     });
 
     it('does not re-apply create-time rules: a past scheduled start or a since-tightened field rule', async () => {

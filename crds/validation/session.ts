@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { BreakglassSession, BreakglassSessionSpec } from '../breakglass-session.ts';
 import type { BreakglassEscalation } from '../breakglass-escalation.ts';
 import type { IdentityProvider } from '../identity-provider.ts';
+import { REQUESTER_EMAIL_ANNOTATION } from '../index.ts';
 import { Findings } from './field-error.ts';
 import { checkIdentifier, checkList, checkRequired, globMatches } from './checks.ts';
 import { checkSessionDurations } from './escalation.ts';
@@ -97,10 +98,18 @@ function nonEmptyList(values: string[] | undefined): string[] | undefined {
   return values !== undefined && values.length > 0 ? values : undefined;
 }
 
-/** UPDATE: the spec may not change (the CRD's CEL rule says the same; this names the field too). */
-export function validateSessionUpdate(spec: unknown, oldSpec: unknown): Findings {
+/**
+ * UPDATE: the spec may not change (the CRD's CEL rule says the same; this names the field too),
+ * nor the requester email recorded at creation (the self-approval check relies on it).
+ */
+export function validateSessionUpdate(spec: unknown, oldSpec: unknown, annotations: unknown, oldAnnotations: unknown): Findings {
   const findings = new Findings();
   if (!isDeepStrictEqual(spec, oldSpec)) findings.error('spec', 'spec is immutable');
+  const recorded = (value: unknown): unknown => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[REQUESTER_EMAIL_ANNOTATION] : undefined);
+  const before = recorded(oldAnnotations);
+  if (before !== undefined && recorded(annotations) !== before) {
+    findings.error(`metadata.annotations[${REQUESTER_EMAIL_ANNOTATION}]`, 'is recorded at creation and cannot be changed or removed');
+  }
   return findings;
 }
 
