@@ -113,7 +113,8 @@ export function isApproverOf(caller: VerifiedIdentity, escalation: BreakglassEsc
   const tokenGroups = caller.groups ?? [];
   // The names as the group sync keys them (trimmed): a group written with a stray space is still found.
   for (const group of approverGroups(escalation)) {
-    const synced = members[group];
+    // Own properties only: a group named "constructor" must not find Object's.
+    const synced = Object.hasOwn(members, group) ? members[group] : undefined;
     if (synced !== undefined) {
       // The synced list is authoritative for its group: someone removed from the group in the
       // identity provider cannot keep approving with an older token.

@@ -250,7 +250,7 @@ class CleanupPass {
     );
   }
 
-  /** Step 5: Approved with activity older than idleTimeout -> T14. */
+  /** Step 5: Approved with activity older than idleTimeout plus the recording lag (isIdle) -> T14. */
   private async expireIdle(): Promise<void> {
     for (const cached of this.repo.listCachedByState('Approved')) {
       if (this.stopped()) return;

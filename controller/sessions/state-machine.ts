@@ -359,7 +359,7 @@ export const TRANSITIONS: readonly TransitionRule[] = [
     refuse: (session, _event, now) =>
       isIdle(session, now)
         ? undefined
-        : { kind: 'PreconditionFailed', message: 'session is not idle for its spec.idleTimeout' },
+        : { kind: 'PreconditionFailed', message: 'session is not idle for its spec.idleTimeout (plus the 65 s recorded activity may lag)' },
     write: ({ session, status, now, retainedUntil }) => {
       const idleFor = Math.floor((now - (parseTime(status.lastActivity) as number)) / 1000) * 1000;
       const timeout = formatDuration(idleTimeoutMs(session) as number);

@@ -22,7 +22,8 @@ describe('validation checks', () => {
       ['a*b*c', 'axxbyyc', true],
       ['a*b*c', 'axxbyyc/', false],
       ['*a', 'aaa', true],
-      ['[^x]*', '/a', false],
+      ['[^x]*', '/a', true], // as Go: a class may match "/"
+      ['?*', '/a', false],
     ];
     for (const [pattern, value, expected] of matches) {
       it(`"${pattern}" ${expected ? 'matches' : 'does not match'} "${value}"`, () => {

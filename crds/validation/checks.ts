@@ -69,7 +69,9 @@ export function globError(pattern: string): string | undefined {
 
 /**
  * Whether `value` matches the glob `pattern` with Go's path.Match semantics: `*` and `?` do not
- * cross "/", `[...]` / `[^...]` classes, `\` escapes. A malformed pattern matches nothing.
+ * cross "/", `[...]` / `[^...]` classes, `\` escapes. As in the reference, a value equal to the
+ * pattern matches too ("exact or filepath.Match"), and a malformed pattern matches only itself.
+ * `?` and classes take one UTF-16 unit where Go takes one rune (Kubernetes names are ASCII).
  */
 export function globMatches(pattern: string, value: string): boolean {
   return compileGlob(pattern)(value);
@@ -143,7 +145,8 @@ function tokenMatches(token: GlobToken, c: string): boolean {
   if (token.kind === 'char') return c === token.c;
   if (token.kind === 'any') return c !== '/';
   const inClass = token.ranges.some(([lo, hi]) => lo <= c && c <= hi);
-  return token.negate ? !inClass && c !== '/' : inClass;
+  // As in Go, a class (negated too) may match "/"; only `*` and `?` never do.
+  return token.negate ? !inClass : inClass;
 }
 
 /** Where the chunk ends when it starts at `at` in `value`, or -1. */
