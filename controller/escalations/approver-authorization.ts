@@ -54,9 +54,18 @@ export function callerIdentifiers(caller: VerifiedIdentity): string[] {
  * may be a `sub` or username of the requester's identity provider).
  */
 export function namesRequester(caller: VerifiedIdentity, session: BreakglassSession): boolean {
-  if (callerIdentifiers(caller).includes(session.spec.user.toLowerCase())) return true;
-  const requesterEmail = session.metadata?.annotations?.[REQUESTER_EMAIL_ANNOTATION];
-  return requesterEmail !== undefined && requesterEmail !== '' && caller.email?.toLowerCase() === requesterEmail;
+  return requesterNamer(caller)(session);
+}
+
+/** `namesRequester` for one caller over many sessions (a list): the caller's identifiers are computed once. */
+export function requesterNamer(caller: VerifiedIdentity): (session: BreakglassSession) => boolean {
+  const identifiers = callerIdentifiers(caller);
+  const email = caller.email?.toLowerCase();
+  return (session) => {
+    if (identifiers.includes(session.spec.user.toLowerCase())) return true;
+    const requesterEmail = session.metadata?.annotations?.[REQUESTER_EMAIL_ANNOTATION];
+    return requesterEmail !== undefined && requesterEmail !== '' && email === requesterEmail;
+  };
 }
 
 /**

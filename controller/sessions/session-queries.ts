@@ -5,7 +5,7 @@
  * sessions makes no API call.
  */
 import type { BreakglassSession, ClusterConfig } from '../../crds/index.ts';
-import { checkApprovalAuthorization, isRequester, namesRequester, requesterMatcher } from '../escalations/approver-authorization.ts';
+import { checkApprovalAuthorization, isRequester, requesterMatcher, requesterNamer } from '../escalations/approver-authorization.ts';
 import type { VerifiedIdentity } from '../identity/identity.ts';
 import { isAccessActive, isApprovalTimedOut, isExpired, stateOf } from './predicates.ts';
 import { RequestError } from './request-errors.ts';
@@ -117,10 +117,11 @@ export class SessionQueries {
     const configs = this.deps.clusterConfigs.list();
     const byCluster = new Map<string, ClusterConfig | 'ambiguous' | undefined>();
     const decisions = new Map<string, boolean>();
+    const namesCaller = requesterNamer(caller);
     return (session: BreakglassSession): boolean => {
       const cluster = session.spec.cluster;
       const owner = session.metadata?.ownerReferences?.find((ref) => ref.kind === 'BreakglassEscalation' && ref.controller === true);
-      const self = namesRequester(caller, session);
+      const self = namesCaller(session);
       const key = `${cluster}\u0000${session.spec.grantedGroup}\u0000${owner ? `${session.metadata?.namespace}/${owner.name}/${owner.uid}` : ''}\u0000${self}`;
       let allowed = decisions.get(key);
       if (allowed === undefined) {
