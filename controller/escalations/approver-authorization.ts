@@ -10,11 +10,10 @@
  *   is no "verification" by impersonating the approver on the spoke: that returns no groups
  *   (§15.17), so the reference falls back to the token anyway.
  */
-import type { BreakglassEscalation, BreakglassSession, ClusterConfig } from '../../crds/index.ts';
+import { REQUESTER_EMAIL_ANNOTATION, type BreakglassEscalation, type BreakglassSession, type ClusterConfig } from '../../crds/index.ts';
 import type { VerifiedIdentity } from '../identity/identity.ts';
 import { approverGroups } from './group-sync-status.ts';
 import { approverIdentityProviders, matchesCluster } from './matching.ts';
-import { REQUESTER_EMAIL_ANNOTATION } from '../sessions/session-labels.ts';
 
 export type ApprovalDenialCode =
   | 'UNAUTHENTICATED'

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { BreakglassEscalation, BreakglassSession } from '../../crds/index.ts';
+import { REQUESTER_EMAIL_ANNOTATION, type BreakglassEscalation, type BreakglassSession } from '../../crds/index.ts';
 import { clusterConfig, escalation, identityProvider, person, RecordingAudit, StaticSource } from '../api/testing/fixtures.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { InMemorySessionRepository } from './in-memory-session-repository.ts';
@@ -8,7 +8,6 @@ import { SessionActions } from './session-actions.ts';
 import type { SessionDomainDeps } from './session-context.ts';
 import { SessionQueries } from './session-queries.ts';
 import { SessionRequests } from './session-requests.ts';
-import { REQUESTER_EMAIL_ANNOTATION } from './session-labels.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 

@@ -7,7 +7,6 @@ import { GROUP } from '../../crds/index.ts';
 export const CLUSTER_LABEL = `${GROUP}/cluster`;
 export const USER_LABEL = `${GROUP}/user`;
 export const GROUP_LABEL = `${GROUP}/group`;
-export { REQUESTER_EMAIL_ANNOTATION } from '../../crds/index.ts';
 
 /** Lower case, invalid characters to `-`, runs collapsed, trimmed, at most 63 characters, empty -> `x`. */
 export function labelValue(text: string): string {

@@ -10,6 +10,7 @@
  */
 import {
   API_VERSION,
+  REQUESTER_EMAIL_ANNOTATION,
   type BreakglassEscalation,
   type BreakglassSession,
   type BreakglassSessionSpec,
@@ -31,7 +32,7 @@ import { sanitizeRequestReason } from './reasons.ts';
 import { RequestError } from './request-errors.ts';
 import { publicSession, type SessionDomainDeps } from './session-context.ts';
 import { positiveDuration, DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_MAX_VALID_FOR_MS } from './session-durations.ts';
-import { REQUESTER_EMAIL_ANNOTATION, sessionGenerateName, sessionLabels, tripleSelector } from './session-labels.ts';
+import { sessionGenerateName, sessionLabels, tripleSelector } from './session-labels.ts';
 import { sessionLimitViolation } from './session-limits.ts';
 import { SessionCreateRefusedError } from './session-store.ts';
 import { transition } from './state-machine.ts';
