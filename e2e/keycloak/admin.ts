@@ -43,6 +43,8 @@ export interface KeycloakAdmin {
   removeUserFromGroup(username: string, group: string): Promise<void>;
   /** Usernames of the direct members of `group`, sorted. */
   groupMembers(group: string): Promise<string[]>;
+  /** Lower-cased emails of the direct members of `group`, sorted: what the group sync writes. */
+  groupMemberEmails(group: string): Promise<string[]>;
   /** Group names of `username`, sorted. */
   userGroups(username: string): Promise<string[]>;
   /** Creates a group (top level); resolves to its id. */
@@ -110,6 +112,10 @@ export function adminClient(options: AdminClientOptions): KeycloakAdmin & {
     return found.id;
   }
 
+  async function members(group: string): Promise<KeycloakUserRepresentation[]> {
+    return expectJson<KeycloakUserRepresentation[]>(`members of ${group}`, await request('GET', `/groups/${await groupId(group)}/members?max=1000`));
+  }
+
   /** The id in the Location header of a 201 answer. */
   function createdId(what: string, res: HttpResponse): string {
     const location = res.headers.location;
@@ -131,11 +137,10 @@ export function adminClient(options: AdminClientOptions): KeycloakAdmin & {
       await ok(`remove ${username} from ${group}`, request('DELETE', `/users/${u}/groups/${g}`));
     },
     async groupMembers(group) {
-      const members = expectJson<KeycloakUserRepresentation[]>(
-        `members of ${group}`,
-        await request('GET', `/groups/${await groupId(group)}/members?max=1000`),
-      );
-      return members.map((m) => m.username).sort();
+      return (await members(group)).map((m) => m.username).sort();
+    },
+    async groupMemberEmails(group) {
+      return (await members(group)).flatMap((m) => (m.email ? [m.email.toLowerCase()] : [])).sort();
     },
     async userGroups(username) {
       const groups = expectJson<KeycloakGroup[]>(`groups of ${username}`, await request('GET', `/users/${await userId(username)}/groups`));
