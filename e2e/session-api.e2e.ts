@@ -273,6 +273,51 @@ describe('REST API on two replicas (real API server, OIDC tokens)', function () 
     });
   });
 
+  it('a per-user limit of 1 holds across replicas: of two requests for different groups at the same moment, exactly one stands', async () => {
+    const [a, b] = replicas as [Replica, Replica];
+    const limitedGroups = [`e2e-limit-a-${suffix}`, `e2e-limit-b-${suffix}`];
+    for (const [i, escalatedGroup] of limitedGroups.entries()) {
+      await custom().createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: plurals.BreakglassEscalation,
+        namespace,
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'BreakglassEscalation',
+          metadata: { name: `limited-${i}` },
+          spec: { escalatedGroup, allowed: { clusters: ['e2e-api-*'], groups: ['developers'] }, approvers: { groups: ['approvers'] }, sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } },
+        },
+      });
+    }
+    const alice = await as('alice');
+    for (const replica of replicas) {
+      await eventually(`${replica.name} to offer both limited escalations`, 30_000, async () => {
+        const answer = await call(replica, 'GET', `/api/breakglassEscalations?cluster=${cluster}`, alice);
+        const groups = ((answer.body.items ?? []) as { spec?: { escalatedGroup?: string } }[]).map((e) => e.spec?.escalatedGroup);
+        return limitedGroups.every((g) => groups.includes(g)) ? true : undefined;
+      });
+    }
+    // A new user per round: nothing of an earlier round is in any cache to refuse the request early.
+    for (let round = 0; round < 10; round++) {
+      const email = `limit-${round}-${suffix}@example.com`;
+      const userToken = await oidc.sign({ sub: `sub-limit-${round}`, aud: AUDIENCE, email, preferred_username: `limit-${round}`, groups: ['developers'] });
+      const answers = await Promise.all([
+        call(a, 'POST', '/api/breakglassSessions', userToken, { cluster, group: limitedGroups[0] }),
+        call(b, 'POST', '/api/breakglassSessions', userToken, { cluster, group: limitedGroups[1] }),
+      ]);
+      const statuses = answers.map((x) => x.status).sort();
+      expect(statuses, `round ${round}: ${JSON.stringify(answers.map((x) => x.body))}`).to.deep.equal([201, 422]);
+      const refused = answers.find((x) => x.status === 422)!;
+      expect(refused.body.error).to.equal('session limit reached: maximum 1 slot-occupying sessions per user allowed (escalation override)');
+      const stored = (await custom().listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: plurals.BreakglassSession, namespace })) as {
+        items: BreakglassSession[];
+      };
+      const mine = stored.items.filter((x) => x.spec.user === email);
+      expect(mine.map((x) => x.status?.state), `round ${round}: the refused request leaves nothing behind`).to.deep.equal(['Pending']);
+    }
+  });
+
   it('met no authorization denial and recorded every audit Event', () => {
     for (const replica of replicas) {
       // The leader's loops also see other suites' objects in the shared cluster: ClusterConfigs

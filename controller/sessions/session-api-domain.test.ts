@@ -187,6 +187,45 @@ describe('session requests', () => {
     expect((await refusal(requests.request(person('alice'), request))).message).to.match(/\(IDP default\)/);
   });
 
+  it('counts a session this replica has not cached yet: checked again after creation, refused, nothing left', async () => {
+    const t = setup([escalation('dev-admin', { sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } }), escalation('dev-view', { escalatedGroup: 'view' })]);
+    t.sessions.autoSync = false;
+    // Created a moment ago on another replica: live, not yet in this replica's cache.
+    t.sessions.put({
+      metadata: { name: 'view-on-b', namespace: 'breakglass', labels: { 'breakglass.t-caas.telekom.com/user': 'alice-example-com' } },
+      spec: { cluster: 'prod-eu', user: 'alice@example.com', grantedGroup: 'view' },
+      status: { state: 'Approved', expiresAt: '2026-06-01T13:00:00Z' },
+    });
+    const err = await refusal(t.requests.request(person('alice'), request));
+    expect([err.kind, err.message]).to.deep.equal([
+      'Unprocessable',
+      'session limit reached: maximum 1 slot-occupying sessions per user allowed (escalation override)',
+    ]);
+    expect(err.details).to.match(/checked again after creation/);
+    expect((await t.sessions.listLive({})).map((s) => s.metadata?.name)).to.deep.equal(['view-on-b']);
+    expect(t.audit.records).to.deep.equal([]);
+  });
+
+  it('of two concurrent requests for different groups under a per-user limit of 1, exactly one stands', async () => {
+    for (let round = 0; round < 20; round++) {
+      const t = setup([
+        escalation('dev-admin', { sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } }),
+        escalation('dev-view', { escalatedGroup: 'view', sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } }),
+      ]);
+      // Neither request sees the other in the cache: as on two replicas at the same moment.
+      t.sessions.autoSync = false;
+      // The repository stamps creationTimestamp with the real clock; "under creation" is judged by it.
+      t.deps.now = () => new Date();
+      const results = await Promise.allSettled([t.requests.request(person('alice'), request), t.requests.request(person('alice'), { ...request, group: 'view' })]);
+      const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as RequestError] : []));
+      expect(refused.map((e) => e.message), `round ${round}`).to.deep.equal([
+        'session limit reached: maximum 1 slot-occupying sessions per user allowed (escalation override)',
+      ]);
+      const live = await t.sessions.listLive({});
+      expect(live.map((s) => s.status?.state), `round ${round}: the loser leaves nothing`).to.deep.equal(['Pending']);
+    }
+  });
+
   it('refuses a cluster whose ClusterConfig is broken or ambiguous', async () => {
     const t = setup();
     t.deps.clusterConfigs = new StaticSource([clusterConfig('prod-eu', {}, 'False')]);

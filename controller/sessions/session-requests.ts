@@ -16,6 +16,7 @@ import {
   type BreakglassSessionSpec,
   type ClusterConfig,
 } from '../../crds/index.ts';
+import { setTimeout as delay } from 'node:timers/promises';
 import { formatDuration } from '../../crds/durations.ts';
 import {
   findClusterConfig,
@@ -32,8 +33,8 @@ import { sanitizeRequestReason } from './reasons.ts';
 import { RequestError } from './request-errors.ts';
 import { publicSession, type SessionDomainDeps } from './session-context.ts';
 import { positiveDuration, DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_MAX_VALID_FOR_MS } from './session-durations.ts';
-import { sessionGenerateName, sessionLabels, tripleSelector } from './session-labels.ts';
-import { sessionLimitViolation } from './session-limits.ts';
+import { GROUP_LABEL, labelValue, sessionGenerateName, sessionLabels, tripleSelector, USER_LABEL } from './session-labels.ts';
+import { limitViolation, sessionLimitsFor, type SessionLimits } from './session-limits.ts';
 import { SessionCreateRefusedError } from './session-store.ts';
 import { transition } from './state-machine.ts';
 import { parseTime } from './timestamps.ts';
@@ -117,7 +118,17 @@ function duplicateError(existing: BreakglassSession): RequestError {
   });
 }
 
+/** How long a request waits for a concurrent one, created after it, to get its first state or vanish. */
+const RESOLUTION_WAIT_MS = 3000;
+const RESOLUTION_POLL_MS = 50;
+
+/** A stateless session younger than a minute: maybe a concurrent request whose first status write is under way. */
+function mayBeUnderCreation(session: BreakglassSession, now: Date): boolean {
+  return stateOf(session) === '' && now.getTime() - Date.parse(session.metadata?.creationTimestamp ?? '') < 60_000;
+}
+
 /** Which of concurrently created duplicates stands: approved ones first, then the oldest, then by name. */
+
 export function concurrentOrder(a: BreakglassSession, b: BreakglassSession): number {
   const rank = (s: BreakglassSession) => (stateOf(s) === 'Approved' || stateOf(s) === 'WaitingForScheduledTime' ? 0 : 1);
   return (
@@ -188,17 +199,15 @@ export class SessionRequests {
       );
       if (duplicate !== undefined) throw duplicateError(duplicate);
 
-      const violation = sessionLimitViolation({
+      const limits = sessionLimitsFor(
         escalation,
-        user,
-        groups: caller.groups ?? [],
-        identityProvider: this.deps.identityProviders.list().find((p) => p.metadata?.name === caller.identityProvider),
-        sessions: this.deps.sessions.listCached(),
-        now,
-      });
+        caller.groups ?? [],
+        this.deps.identityProviders.list().find((p) => p.metadata?.name === caller.identityProvider),
+      );
+      const violation = limitViolation({ limits, escalation, user, sessions: this.deps.sessions.listCached(), now });
       if (violation !== undefined) throw new RequestError('Unprocessable', violation);
 
-      return await this.createPending(escalation, spec, user, caller);
+      return await this.createPending(escalation, spec, user, caller, limits);
     } finally {
       this.inFlight.delete(key);
     }
@@ -267,6 +276,7 @@ export class SessionRequests {
     spec: BreakglassSessionSpec,
     user: string,
     caller: VerifiedIdentity,
+    limits: SessionLimits,
   ): Promise<BreakglassSession> {
     const namespace = escalation.metadata?.namespace ?? '';
     const uid = escalation.metadata?.uid;
@@ -300,6 +310,19 @@ export class SessionRequests {
         throw new RequestError(err.status === 403 ? 'Forbidden' : err.status === 400 ? 'BadRequest' : 'Unprocessable', err.message);
       }
       throw err;
+    }
+    let lateViolation: string | undefined;
+    try {
+      lateViolation = await this.limitViolationAfterCreate(created, escalation, limits);
+    } catch (err) {
+      await this.removeHalfCreated(created);
+      throw err;
+    }
+    if (lateViolation !== undefined) {
+      await this.removeHalfCreated(created);
+      throw new RequestError('Unprocessable', lateViolation, {
+        details: 'found when checked again after creation: a request made at the same time holds the slot; if none stands, request again',
+      });
     }
     const approvalTimeoutMs = positiveDuration(escalation.spec.approvalTimeout) ?? DEFAULT_APPROVAL_TIMEOUT_MS;
     const result = transition(created, { type: 'request', username: caller.email ?? user, approvalTimeoutMs }, this.now());
@@ -347,8 +370,7 @@ export class SessionRequests {
         s.spec.cluster === cluster &&
         s.spec.user === user &&
         s.spec.grantedGroup === grantedGroup &&
-        // A stateless one may be a concurrent request whose first status write is under way.
-        (occupiesSlot(s, now) || (stateOf(s) === '' && now.getTime() - Date.parse(s.metadata?.creationTimestamp ?? '') < 60_000)),
+        (occupiesSlot(s, now) || mayBeUnderCreation(s, now)),
     );
     for (const candidate of [created, ...others].sort(concurrentOrder)) {
       if (candidate === created) return undefined;
@@ -361,6 +383,72 @@ export class SessionRequests {
       if (stateOf(live) === '' || occupiesSlot(live, now)) return live;
     }
     return undefined;
+  }
+
+  /**
+   * The limits again, now that `created` exists, from the API server (merged with the cache,
+   * which also holds sessions created without labels); `created` itself does not count.
+   *
+   * A concurrent request under creation (stateless, younger than a minute) counts when it comes
+   * before `created` in CONCURRENT_ORDER; one that comes after is waited for until it has a
+   * state (it counts if it occupies a slot) or is gone. Of two racing requests the later-created
+   * one always lists the earlier one, so this keeps at most the limit, and exactly one of two
+   * racing requests for the last slot stands. One still unresolved after the wait counts.
+   * Skipped, with no extra request, when no limit applies.
+   */
+  private async limitViolationAfterCreate(
+    created: BreakglassSession,
+    escalation: BreakglassEscalation,
+    limits: SessionLimits,
+  ): Promise<string | undefined> {
+    if (limits.limits.length === 0) return undefined;
+    const selectors = new Set<string>();
+    for (const limit of limits.limits) {
+      selectors.add(limit.scope === 'user' ? `${USER_LABEL}=${labelValue(created.spec.user)}` : `${GROUP_LABEL}=${labelValue(created.spec.grantedGroup)}`);
+    }
+    const byUid = new Map<string, BreakglassSession>();
+    for (const session of this.deps.sessions.listCached()) byUid.set(session.metadata?.uid ?? '', session);
+    for (const selector of selectors) {
+      for (const session of await this.deps.sessions.listLive({ labelSelector: selector })) byUid.set(session.metadata?.uid ?? '', session);
+    }
+    byUid.delete(created.metadata?.uid ?? '');
+
+    const user = created.spec.user.toLowerCase();
+    const uid = escalation.metadata?.uid;
+    const relevant = (s: BreakglassSession) =>
+      limits.limits.some((l) => (l.scope === 'user' ? s.spec.user.toLowerCase() === user : s.metadata?.ownerReferences?.some((r) => r.uid === uid)));
+    const counted: BreakglassSession[] = [];
+    const unresolved = new Set<string>();
+    for (const session of byUid.values()) {
+      if (!mayBeUnderCreation(session, this.now()) || !relevant(session)) counted.push(session);
+      else if (concurrentOrder(session, created) < 0) unresolved.add(session.metadata?.uid ?? '');
+      else {
+        const resolved = await this.resolutionOf(session);
+        if (resolved === 'unresolved') unresolved.add(session.metadata?.uid ?? '');
+        else if (resolved !== undefined) counted.push(resolved);
+      }
+    }
+    const now = this.now();
+    return limitViolation({
+      limits,
+      escalation,
+      user: created.spec.user,
+      sessions: [...counted, ...[...byUid.values()].filter((s) => unresolved.has(s.metadata?.uid ?? ''))],
+      occupies: (s) => unresolved.has(s.metadata?.uid ?? '') || occupiesSlot(s, now),
+      now,
+    });
+  }
+
+  /** A session under creation, re-read until it has a state or is gone (undefined); 'unresolved' after the wait. */
+  private async resolutionOf(session: BreakglassSession): Promise<BreakglassSession | undefined | 'unresolved'> {
+    const deadline = Date.now() + RESOLUTION_WAIT_MS;
+    for (;;) {
+      const live = await this.deps.sessions.getLive(session.metadata?.namespace ?? '', session.metadata?.name ?? '');
+      if (live === undefined || live.metadata?.uid !== session.metadata?.uid) return undefined;
+      if (stateOf(live) !== '') return live;
+      if (Date.now() >= deadline) return 'unresolved';
+      await delay(RESOLUTION_POLL_MS);
+    }
   }
 
   private async removeHalfCreated(created: BreakglassSession): Promise<void> {
