@@ -43,7 +43,8 @@ const corp: IdentityProviderConfig = {
   displayName: 'Corporate SSO',
   primary: true,
   disabled: false,
-  keycloak: { baseURL: 'https://kc.example.com', realm: 'corp' },
+  // The group sync's address: in-cluster, not reachable from a browser.
+  keycloak: { baseURL: 'https://keycloak.iam.svc:8443', realm: 'corp' },
   keysFingerprint: 'x',
 };
 
@@ -256,8 +257,19 @@ describe('REST API (HTTP, in-memory store)', () => {
     expect((await call('GET', '/api/config')).body).to.deep.equal({
       frontend: { oidcAuthority: 'https://kc.example.com/realms/corp', oidcClientID: 'breakglass-ui' },
     });
-    expect((await call('GET', '/api/identity-provider')).body).to.deep.include({ type: 'OIDC', clientId: 'breakglass-ui' });
-    expect((await call('GET', '/api/config/idps')).body.identityProviders[0]).to.include({ name: 'corp', enabled: true });
+    // The browser logs in at oidc.authority, never at the group sync's Keycloak address.
+    expect((await call('GET', '/api/identity-provider')).body).to.deep.equal({
+      type: 'OIDC',
+      authority: 'https://kc.example.com/realms/corp',
+      directAuthority: 'https://kc.example.com/realms/corp',
+      clientId: 'breakglass-ui',
+      keycloakMetadata: { baseUrl: 'https://keycloak.iam.svc:8443', realm: 'corp' },
+    });
+    expect((await call('GET', '/api/config/idps')).body.identityProviders[0]).to.include({
+      name: 'corp',
+      enabled: true,
+      oidcAuthority: 'https://kc.example.com/realms/corp',
+    });
     const doc = await call('GET', '/api/openapi.json');
     expect(doc.body.openapi).to.equal('3.1.0');
   });

@@ -1,31 +1,27 @@
 /**
  * What the browser needs to log in (reference §8.4 /api/config, /api/identity-provider,
- * /api/config/idps), from the identity registry's enabled providers. The UI talks to the
- * authority directly (there is no OIDC proxy), so `oidcAuthority` is the authority itself.
+ * /api/config/idps), from the identity registry's enabled providers.
+ *
+ * The browser logs in at `oidc.authority` (reference §2.4: "also the UI login authority"). The
+ * reference hands out Keycloak's `{baseURL}/realms/{realm}` instead, behind its OIDC proxy
+ * (§8.14), which fetches from the server side; there is no proxy here, and `keycloak.baseURL` is
+ * the group sync's address, often an in-cluster one no browser can reach.
  */
 import type { BreakglassEscalation } from '../../crds/index.ts';
 import type { IdentityProviderConfig, IdentityProviderDirectory } from '../identity/index.ts';
 
-/** Keycloak: `{baseURL}/realms/{realm}`; otherwise oidc.authority. */
 function authorityOf(provider: IdentityProviderConfig): string {
-  const keycloak = provider.keycloak;
-  return keycloak ? `${keycloak.baseURL.replace(/\/+$/, '')}/realms/${keycloak.realm}` : provider.authority;
+  return provider.authority;
 }
 
-/**
- * Origins the browser talks to for login (discovery, token exchange, refresh): every enabled
- * provider's authority, and a Keycloak base URL when it differs. For the UI's connect-src.
- */
+/** Origins the browser talks to for login (discovery, token exchange, refresh), for the UI's connect-src. */
 export function identityProviderOrigins(directory: IdentityProviderDirectory): string[] {
   const origins = new Set<string>();
   for (const provider of directory.list()) {
-    for (const url of [authorityOf(provider), provider.authority, provider.keycloak?.baseURL]) {
-      if (!url) continue;
-      try {
-        origins.add(new URL(url).origin);
-      } catch {
-        // Admission refuses such URLs; a bad one never opens the policy.
-      }
+    try {
+      origins.add(new URL(authorityOf(provider)).origin);
+    } catch {
+      // Admission refuses such URLs; a bad one never opens the policy.
     }
   }
   return [...origins];
