@@ -10,21 +10,44 @@ export interface ValidationOutcome {
   warnings: string[];
 }
 
-/** Collects errors and warnings while a validator walks an object. */
+/**
+ * At most this many errors are kept; the rest are counted. An object within the CRD's size
+ * limits can carry tens of thousands of faults (duplicates in long lists), and a denial listing
+ * them all would be megabytes, past what the API server relays, and slow to build.
+ */
+export const MAX_FIELD_ERRORS = 100;
+
+/** Collects errors and warnings while a validator walks an object; each distinct one once. */
 export class Findings implements ValidationOutcome {
   readonly errors: FieldError[] = [];
   readonly warnings: string[] = [];
+  private readonly seenErrors = new Set<string>();
+  private readonly seenWarnings = new Set<string>();
+  /** Distinct errors past MAX_FIELD_ERRORS. */
+  omitted = 0;
 
   error(field: string, message: string): void {
-    if (!this.errors.some((e) => e.field === field && e.message === message)) this.errors.push({ field, message });
+    const key = `${field}\u0000${message}`;
+    if (this.seenErrors.has(key)) return;
+    this.seenErrors.add(key);
+    if (this.errors.length < MAX_FIELD_ERRORS) this.errors.push({ field, message });
+    else this.omitted++;
   }
 
   warn(message: string): void {
-    if (!this.warnings.includes(message)) this.warnings.push(message);
+    if (this.seenWarnings.has(message) || this.seenWarnings.size >= MAX_FIELD_ERRORS) return;
+    this.seenWarnings.add(message);
+    this.warnings.push(message);
   }
 
   addAll(errors: readonly FieldError[]): void {
     for (const e of errors) this.error(e.field, e.message);
+  }
+
+  /** The errors kept, and one more that counts those left out. */
+  outcome(): ValidationOutcome {
+    const more = this.omitted > 0 ? [{ field: '', message: `and ${this.omitted} more errors` }] : [];
+    return { errors: [...this.errors, ...more], warnings: [...this.warnings] };
   }
 }
 

@@ -108,7 +108,7 @@ function updateShortcut(input: AdmissionInput): ValidationOutcome | undefined {
 }
 
 function toOutcome(findings: Findings): ValidationOutcome {
-  return { errors: [...findings.errors], warnings: [...findings.warnings] };
+  return findings.outcome();
 }
 
 /**
@@ -129,7 +129,11 @@ export async function validateAdmission(input: AdmissionInput, lookup: ObjectLoo
   }
   const object = withName(input.object, input.name);
   const structural = validateStructure(SCHEMAS[input.kind], object);
-  if (structural.length > 0) return { errors: structural, warnings: [] };
+  if (structural.length > 0) {
+    const findings = new Findings();
+    findings.addAll(structural);
+    return findings.outcome();
+  }
 
   const ctx: RuleContext = { operation: input.operation, namespace: input.namespace, lookup, now };
   try {
