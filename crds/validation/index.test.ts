@@ -114,17 +114,20 @@ describe('validateAdmission of an UPDATE', () => {
     ]);
   });
 
-  it('allows any update of an object that is being deleted, so its finalizers can always be removed', async () => {
+  it('lets the finalizers of an object being deleted go even when its spec breaks a rule, but checks a spec change', async () => {
     const deleting = (object: Labelled): Labelled => ({
       ...object,
-      metadata: { ...object.metadata, deletionTimestamp: '2026-03-01T12:00:00Z', finalizers: ['breakglass.t-caas.telekom.com/cleanup'] },
+      metadata: { ...object.metadata, deletionTimestamp: '2026-03-01T12:00:00Z', finalizers: ['example.com/hold'] },
     });
-    const old = deleting(escalation());
-    const released = { ...old, metadata: { ...old.metadata, finalizers: [] }, spec: { ...old.spec, approvers: { users: [] } } };
-    expect(errorLines(await admit('BreakglassEscalation', { ...released, metadata: { ...released.metadata, deletionTimestamp: undefined } }, { old }))).to.deep.equal([
-      'spec.approvers: at least one approver user or group must be specified',
-    ]);
+    // Admitted before a stricter rule existed: its spec would be refused today.
+    const old = deleting(escalation({ idleTimeout: '10s' }));
+    const released = { ...old, metadata: { ...old.metadata, finalizers: [] } };
     expect((await admit('BreakglassEscalation', released, { old })).errors).to.deep.equal([]);
+    // A terminating object may wait for a foreign finalizer for ever, its spec still in use.
+    const edited = { ...old, spec: { ...old.spec, idleTimeout: '1h', allowed: { clusters: ['prod-['], groups: ['developers'] } } };
+    expect(errorLines(await admit('BreakglassEscalation', edited, { old }))).to.deep.equal([
+      'spec.allowed.clusters[0]: "prod-[" is not a valid glob pattern: it has an unterminated or malformed character class',
+    ]);
   });
 
   it('refuses an UPDATE that carries no old object instead of guessing', async () => {

@@ -158,10 +158,12 @@ describe('BreakglassSession admission', () => {
       expect(lookups).to.equal(0);
     });
 
-    it('allows any update of a session that is being deleted, so its finalizers can be removed', async () => {
+    it('lets the finalizers of a session being deleted go, and still refuses a spec change then', async () => {
       const deleting = { ...old, metadata: { ...old.metadata, deletionTimestamp: '2026-03-01T12:00:00Z', finalizers: ['breakglass/cleanup'] } };
-      const released = { ...deleting, metadata: { ...deleting.metadata, finalizers: [] }, spec: { ...old.spec, cluster: 'changed' } };
+      const released = { ...deleting, metadata: { ...deleting.metadata, finalizers: [] } };
       expect((await admit('BreakglassSession', released, { old: deleting })).errors).to.deep.equal([]);
+      const edited = { ...released, spec: { ...old.spec, cluster: 'changed' } };
+      expect((await admit('BreakglassSession', edited, { old: deleting })).errors).to.not.deep.equal([]);
     });
   });
 });
