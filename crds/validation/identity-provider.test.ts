@@ -72,6 +72,24 @@ describe('IdentityProvider admission', () => {
     expect((await admit('IdentityProvider', identityProvider(), { lookup: itself })).errors).to.deep.equal([]);
   });
 
+  it('compares the issuer tokens are matched by: spec.issuer, else the authority', async () => {
+    // Without spec.issuer a provider is found by its authority; two such providers make every
+    // login through that issuer ambiguous.
+    const { issuer: _, ...withoutIssuer } = identityProvider().spec;
+    const other = identityProvider({ issuer: undefined }, 'corp-old');
+    delete other.spec.issuer;
+    const lookup = lookupWith({ identityProviders: () => [other] });
+    const copy = { ...identityProvider(), spec: withoutIssuer };
+    expect(errorLines(await admit('IdentityProvider', copy, { lookup }))).to.deep.equal([
+      "spec.oidc.authority: the authority is this provider's issuer (spec.issuer is not set) and must be unique cluster-wide; conflicting IdentityProvider=corp-old",
+    ]);
+    expect(errorLines(await admit('IdentityProvider', identityProvider(), { lookup }))).to.deep.equal([
+      'spec.issuer: issuer must be unique cluster-wide; conflicting IdentityProvider=corp-old',
+    ]);
+    const elsewhere = identityProvider({ issuer: 'https://sso.example.com/realms/other' });
+    expect((await admit('IdentityProvider', elsewhere, { lookup })).errors).to.deep.equal([]);
+  });
+
   it('rejects a malformed group glob in session limit overrides', async () => {
     const outcome = await admit('IdentityProvider', identityProvider({ sessionLimits: { groupOverrides: [{ group: 'sre-[', unlimited: true }] } }));
     expect(errorLines(outcome)).to.deep.equal([

@@ -46,17 +46,26 @@ function checkKeycloak(findings: Findings, idp: IdentityProvider): void {
   if (keycloak.insecureSkipVerify === true) findings.error('spec.keycloak.insecureSkipVerify', INSECURE_MESSAGE);
 }
 
+/** The issuer tokens are matched by: spec.issuer, else oidc.authority (as the token verifier resolves it). */
+function effectiveIssuer(idp: IdentityProvider): string | undefined {
+  const issuer = idp.spec.issuer?.trim() || idp.spec.oidc?.authority?.trim();
+  return issuer ? trimSlash(issuer) : undefined;
+}
+
 async function checkIssuerUnique(findings: Findings, idp: IdentityProvider, ctx: RuleContext): Promise<void> {
-  const issuer = idp.spec.issuer;
-  if (issuer === undefined || issuer.trim() === '') return;
-  const others = await listOrReport(findings, 'spec.issuer', 'IdentityProviders', () => ctx.lookup.listIdentityProviders());
+  const issuer = effectiveIssuer(idp);
+  if (issuer === undefined) return;
+  const field = idp.spec.issuer?.trim() ? 'spec.issuer' : 'spec.oidc.authority';
+  const others = await listOrReport(findings, field, 'IdentityProviders', () => ctx.lookup.listIdentityProviders());
   if (others === undefined) return;
-  const conflict = others.find(
-    (other) => other.metadata?.name !== idp.metadata?.name && other.spec.issuer !== undefined && trimSlash(other.spec.issuer) === trimSlash(issuer),
+  const conflict = others.find((other) => other.metadata?.name !== idp.metadata?.name && effectiveIssuer(other) === issuer);
+  if (conflict === undefined) return;
+  findings.error(
+    field,
+    field === 'spec.issuer'
+      ? `issuer must be unique cluster-wide; conflicting IdentityProvider=${conflict.metadata?.name ?? ''}`
+      : `the authority is this provider's issuer (spec.issuer is not set) and must be unique cluster-wide; conflicting IdentityProvider=${conflict.metadata?.name ?? ''}`,
   );
-  if (conflict !== undefined) {
-    findings.error('spec.issuer', `issuer must be unique cluster-wide; conflicting IdentityProvider=${conflict.metadata?.name ?? ''}`);
-  }
 }
 
 export async function validateIdentityProvider(idp: IdentityProvider, ctx: RuleContext): Promise<Findings> {
