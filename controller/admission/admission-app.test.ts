@@ -199,3 +199,22 @@ describe('admission app', () => {
     expect(validator.inputs[0]).to.deep.include({ operation: 'DELETE', object: null, oldObject: old });
   });
 });
+
+describe('admission app with the default body limit', () => {
+  it('decides an UPDATE of an object near etcd\'s 1.5 MiB: the review carries it twice', async () => {
+    const validator = new FakeValidator();
+    const app = createAdmissionApp({ validator, lookup: emptyLookup, logger: pino({ level: 'silent' }), metrics: new ControllerMetrics({ defaultMetrics: false }) });
+    const server = createServer(app.callback());
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const object = { metadata: { name: 'big' }, spec: {}, status: { approverGroupMembers: { approvers: Array.from({ length: 55_000 }, (_, i) => `user-${i}@example.com`) } } };
+      const body = review('BreakglassEscalation', 'UPDATE', object, { oldObject: object, name: 'big', namespace: 'ns' });
+      expect(body.length).to.be.greaterThan(2 * 1024 * 1024);
+      const response = await sendRaw({ port: (server.address() as AddressInfo).port, path: ADMISSION_PATHS.BreakglassEscalation, body, headers: { 'content-type': 'application/json' } });
+      expect(response.status).to.equal(200);
+      expect((JSON.parse(response.text) as { response: { allowed: boolean } }).response.allowed).to.equal(true);
+    } finally {
+      await new Promise<void>((done) => server.close(() => done()));
+    }
+  });
+});

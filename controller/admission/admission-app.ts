@@ -45,7 +45,11 @@ export const ADMISSION_PATHS: Readonly<Record<AdmissionKind, string>> = {
   DenyPolicy: admissionPath('DenyPolicy'),
 };
 
-export const DEFAULT_ADMISSION_BODY_LIMIT = 2 * 1024 * 1024;
+/**
+ * An UPDATE review carries the object and the old object, each up to etcd's 1.5 MiB, JSON-encoded
+ * again inside the review: 7 MiB, as controller-runtime allows.
+ */
+export const DEFAULT_ADMISSION_BODY_LIMIT = 7 * 1024 * 1024;
 
 /** The part of crds/validation the transport uses; pass the module itself in production. */
 export interface AdmissionValidator {
@@ -58,7 +62,7 @@ export interface AdmissionAppOptions {
   lookup: ObjectLookup;
   logger: Logger;
   metrics?: ControllerMetrics;
-  /** @default 2 MiB */
+  /** @default 7 MiB */
   bodyLimitBytes?: number;
   /** @default () => new Date() */
   clock?: () => Date;
