@@ -107,4 +107,39 @@ describe('KubeObjectLookup', () => {
     expect((err as Error).message).to.match(/HTTP 429: too many requests/);
     expect(requests).to.have.length(4);
   });
+
+  describe('with a deadline', () => {
+    let bounded: KubeObjectLookup;
+    const held: ServerResponse[] = [];
+    before(() => {
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromOptions({
+        clusters: [{ name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+        users: [{ name: 'fake', token: 'token' }],
+        contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
+        currentContext: 'fake',
+      });
+      bounded = new KubeObjectLookup(kubeConfig, { timeoutMs: 300 });
+    });
+    afterEach(() => {
+      for (const res of held.splice(0)) res.destroy();
+    });
+
+    it('fails closed, saying so, when the API server does not answer in time', async () => {
+      handler = (_url, res) => void held.push(res);
+      const err = await bounded.listIdentityProviders().then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(LookupError);
+      expect((err as Error).message).to.match(/identityproviders.* timed out after 300 ms/);
+    });
+
+    it('does not sleep past the deadline on a Retry-After', async () => {
+      handler = (_url, res) => {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
+        res.end(JSON.stringify(status(429, 'too many requests')));
+      };
+      const err = await bounded.namespacesWithName('ClusterConfig', 'x').then(() => undefined, (e: unknown) => e);
+      expect((err as Error).message).to.match(/timed out after 300 ms/);
+      expect(requests).to.have.length(1);
+    });
+  });
 });

@@ -4,11 +4,15 @@
  *
  * Reads are live (no informer cache) so a decision never rests on a stale view; lists are paged.
  * Failures throw a LookupError naming what could not be read; the admission app turns any
- * throw into a denial, so the webhook fails closed.
+ * throw into a denial, so the webhook fails closed. Each lookup, pages and 429 retries included,
+ * ends within a deadline shorter than the API server's webhook timeout, so a slow API server
+ * gets a denial that says why instead of "context deadline exceeded".
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION, plurals, type BreakglassEscalation, type IdentityProvider } from '../../crds/index.ts';
 import type { ObjectLookup } from '../../crds/validation/index.ts';
+import { boundedRequest } from '../kube/request-options.ts';
 
 type UniqueKind = 'BreakglassSession' | 'BreakglassEscalation' | 'ClusterConfig';
 
@@ -29,12 +33,16 @@ const PAGE_SIZE = 500;
 /** 429 (API server busy or its storage still initialising) is retried like client-go does. */
 const RETRIES_ON_429 = 3;
 const MAX_RETRY_WAIT_MS = 1000;
+/** Within the synthesized webhooks' 5 s timeout (infra), leaving time to answer. */
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 3500;
 
 export class KubeObjectLookup implements ObjectLookup {
   private readonly api: CustomObjectsApi;
+  private readonly timeoutMs: number;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: KubeConfig, options: { timeoutMs?: number } = {}) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
   }
 
   async namespacesWithName(kind: UniqueKind, name: string): Promise<string[]> {
@@ -70,23 +78,25 @@ export class KubeObjectLookup implements ObjectLookup {
     })) as BreakglassEscalation[];
   }
 
-  private async listAll(plural: string, fieldSelector?: string): Promise<unknown[]> {
-    const items: unknown[] = [];
-    let continueToken: string | undefined;
-    do {
-      const request = {
-        group: GROUP,
-        version: VERSION,
-        plural,
-        limit: PAGE_SIZE,
-        ...(fieldSelector ? { fieldSelector } : {}),
-        ...(continueToken ? { _continue: continueToken } : {}),
-      };
-      const page = (await retryOn429(() => this.api.listClusterCustomObject(request))) as KubeList;
-      items.push(...(page.items ?? []));
-      continueToken = page.metadata?.continue || undefined;
-    } while (continueToken);
-    return items;
+  private listAll(plural: string, fieldSelector?: string): Promise<unknown[]> {
+    return boundedRequest({ what: `LIST ${plural}`, timeoutMs: this.timeoutMs }, async (config, signal) => {
+      const items: unknown[] = [];
+      let continueToken: string | undefined;
+      do {
+        const request = {
+          group: GROUP,
+          version: VERSION,
+          plural,
+          limit: PAGE_SIZE,
+          ...(fieldSelector ? { fieldSelector } : {}),
+          ...(continueToken ? { _continue: continueToken } : {}),
+        };
+        const page = (await retryOn429(() => this.api.listClusterCustomObject(request, config), RETRIES_ON_429, signal)) as KubeList;
+        items.push(...(page.items ?? []));
+        continueToken = page.metadata?.continue || undefined;
+      } while (continueToken);
+      return items;
+    });
   }
 }
 
@@ -94,7 +104,7 @@ export class KubeObjectLookup implements ObjectLookup {
  * Retries a call answered with 429, waiting as Retry-After says (capped, since the API server
  * gives the whole webhook only its timeout); other errors and the last 429 are thrown.
  */
-export async function retryOn429<T>(call: () => Promise<T>, retries = RETRIES_ON_429): Promise<T> {
+export async function retryOn429<T>(call: () => Promise<T>, retries = RETRIES_ON_429, signal?: AbortSignal): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await call();
@@ -102,7 +112,7 @@ export async function retryOn429<T>(call: () => Promise<T>, retries = RETRIES_ON
       if (!(err instanceof ApiException) || err.code !== 429 || attempt >= retries) throw err;
       const header = Number((err.headers as Record<string, string> | undefined)?.['retry-after']);
       const waitMs = Number.isFinite(header) && header > 0 ? Math.min(header * 1000, MAX_RETRY_WAIT_MS) : 200 * (attempt + 1);
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      await delay(waitMs, undefined, signal ? { signal } : undefined);
     }
   }
 }
