@@ -4,14 +4,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Duration } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
+import { Cpu } from 'cdk8s-plus-28';
 import { expect } from 'chai';
-import { defaultOptions, optionDefinitions, parseOptions } from '../controller/options.ts';
+import { defaultOptions, optionDefinitions, parseOptions, type OptionName } from '../controller/options.ts';
 import { allCrdManifests } from '../crds/index.ts';
-import { validationPath, type BreakglassControllerProps } from './index.ts';
+import { controllerOptions, TYPED_OPTION_PROPS, validationPath, WORKLOAD_OWNED_OPTIONS, type BreakglassControllerProps, type ControllerProfile } from './index.ts';
 import { CONFIGURATION_NAMES, CONFIGURATIONS, findAll, findOne, synthesize, type KubeObject } from './test/configurations.ts';
 import { TEST_IMAGE } from './test/fixtures.ts';
 import { expectGolden } from './test/golden.ts';
+import { restrictedViolations, type PodSpecForPss } from './test/pod-security.ts';
 
 interface Container {
   name: string;
@@ -115,6 +117,7 @@ describe('BreakglassController', function () {
   it('renders every flag from the option schema, so a flag the controller does not know cannot appear', () => {
     const { objects } = synthesize({
       image: TEST_IMAGE,
+      profile: 'single-instance',
       leaderElection: { enabled: false },
       components: { cleanup: false, webhooks: false, frontend: false, api: false },
       intervals: { escalationStatusUpdate: Duration.minutes(30) },
@@ -141,10 +144,22 @@ describe('BreakglassController', function () {
     const { objects } = synthesize(CONFIGURATIONS['custom-namespace']());
     const c = container(objects);
     expect(c.securityContext).to.include({ runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(c.securityContext).to.deep.include({ capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
     expect(c.imagePullPolicy).to.equal('IfNotPresent');
     expect(c.volumeMounts).to.deep.include({ mountPath: '/tmp', name: 'tmp' });
     expect(c.volumeMounts).to.deep.include({ mountPath: optionDefinitions.webhookCertPath.default, name: 'webhook-cert', readOnly: true });
     expect(deployment(objects).template.spec.volumes).to.deep.include({ name: 'webhook-cert', secret: { secretName: 'platform-webhook-tls' } });
+  });
+
+  it('passes Pod Security "restricted" in every configuration (capabilities dropped, RuntimeDefault seccomp)', () => {
+    const variants: BreakglassControllerProps[] = [
+      ...CONFIGURATION_NAMES.map((name) => CONFIGURATIONS[name]()),
+      { image: TEST_IMAGE, authorizationWebhookTlsSecretName: 'spokes-tls', components: { webhooks: false } },
+    ];
+    for (const props of variants) {
+      const spec = deployment(synthesize(props).objects).template.spec as unknown as PodSpecForPss;
+      expect(restrictedViolations(spec), JSON.stringify(props)).to.deep.equal([]);
+    }
   });
 
   it('exposes the four servers on their ports, with probes on 8082', () => {
@@ -260,6 +275,119 @@ describe('BreakglassController', function () {
     expect(() => synthesize({ image: TEST_IMAGE, env: { POD_NAME: 'x' } })).to.throw(/env\.POD_NAME is set from the downward API/);
   });
 
+  it('refuses env that the controller reads as an option, naming the variable and the prop to use instead', () => {
+    const refusal = (env: Record<string, string>) => {
+      try {
+        synthesize({ image: TEST_IMAGE, env });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error(`env ${JSON.stringify(env)} was accepted`);
+    };
+    expect(refusal({ ENABLE_WEBHOOKS: 'false' })).to.equal('env.ENABLE_WEBHOOKS is read by the controller as --enable-webhooks, which the construct controls; use components.webhooks instead');
+    expect(refusal({ SHUTDOWN_TIMEOUT: '60s' })).to.match(/^env\.SHUTDOWN_TIMEOUT .*; use shutdownTimeout instead$/);
+    expect(refusal({ ENABLE_LEADER_ELECTION: 'false' })).to.match(/^env\.ENABLE_LEADER_ELECTION .*; use leaderElection\.enabled instead$/);
+    expect(refusal({ WEBHOOK_BIND_ADDRESS: ':9999' })).to.match(/^env\.WEBHOOK_BIND_ADDRESS .*the Workload fixes it to match the container ports; remove it$/);
+    expect(refusal({ FRONTEND_BASE_URL: 'https://bg.example/' })).to.match(/^env\.FRONTEND_BASE_URL .*; use additionalControllerOptions\.frontendBaseUrl instead$/);
+    // Every option's variable, straight from the definitions the controller parses with.
+    for (const [name, def] of Object.entries(optionDefinitions) as Array<[OptionName, (typeof optionDefinitions)[OptionName]]>) {
+      const message = refusal({ HTTPS_PROXY: 'http://proxy:3128', [def.env]: 'x' });
+      expect(message, name).to.match(new RegExp(`^env\\.${def.env} `));
+      if (Object.hasOwn(TYPED_OPTION_PROPS, name)) expect(message, name).to.contain(`use ${TYPED_OPTION_PROPS[name as keyof typeof TYPED_OPTION_PROPS]} instead`);
+      else if (!(WORKLOAD_OWNED_OPTIONS as readonly string[]).includes(name)) expect(message, name).to.contain(`use additionalControllerOptions.${name} instead`);
+    }
+  });
+
+  it('renders additionalControllerOptions as flags checked at synth time, and refuses one that has a typed prop', () => {
+    const args = container(
+      synthesize({ image: TEST_IMAGE, additionalControllerOptions: { frontendBaseUrl: 'https://bg.example/', oidcPrefixes: 'oidc:', sarGrantCacheTtl: 30_000 } }).objects,
+    ).args ?? [];
+    expect(parseOptions(args, {})).to.include({ frontendBaseUrl: 'https://bg.example/', oidcPrefixes: 'oidc:', sarGrantCacheTtl: 30_000 });
+    expect(() => synthesize({ image: TEST_IMAGE, additionalControllerOptions: { cacheMaxAge: 1000 } })).to.throw(/--cache-max-age: "1s" is too short/);
+    // A cast stands in for a JavaScript caller; the type already excludes typed options.
+    const typed = { enableWebhooks: false } as unknown as BreakglassControllerProps['additionalControllerOptions'];
+    expect(() => synthesize({ image: TEST_IMAGE, additionalControllerOptions: typed })).to.throw(
+      /^additionalControllerOptions\.enableWebhooks has a typed prop; use components\.webhooks instead$/,
+    );
+  });
+
+  it('TYPED_OPTION_PROPS names exactly the options the typed props map to', () => {
+    const all = controllerOptions({
+      namespace: 'ns',
+      leaderElection: {
+        enabled: true,
+        leaseId: 'lease',
+        leaseNamespace: 'leases',
+        leaseDuration: Duration.seconds(30),
+        renewDeadline: Duration.seconds(20),
+        retryPeriod: Duration.seconds(4),
+        releaseTimeout: Duration.seconds(5),
+      },
+      components: { cleanup: true, webhooks: true, frontend: true, api: true },
+      intervals: { cleanup: Duration.minutes(1), escalationStatusUpdate: Duration.minutes(1), clusterConfigCheck: Duration.minutes(1) },
+      apiRateLimits: { perAddress: '1/s', perUser: '1/s' },
+      webhookRateLimits: { perCluster: '1/s' },
+      logLevel: 'info',
+      shutdownTimeout: Duration.seconds(20),
+    });
+    expect(Object.keys(all).sort()).to.deep.equal(Object.keys(TYPED_OPTION_PROPS).sort());
+  });
+
+  it('refuses several replicas without leader election: every replica would run the leader-only loops', () => {
+    expect(() => synthesize({ image: TEST_IMAGE, leaderElection: { enabled: false } })).to.throw(
+      /^leader election is disabled but there are 3 replicas: .*set replicas: 1 \(profile 'production' has 3\) or leave leaderElection\.enabled on$/,
+    );
+    expect(() => synthesize({ image: TEST_IMAGE, profile: 'single-instance', replicas: 2, leaderElection: { enabled: false } })).to.throw(
+      /^leader election is disabled but there are 2 replicas/,
+    );
+    const single = synthesize({ image: TEST_IMAGE, replicas: 1, leaderElection: { enabled: false } });
+    expect(deployment(single.objects).replicas).to.equal(1);
+    expect(deployment(synthesize({ image: TEST_IMAGE, profile: 'single-instance', replicas: 2 }).objects).replicas).to.equal(2);
+  });
+
+  it('merges a partial resources prop field by field with the profile', () => {
+    const resources = (props: Partial<BreakglassControllerProps>) => container(synthesize({ image: TEST_IMAGE, ...props }).objects).resources;
+    expect(resources({ resources: { memory: { request: Size.mebibytes(512) } } })).to.deep.equal({
+      requests: { cpu: '200m', memory: '512Mi' },
+      limits: { cpu: '1000m', memory: '512Mi' },
+    });
+    expect(resources({ profile: 'single-instance', resources: { cpu: { limit: Cpu.units(2) } } })).to.deep.equal({
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '2', memory: '256Mi' },
+    });
+    expect(resources({ resources: { ephemeralStorage: { limit: Size.gibibytes(1) } } })).to.deep.equal({
+      requests: { cpu: '200m', memory: '256Mi' },
+      limits: { cpu: '1000m', memory: '512Mi', 'ephemeral-storage': '1Gi' },
+    });
+    expect(() => resources({ resources: { memory: { request: Size.gibibytes(1) } } })).to.throw(/^resources\.memory: the request is above the limit/);
+    expect(() => resources({ profile: 'single-instance', resources: { cpu: { request: Cpu.units(1) } } })).to.throw(/^resources\.cpu: the request is above the limit/);
+  });
+
+  it('refuses a name that is not a DNS-1035 label or too long for the derived names, and an invalid leaseId', () => {
+    expect(() => synthesize({ image: TEST_IMAGE, name: 'a'.repeat(60) })).to.throw(
+      /^name must be at most 30 characters so that derived names such as "a{60}-validating-webhook-configuration" stay within 63/,
+    );
+    for (const name of ['Break_Glass', 'breakglass-', '1breakglass', 'break.glass', '']) {
+      expect(() => synthesize({ image: TEST_IMAGE, name }), name).to.throw(/^name must be a DNS-1035 label/);
+    }
+    // The longest accepted name: every object name and label value stays within 63 characters.
+    const { objects } = synthesize({ image: TEST_IMAGE, name: 'a'.repeat(30), authorizationWebhookTlsSecretName: 'spokes-tls' });
+    for (const o of objects.filter((o) => o.kind !== 'CustomResourceDefinition')) {
+      expect(o.metadata.name.length, `${o.kind} ${o.metadata.name}`).to.be.at.most(63);
+      for (const value of Object.values(o.metadata.labels ?? {})) expect(value.length).to.be.at.most(63);
+    }
+    for (const leaseId of ['Breakglass', 'lease_id', 'lease.', `${'a'.repeat(251)}.io`]) {
+      expect(() => synthesize({ image: TEST_IMAGE, leaderElection: { leaseId } }), leaseId).to.throw(/^leaderElection\.leaseId must be a DNS-1123 subdomain/);
+    }
+    expect(parseOptions(container(synthesize({ image: TEST_IMAGE, leaderElection: { leaseId: 'bg.example.com' } }).objects).args ?? [], {}).leaderElectId).to.equal('bg.example.com');
+  });
+
+  it('refuses a profile that is only an inherited property name', () => {
+    for (const profile of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(() => synthesize({ image: TEST_IMAGE, profile: profile as ControllerProfile }), profile).to.throw(/^profile must be 'production' or 'single-instance'/);
+    }
+  });
+
   it('gives the pod more termination grace than the shutdown timeout, so SIGKILL never cuts off the lease release', () => {
     const grace = (props: Partial<BreakglassControllerProps>) =>
       (findOne(synthesize({ image: TEST_IMAGE, ...props }).objects, 'Deployment').spec as { template: { spec: { terminationGracePeriodSeconds?: number } } })
@@ -276,7 +404,7 @@ describe('BreakglassController', function () {
     expect(() =>
       synthesize({ image: TEST_IMAGE, leaderElection: { leaseDuration: Duration.seconds(10), renewDeadline: Duration.seconds(10) } }),
     ).to.throw(/--leader-elect-lease-duration \(10s\) must be greater than --leader-elect-renew-deadline/);
-    expect(() => synthesize({ image: TEST_IMAGE, leaderElection: { leaseId: ' ' } })).to.throw(/--leader-elect-id must not be empty/);
+    expect(() => synthesize({ image: TEST_IMAGE, leaderElection: { leaseId: ' ' } })).to.throw(/^leaderElection\.leaseId must be a DNS-1123 subdomain/);
     expect(() => synthesize({ image: TEST_IMAGE, shutdownTimeout: Duration.seconds(4) })).to.throw(
       /--shutdown-timeout \(4s\) must be at least 12s: --leader-elect-release-timeout \(10s\)/,
     );

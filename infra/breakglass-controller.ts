@@ -6,9 +6,13 @@ import type { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
+  checkAdditionalControllerOptions,
+  checkExtraEnv,
+  checkReplicasForLeaderElection,
   controllerOptions,
   isEnabled,
   leaseLocation,
+  type AdditionalControllerOptions,
   type ApiRateLimitSettings,
   type WebhookRateLimitSettings,
   type ComponentSwitches,
@@ -18,8 +22,8 @@ import {
   type LoopIntervals,
 } from './controller-options.ts';
 import { Crds } from './crds.ts';
-import { commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE } from './naming.ts';
-import { PROFILES, type ControllerProfile } from './profiles.ts';
+import { checkInstanceName, commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE } from './naming.ts';
+import { isControllerProfile, mergeResources, PROFILES, type ControllerProfile } from './profiles.ts';
 import { ControllerRbac } from './rbac.ts';
 import { WebhookConfiguration } from './webhook-configuration.ts';
 import { servingCertSecretName, type WebhookTls } from './webhook-tls.ts';
@@ -29,7 +33,9 @@ export interface BreakglassControllerProps {
   /** Controller image, e.g. `registry.example.com/breakglass:0.1.0`. */
   readonly image: string;
   /**
-   * Prefix of every object name and the `app.kubernetes.io/instance` label.
+   * Prefix of every object name and the `app.kubernetes.io/instance` label: a DNS-1035 label
+   * (lower-case letters, digits and '-', starting with a letter) of at most 30 characters, so
+   * that the longest derived name (`<name>-validating-webhook-configuration`) stays within 63.
    * @default 'breakglass'
    */
   readonly name?: string;
@@ -55,6 +61,7 @@ export interface BreakglassControllerProps {
    */
   readonly profile?: ControllerProfile;
   /**
+   * More than one needs leader election (`leaderElection.enabled` not false).
    * @default - 3 for the production profile, 1 for single-instance
    */
   readonly replicas?: number;
@@ -63,6 +70,7 @@ export interface BreakglassControllerProps {
    */
   readonly imagePullPolicy?: kplus.ImagePullPolicy;
   /**
+   * Disabling it needs a single replica. The leaseId must be a DNS-1123 subdomain.
    * @default - enabled, Lease 'breakglass.telekom.io' in the controller namespace, 15s / 10s / 2s
    */
   readonly leaderElection?: LeaderElectionProps;
@@ -75,6 +83,10 @@ export interface BreakglassControllerProps {
    */
   readonly intervals?: LoopIntervals;
   /**
+   * Merged field by field (cpu, memory, ephemeralStorage; each request and limit) over the
+   * profile's values: what is left out keeps the profile's value, so
+   * `{ memory: { request: Size.mebibytes(512) } }` keeps the CPU request and both limits. A
+   * request above its (merged) limit is refused.
    * @default - from the profile (production: requests 200m / 256Mi, limits 1000m / 512Mi;
    * single-instance: requests 100m / 128Mi, limits 500m / 256Mi)
    */
@@ -109,10 +121,20 @@ export interface BreakglassControllerProps {
    */
   readonly eventNamespaces?: readonly string[];
   /**
-   * Extra environment variables for the controller container.
+   * Extra environment variables for the controller container (e.g. HTTPS_PROXY). The
+   * controller reads a variable for every option (see `npm start -- --help`), which would
+   * contradict the rendered args, so those are refused: use the typed prop, or
+   * `additionalControllerOptions` for an option without one.
    * @default {}
    */
   readonly env?: Record<string, string>;
+  /**
+   * Controller options without a typed prop here, rendered as flags and checked at synth time
+   * like the rest, e.g. `{ frontendBaseUrl: 'https://breakglass.example.com/', oidcPrefixes:
+   * 'oidc:' }` (durations in milliseconds). An option with a typed prop is refused here.
+   * @default {}
+   */
+  readonly additionalControllerOptions?: AdditionalControllerOptions;
   /**
    * Rate limits of the REST API (--api-rate-limit-per-address, --api-rate-limit-per-user).
    * @default - 10/s (burst 20) per client address, 50/s (burst 100) per user
@@ -155,21 +177,32 @@ export class BreakglassController extends Construct {
 
   constructor(scope: Construct, id: string, props: BreakglassControllerProps) {
     super(scope, id);
-    const instance = props.name ?? DEFAULT_INSTANCE_NAME;
+    const instance = checkInstanceName(props.name ?? DEFAULT_INSTANCE_NAME);
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;
-    const profile = PROFILES[props.profile ?? 'production'];
-    if (!profile) throw new Error(`profile must be 'production' or 'single-instance', got "${props.profile}"`);
+    const profileName = props.profile ?? 'production';
+    if (!isControllerProfile(profileName)) throw new Error(`profile must be 'production' or 'single-instance', got "${String(profileName)}"`);
+    const profile = PROFILES[profileName];
+    const replicas = props.replicas ?? profile.replicas;
     this.namespace = namespace;
-    this.controllerOptions = controllerOptions({
-      namespace,
-      leaderElection: props.leaderElection,
-      components: props.components,
-      intervals: props.intervals,
-      apiRateLimits: props.apiRateLimits,
-      webhookRateLimits: props.webhookRateLimits,
-      logLevel: props.logLevel,
-      shutdownTimeout: props.shutdownTimeout,
-    });
+    this.controllerOptions = {
+      ...controllerOptions({
+        namespace,
+        leaderElection: props.leaderElection,
+        components: props.components,
+        intervals: props.intervals,
+        apiRateLimits: props.apiRateLimits,
+        webhookRateLimits: props.webhookRateLimits,
+        logLevel: props.logLevel,
+        shutdownTimeout: props.shutdownTimeout,
+      }),
+      ...checkAdditionalControllerOptions(props.additionalControllerOptions),
+    };
+    checkReplicasForLeaderElection(
+      this.controllerOptions,
+      replicas,
+      `set replicas: 1 (profile '${profileName}' has ${profile.replicas}) or leave leaderElection.enabled on`,
+    );
+    checkExtraEnv(props.env, 'BreakglassController');
     const leaderElection = isEnabled(this.controllerOptions, 'enableLeaderElection');
     const webhooks = isEnabled(this.controllerOptions, 'enableWebhooks');
     this.lease = leaderElection ? leaseLocation(namespace, props.leaderElection) : undefined;
@@ -185,10 +218,10 @@ export class BreakglassController extends Construct {
       namespace,
       image: props.image,
       imagePullPolicy: props.imagePullPolicy,
-      replicas: props.replicas ?? profile.replicas,
+      replicas,
       controllerOptions: this.controllerOptions,
       env: props.env,
-      resources: props.resources ?? profile.resources,
+      resources: mergeResources(profile.resources, props.resources),
       podAntiAffinity: props.podAntiAffinity,
       webhookCertSecretName: servingCertSecretName(instance, webhookTls),
       authorizationWebhookTlsSecretName: props.authorizationWebhookTlsSecretName,

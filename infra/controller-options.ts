@@ -7,6 +7,7 @@
  */
 import type { Duration } from 'cdk8s';
 import { OptionError, optionDefinitions, parseOptions, parseRateLimit, toArgs, type ControllerOptions, type OptionName } from '../controller/options.ts';
+import { checkSubdomainName } from './naming.ts';
 
 /** Options the Workload sets itself: they must match the pod's ports, mounts and downward API. */
 export const WORKLOAD_OWNED_OPTIONS = [
@@ -28,6 +29,99 @@ export type WorkloadOwnedOption = (typeof WORKLOAD_OWNED_OPTIONS)[number];
 
 /** Controller options a manifest may set (everything but what the pod layout fixes). */
 export type ConfigurableControllerOptions = Partial<Omit<ControllerOptions, WorkloadOwnedOption>>;
+
+/**
+ * The BreakglassController prop that sets each option it has a typed prop for (what
+ * `controllerOptions()` maps). Options missing here and not owned by the Workload are set
+ * through BreakglassControllerProps.additionalControllerOptions.
+ */
+export const TYPED_OPTION_PROPS = {
+  enableLeaderElection: 'leaderElection.enabled',
+  leaderElectNamespace: 'leaderElection.leaseNamespace',
+  leaderElectId: 'leaderElection.leaseId',
+  leaderElectLeaseDuration: 'leaderElection.leaseDuration',
+  leaderElectRenewDeadline: 'leaderElection.renewDeadline',
+  leaderElectRetryPeriod: 'leaderElection.retryPeriod',
+  leaderElectReleaseTimeout: 'leaderElection.releaseTimeout',
+  enableCleanup: 'components.cleanup',
+  enableWebhooks: 'components.webhooks',
+  enableFrontend: 'components.frontend',
+  enableApi: 'components.api',
+  cleanupInterval: 'intervals.cleanup',
+  escalationStatusUpdateInterval: 'intervals.escalationStatusUpdate',
+  clusterConfigCheckInterval: 'intervals.clusterConfigCheck',
+  apiRateLimitPerAddress: 'apiRateLimits.perAddress',
+  apiRateLimitPerUser: 'apiRateLimits.perUser',
+  sarRateLimitPerCluster: 'webhookRateLimits.perCluster',
+  shutdownTimeout: 'shutdownTimeout',
+  logLevel: 'logLevel',
+} as const satisfies Partial<Record<Exclude<OptionName, WorkloadOwnedOption>, string>>;
+
+export type TypedOption = keyof typeof TYPED_OPTION_PROPS;
+
+/** Controller options without a typed BreakglassController prop (e.g. frontendBaseUrl, oidcPrefixes). */
+export type AdditionalControllerOptions = Omit<ConfigurableControllerOptions, TypedOption>;
+
+/** What sets a Workload-owned option instead: the pod layout, or the prop that feeds it. */
+const WORKLOAD_OWNED_ADVICE: Readonly<Record<WorkloadOwnedOption, string>> = {
+  podNamespace: 'it is set from the downward API; remove it',
+  podName: 'it is set from the downward API; remove it',
+  apiBindAddress: 'the Workload fixes it to match the container ports; remove it',
+  metricsBindAddress: 'the Workload fixes it to match the container ports; remove it',
+  healthProbeBindAddress: 'the Workload fixes it to match the container ports and probes; remove it',
+  webhookBindAddress: 'the Workload fixes it to match the container ports; remove it',
+  webhookCertPath: 'the Workload mounts the serving certificate there; choose the Secret with webhookTls (BreakglassController) or webhookCertSecretName (Workload)',
+  webhookCertName: 'the Workload mounts the serving certificate there; choose the Secret with webhookTls (BreakglassController) or webhookCertSecretName (Workload)',
+  webhookCertKey: 'the Workload mounts the serving certificate there; choose the Secret with webhookTls (BreakglassController) or webhookCertSecretName (Workload)',
+  sarTlsBindAddress: 'the Workload fixes it to match the container ports; use authorizationWebhookTlsSecretName',
+  sarTlsCertFile: 'the Workload mounts the certificate; use authorizationWebhookTlsSecretName',
+  sarTlsKeyFile: 'the Workload mounts the certificate; use authorizationWebhookTlsSecretName',
+};
+
+function isWorkloadOwned(name: OptionName): name is WorkloadOwnedOption {
+  return (WORKLOAD_OWNED_OPTIONS as readonly OptionName[]).includes(name);
+}
+
+function isTyped(name: string): name is TypedOption {
+  return Object.hasOwn(TYPED_OPTION_PROPS, name);
+}
+
+/** Where the construct layer sets a controller option, for error messages. */
+export type OptionSettingLayer = 'BreakglassController' | 'Workload';
+
+/** How to set an option instead of its environment variable, as advice for an error message. */
+export function optionAdvice(name: OptionName, layer: OptionSettingLayer): string {
+  if (isWorkloadOwned(name)) return WORKLOAD_OWNED_ADVICE[name];
+  if (layer === 'BreakglassController') return `use ${isTyped(name) ? TYPED_OPTION_PROPS[name] : `additionalControllerOptions.${name}`} instead`;
+  return `use controllerOptions.${name} instead`;
+}
+
+/** Option names by their environment variable, from the option definitions. */
+const OPTION_BY_ENV: ReadonlyMap<string, OptionName> = new Map(
+  (Object.keys(optionDefinitions) as OptionName[]).map((name) => [optionDefinitions[name].env, name]),
+);
+
+/**
+ * Refuses extra environment variables that the controller reads as an option (it does so for
+ * every option whose flag is absent): such a value would silently contradict, or quietly add
+ * to, what the construct rendered and checked. Throws naming the variable and what to use.
+ */
+export function checkExtraEnv(env: Readonly<Record<string, string>> | undefined, layer: OptionSettingLayer): void {
+  for (const key of Object.keys(env ?? {})) {
+    const name = OPTION_BY_ENV.get(key);
+    if (name === undefined) continue;
+    if (name === 'podNamespace' || name === 'podName') throw new Error(`env.${key} is set from the downward API; remove it`);
+    throw new Error(`env.${key} is read by the controller as --${optionDefinitions[name].flag}, which the construct controls; ${optionAdvice(name, layer)}`);
+  }
+}
+
+/** Refuses additional options that have a typed prop (one place per setting); returns them. */
+export function checkAdditionalControllerOptions(options: AdditionalControllerOptions | undefined): AdditionalControllerOptions {
+  for (const key of Object.keys(options ?? {})) {
+    if (isTyped(key)) throw new Error(`additionalControllerOptions.${key} has a typed prop; use ${TYPED_OPTION_PROPS[key]} instead`);
+  }
+  return options ?? {};
+}
 
 export interface LeaderElectionProps {
   /**
@@ -156,9 +250,10 @@ export interface LeaseLocation {
   readonly namespace: string;
 }
 
+/** The Lease for these settings; a leaseId that is no valid object name throws naming the prop. */
 export function leaseLocation(namespace: string, leaderElection: LeaderElectionProps = {}): LeaseLocation {
   return {
-    id: leaderElection.leaseId ?? optionDefinitions.leaderElectId.default,
+    id: leaderElection.leaseId === undefined ? optionDefinitions.leaderElectId.default : checkSubdomainName(leaderElection.leaseId, 'leaderElection.leaseId'),
     namespace: leaderElection.leaseNamespace ?? namespace,
   };
 }
@@ -257,6 +352,18 @@ export const TERMINATION_GRACE_MARGIN_SECONDS = 15;
 export function terminationGracePeriodSeconds(options: ConfigurableControllerOptions): number {
   const shutdownMs = options.shutdownTimeout ?? optionDefinitions.shutdownTimeout.default;
   return Math.ceil(shutdownMs / 1000) + TERMINATION_GRACE_MARGIN_SECONDS;
+}
+
+/**
+ * Refuses more than one replica without leader election: every replica would then run the
+ * leader-only loops (cleanup, status updates, ClusterConfig checks) at the same time.
+ */
+export function checkReplicasForLeaderElection(options: ConfigurableControllerOptions, replicas: number, how: string): void {
+  if (replicas > 1 && !isEnabled(options, 'enableLeaderElection')) {
+    throw new Error(
+      `leader election is disabled but there are ${replicas} replicas: every replica would run the leader-only loops (session cleanup, status updates, ClusterConfig checks) at once; ${how}`,
+    );
+  }
 }
 
 /** Whether a component is on, after the controller's defaults. */

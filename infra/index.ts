@@ -31,7 +31,9 @@ export {
   controllerOptions,
   leaseLocation,
   renderControllerArgs,
+  TYPED_OPTION_PROPS,
   WORKLOAD_OWNED_OPTIONS,
+  type AdditionalControllerOptions,
   type ApiRateLimitSettings,
   type WebhookRateLimitSettings,
   type ComponentSwitches,
@@ -40,7 +42,8 @@ export {
   type LeaderElectionProps,
   type LeaseLocation,
   type LoopIntervals,
+  type TypedOption,
   type WorkloadOwnedOption,
 } from './controller-options.ts';
-export { PROFILES, type ControllerProfile, type ProfileDefaults } from './profiles.ts';
-export { commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames, selectorLabels } from './naming.ts';
+export { isControllerProfile, mergeResources, PROFILES, type ControllerProfile, type ProfileDefaults } from './profiles.ts';
+export { commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, MAX_INSTANCE_NAME_LENGTH, objectNames, selectorLabels } from './naming.ts';

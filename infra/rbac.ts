@@ -9,11 +9,11 @@ import { Construct } from 'constructs';
 import { optionDefinitions } from '../controller/options.ts';
 import { plurals } from '../crds/index.ts';
 import type { LeaseLocation } from './controller-options.ts';
-import { BREAKGLASS_API_GROUP, commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames, uniqueNamespaces } from './naming.ts';
+import { BREAKGLASS_API_GROUP, checkInstanceName, commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames, uniqueNamespaces } from './naming.ts';
 
 export interface ControllerRbacProps {
   /**
-   * Prefix of the Role and ClusterRole names.
+   * Prefix of the Role and ClusterRole names (a DNS-1035 label of at most 30 characters).
    * @default 'breakglass'
    */
   readonly name?: string;
@@ -85,7 +85,7 @@ export class ControllerRbac extends Construct {
 
   constructor(scope: Construct, id: string, props: ControllerRbacProps) {
     super(scope, id);
-    const instance = props.name ?? DEFAULT_INSTANCE_NAME;
+    const instance = checkInstanceName(props.name ?? DEFAULT_INSTANCE_NAME);
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;
     const names = objectNames(instance);
     const labels = commonLabels(instance);

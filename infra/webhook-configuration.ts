@@ -6,7 +6,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { plurals, type KindName } from '../crds/index.ts';
-import { BREAKGLASS_API_GROUP, BREAKGLASS_API_VERSION, commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames } from './naming.ts';
+import { BREAKGLASS_API_GROUP, BREAKGLASS_API_VERSION, checkInstanceName, commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames } from './naming.ts';
 import { assertCaBundle, CertManagerCertificate, type WebhookTls } from './webhook-tls.ts';
 
 /** The kinds with a validating webhook, in the order they appear in the configuration. */
@@ -25,7 +25,7 @@ export function validationWebhookName(kind: string): string {
 
 export interface WebhookConfigurationProps {
   /**
-   * Prefix of the object names.
+   * Prefix of the object names (a DNS-1035 label of at most 30 characters).
    * @default 'breakglass'
    */
   readonly name?: string;
@@ -66,7 +66,7 @@ export class WebhookConfiguration extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookConfigurationProps = {}) {
     super(scope, id);
-    const instance = props.name ?? DEFAULT_INSTANCE_NAME;
+    const instance = checkInstanceName(props.name ?? DEFAULT_INSTANCE_NAME);
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;
     const names = objectNames(instance);
     const serviceName = props.serviceName ?? names.webhookService;

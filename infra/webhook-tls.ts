@@ -4,7 +4,7 @@
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames } from './naming.ts';
+import { checkInstanceName, commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames } from './naming.ts';
 
 /** cert-manager issues the serving certificate; its cainjector fills in the caBundle. */
 export interface CertManagerWebhookTls {
@@ -39,7 +39,7 @@ export function assertCaBundle(caBundle: string): void {
 
 export interface CertManagerCertificateProps {
   /**
-   * Prefix of the object names.
+   * Prefix of the object names (a DNS-1035 label of at most 30 characters).
    * @default 'breakglass'
    */
   readonly name?: string;
@@ -71,7 +71,7 @@ export class CertManagerCertificate extends Construct {
 
   constructor(scope: Construct, id: string, props: CertManagerCertificateProps) {
     super(scope, id);
-    const instance = props.name ?? DEFAULT_INSTANCE_NAME;
+    const instance = checkInstanceName(props.name ?? DEFAULT_INSTANCE_NAME);
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;
     const names = objectNames(instance);
     const labels = commonLabels(instance);

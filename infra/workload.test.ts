@@ -1,9 +1,20 @@
-import { Testing } from 'cdk8s';
+import { Size, Testing } from 'cdk8s';
 import { expect } from 'chai';
 import { parseOptions } from '../controller/options.ts';
-import { Workload } from './index.ts';
+import { CertManagerCertificate, ControllerRbac, WebhookConfiguration, Workload, type WorkloadProps } from './index.ts';
 import { findAll, findOne, type KubeObject } from './test/configurations.ts';
 import { TEST_IMAGE } from './test/fixtures.ts';
+import { restrictedViolations, type PodSpecForPss } from './test/pod-security.ts';
+
+function synthWorkload(props: WorkloadProps): KubeObject[] {
+  const chart = Testing.chart();
+  new Workload(chart, 'Workload', props);
+  return Testing.synth(chart) as KubeObject[];
+}
+type WorkloadPodSpec = PodSpecForPss & { containers: Array<{ resources?: unknown; securityContext?: object }> };
+function podSpec(objects: KubeObject[]): WorkloadPodSpec {
+  return (findOne(objects, 'Deployment').spec as { template: { spec: WorkloadPodSpec } }).template.spec;
+}
 
 describe('Workload', function () {
   this.timeout(20_000); // synthesis takes ~0.1 s, but the machine is shared
@@ -31,6 +42,49 @@ describe('Workload', function () {
     const withoutImage = {} as unknown as { image: string };
     expect(() => new Workload(Testing.chart(), 'Workload', withoutImage)).to.throw(/^image is required/);
     expect(() => new Workload(Testing.chart(), 'Workload', { image: ' ' })).to.throw(/^image is required/);
+  });
+
+  it('used alone: passes Pod Security "restricted" (drops all capabilities, RuntimeDefault seccomp)', () => {
+    const spec = podSpec(synthWorkload({ image: TEST_IMAGE, authorizationWebhookTlsSecretName: 'spokes-tls' }));
+    expect(spec.containers[0]?.securityContext).to.deep.include({ capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(restrictedViolations(spec)).to.deep.equal([]);
+  });
+
+  it('used alone: refuses several replicas without leader election', () => {
+    expect(() => synthWorkload({ image: TEST_IMAGE, controllerOptions: { enableLeaderElection: false } })).to.throw(
+      /^leader election is disabled but there are 3 replicas: .*set replicas to 1 or leave controllerOptions\.enableLeaderElection on$/,
+    );
+    expect(() => synthWorkload({ image: TEST_IMAGE, replicas: 2, controllerOptions: { enableLeaderElection: false } })).to.throw(/there are 2 replicas/);
+    expect((findOne(synthWorkload({ image: TEST_IMAGE, replicas: 1, controllerOptions: { enableLeaderElection: false } }), 'Deployment').spec as { replicas: number }).replicas).to.equal(1);
+  });
+
+  it('used alone: refuses env that the controller reads as an option, pointing at controllerOptions', () => {
+    expect(() => synthWorkload({ image: TEST_IMAGE, env: { ENABLE_WEBHOOKS: 'false' } })).to.throw(
+      /^env\.ENABLE_WEBHOOKS is read by the controller as --enable-webhooks, which the construct controls; use controllerOptions\.enableWebhooks instead$/,
+    );
+    expect(() => synthWorkload({ image: TEST_IMAGE, env: { SAR_TLS_CERT_FILE: '/x' } })).to.throw(/^env\.SAR_TLS_CERT_FILE .*use authorizationWebhookTlsSecretName$/);
+    expect(() => synthWorkload({ image: TEST_IMAGE, env: { POD_NAMESPACE: 'x' } })).to.throw(/^env\.POD_NAMESPACE is set from the downward API/);
+    expect(() => synthWorkload({ image: TEST_IMAGE, env: { HTTPS_PROXY: 'http://proxy:3128' } })).to.not.throw();
+  });
+
+  it('used alone: merges a partial resources prop over the production profile', () => {
+    const spec = podSpec(synthWorkload({ image: TEST_IMAGE, resources: { memory: { request: Size.mebibytes(384) } } }));
+    expect(spec.containers[0]?.resources).to.deep.equal({ requests: { cpu: '200m', memory: '384Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+  });
+
+  it('every construct refuses an instance name that is not a DNS-1035 label of at most 30 characters', () => {
+    const serviceAccount = new Workload(Testing.chart(), 'W', { image: TEST_IMAGE }).serviceAccount;
+    const constructs: Array<[string, (name: string) => unknown]> = [
+      ['Workload', (name) => new Workload(Testing.chart(), 'W', { image: TEST_IMAGE, name })],
+      ['ControllerRbac', (name) => new ControllerRbac(Testing.chart(), 'R', { name, serviceAccount })],
+      ['WebhookConfiguration', (name) => new WebhookConfiguration(Testing.chart(), 'V', { name })],
+      ['CertManagerCertificate', (name) => new CertManagerCertificate(Testing.chart(), 'C', { name, serviceName: 'svc' })],
+    ];
+    for (const [kind, make] of constructs) {
+      expect(() => make('Break_Glass'), kind).to.throw(/^name must be a DNS-1035 label/);
+      expect(() => make('b'.repeat(31)), kind).to.throw(/^name must be at most 30 characters/);
+      expect(() => make('b'.repeat(30)), kind).to.not.throw();
+    }
   });
 
   it('lets a replicated workload opt out of the PDB and anti-affinity', () => {

@@ -6,21 +6,24 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { optionDefinitions } from '../controller/options.ts';
 import {
+  checkExtraEnv,
+  checkReplicasForLeaderElection,
   CONTROLLER_PORTS,
   isEnabled,
   renderControllerArgs,
   terminationGracePeriodSeconds,
   type ConfigurableControllerOptions,
 } from './controller-options.ts';
-import { commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames, selectorLabels } from './naming.ts';
-import { PROFILES } from './profiles.ts';
+import { checkInstanceName, commonLabels, DEFAULT_INSTANCE_NAME, DEFAULT_NAMESPACE, objectNames, selectorLabels } from './naming.ts';
+import { mergeResources, PROFILES } from './profiles.ts';
 
 /** Distroless/`node` images use this non-root uid; the Dockerfile runs as it too. */
 export const CONTROLLER_UID = 65532;
 
 export interface WorkloadProps {
   /**
-   * Prefix of every object name and the `app.kubernetes.io/instance` label.
+   * Prefix of every object name and the `app.kubernetes.io/instance` label: a DNS-1035 label
+   * of at most 30 characters, so that the longest derived name stays within 63.
    * @default 'breakglass'
    */
   readonly name?: string;
@@ -36,6 +39,7 @@ export interface WorkloadProps {
    */
   readonly imagePullPolicy?: kplus.ImagePullPolicy;
   /**
+   * More than one needs leader election (`controllerOptions.enableLeaderElection` not false).
    * @default 3
    */
   readonly replicas?: number;
@@ -45,11 +49,17 @@ export interface WorkloadProps {
    */
   readonly controllerOptions?: ConfigurableControllerOptions;
   /**
-   * Extra environment variables for the controller container.
+   * Extra environment variables for the controller container. The controller reads a variable
+   * for every option (see `npm start -- --help`), so those are refused: set the option with
+   * `controllerOptions` instead.
    * @default {}
    */
   readonly env?: Record<string, string>;
   /**
+   * Merged field by field (cpu, memory, ephemeralStorage; each request and limit) over the
+   * production profile: what is left out keeps the profile's value, so
+   * `{ memory: { request: Size.mebibytes(512) } }` keeps the CPU request and both limits. A
+   * request above its (merged) limit is refused.
    * @default - the production profile: requests 200m / 256Mi, limits 1000m / 512Mi
    */
   readonly resources?: kplus.ContainerResources;
@@ -104,7 +114,7 @@ export class Workload extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkloadProps) {
     super(scope, id);
-    const instance = props.name ?? DEFAULT_INSTANCE_NAME;
+    const instance = checkInstanceName(props.name ?? DEFAULT_INSTANCE_NAME);
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;
     const replicas = props.replicas ?? PROFILES.production.replicas;
     const options = props.controllerOptions ?? {};
@@ -114,6 +124,9 @@ export class Workload extends Construct {
     const webhooks = isEnabled(options, 'enableWebhooks');
     const http = isEnabled(options, 'enableApi') || isEnabled(options, 'enableFrontend');
     if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`replicas must be a positive integer, got ${replicas}`);
+    checkReplicasForLeaderElection(options, replicas, 'set replicas to 1 or leave controllerOptions.enableLeaderElection on');
+    checkExtraEnv(props.env, 'Workload');
+    const resources = mergeResources(PROFILES.production.resources, props.resources);
     // Required in the types; checked here too for JavaScript callers. There is no default image:
     // a borrowed name would run someone else's program with our flags.
     if (typeof props.image !== 'string' || props.image.trim() === '') {
@@ -153,10 +166,8 @@ export class Workload extends Construct {
       [optionDefinitions.podNamespace.env]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
       [optionDefinitions.podName.env]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
     };
-    for (const [key, value] of Object.entries(props.env ?? {})) {
-      if (key in env) throw new Error(`env.${key} is set from the downward API; remove it`);
-      env[key] = kplus.EnvValue.fromValue(value);
-    }
+    // checkExtraEnv refused every option variable, the downward API ones included.
+    for (const [key, value] of Object.entries(props.env ?? {})) env[key] = kplus.EnvValue.fromValue(value);
 
     this.deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: { name: names.deployment, namespace, labels },
@@ -186,8 +197,18 @@ export class Workload extends Construct {
           ],
           liveness: kplus.Probe.fromHttpGet('/healthz', { port: CONTROLLER_PORTS.probes }),
           readiness: kplus.Probe.fromHttpGet('/readyz', { port: CONTROLLER_PORTS.probes }),
-          resources: props.resources ?? PROFILES.production.resources,
-          securityContext: { user: CONTROLLER_UID, group: CONTROLLER_UID, readOnlyRootFilesystem: true },
+          resources,
+          // Pod Security "restricted": non-root, no privilege escalation, no capabilities, the
+          // runtime's default seccomp profile (cdk8s-plus sets none of the last two by default).
+          securityContext: {
+            user: CONTROLLER_UID,
+            group: CONTROLLER_UID,
+            ensureNonRoot: true,
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: [kplus.Capability.ALL] },
+            seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+          },
           volumeMounts,
         },
       ],

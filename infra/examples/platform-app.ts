@@ -19,6 +19,7 @@ export class PlatformBreakglassChart extends Chart {
       profile: 'production',
       leaderElection: { leaseId: 'breakglass-platform' },
       // ClusterConfig kubeconfig Secrets live next to the controller and in a dedicated namespace.
+      // Only the controller namespace is created here: 'spoke-kubeconfigs' must already exist.
       secretNamespaces: ['platform-breakglass', 'spoke-kubeconfigs'],
       intervals: { clusterConfigCheck: Duration.minutes(5) },
       // cert-manager issues the webhook certificate (the default); or bring your own:
