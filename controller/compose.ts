@@ -10,6 +10,7 @@ import { createAuthorizationWebhook } from './api/authorization-webhook.ts';
 import { withWebhook, type WebhookHandler } from './api/authorization-webhook-handler.ts';
 import { startAdmissionServer } from './admission/admission-server.ts';
 import { KubeObjectLookup } from './admission/kube-object-lookup.ts';
+import { OwnIdentity } from './admission/own-identity.ts';
 import { createSessionApi } from './api/session-api.ts';
 import { apiRateLimits, webhookRateLimits } from './api/rate-limit-options.ts';
 import { identityProviderOrigins } from './api/idp-config.ts';
@@ -156,18 +157,30 @@ export function composeController(
   }
   if (options.enableWebhooks) {
     const admissionLogger = logger.child({ server: 'admission' });
-    const app = createAdmissionApp({ validator: validation, lookup: new KubeObjectLookup(kc), logger: admissionLogger, metrics });
+    const ownIdentity = OwnIdentity.forKubeConfig(kc, admissionLogger);
+    const app = createAdmissionApp({
+      validator: validation,
+      lookup: new KubeObjectLookup(kc),
+      logger: admissionLogger,
+      metrics,
+      statusWriters: () => {
+        const username = ownIdentity.get();
+        return username === undefined ? undefined : [username];
+      },
+    });
     servers.push({
       name: 'webhook',
-      start: () =>
-        startAdmissionServer({
+      start: async () => {
+        await ownIdentity.start();
+        return startAdmissionServer({
           bindAddress: options.webhookBindAddress,
           certDir: options.webhookCertPath,
           certFile: options.webhookCertName,
           keyFile: options.webhookCertKey,
           listener: app.callback(),
           logger: admissionLogger,
-        }),
+        });
+      },
     });
   }
 

@@ -26,6 +26,7 @@ import type { AdmissionKind } from '../crds/validation/index.ts';
 import { ADMISSION_PATHS, createAdmissionApp } from '../controller/admission/admission-app.ts';
 import { startAdmissionServer, type AdmissionServer } from '../controller/admission/admission-server.ts';
 import { KubeObjectLookup } from '../controller/admission/kube-object-lookup.ts';
+import { selfSubjectUsername } from '../controller/admission/own-identity.ts';
 import { createTestCa, issueServingCertificate } from '../controller/admission/certificates.test-support.ts';
 import {
   sampleClusterConfig,
@@ -88,6 +89,8 @@ describe('validating admission webhooks', function () {
   let nsA: string;
   let nsB: string;
   const metrics = new ControllerMetrics({ defaultMetrics: false });
+  /** Who the webhook lets write status; the tests stand in for the controller's identity. */
+  let statusWriters: readonly string[] | undefined;
 
   const labelled = (object: SampleObject): SampleObject => {
     object.metadata.labels = { ...object.metadata.labels, [label]: runId };
@@ -150,6 +153,7 @@ describe('validating admission webhooks', function () {
       lookup: new KubeObjectLookup(cluster.admin.kubeConfig),
       logger: silentLogger(),
       metrics,
+      statusWriters: () => statusWriters,
     });
     server = await startAdmissionServer({
       bindAddress: host === '127.0.0.1' ? '127.0.0.1:0' : ':0',
@@ -165,7 +169,10 @@ describe('validating admission webhooks', function () {
     const webhookList: V1ValidatingWebhook[] = (Object.keys(ADMISSION_PATHS) as AdmissionKind[]).map((kind) => ({
       name: `${plurals[kind]}.${runId}.validation.${GROUP}`,
       clientConfig: { url: `https://${host}:${port}${ADMISSION_PATHS[kind]}`, caBundle: Buffer.from(caPem).toString('base64') },
-      rules: [{ apiGroups: [GROUP], apiVersions: [VERSION], operations: ['CREATE', 'UPDATE'], resources: [plurals[kind]], scope: '*' }],
+      rules: [
+        { apiGroups: [GROUP], apiVersions: [VERSION], operations: ['CREATE', 'UPDATE'], resources: [plurals[kind]], scope: '*' },
+        { apiGroups: [GROUP], apiVersions: [VERSION], operations: ['UPDATE'], resources: [`${plurals[kind]}/status`], scope: '*' },
+      ],
       objectSelector: { matchLabels: { [label]: runId } },
       sideEffects: 'None',
       admissionReviewVersions: ['v1'],
@@ -286,6 +293,43 @@ describe('validating admission webhooks', function () {
     });
     expect(status.message).to.match(/admission webhook ".*\.validation\.breakglass\.t-caas\.telekom\.com" denied the request/);
     expect(status.message).to.contain('spec.idleTimeout').and.to.contain('at least 1m');
+  });
+
+  it('lets only the controller write a session status: a forged approval is refused, naming who may write it', async function () {
+    if (!webhookReachable) this.skip();
+    const session = labelled(sampleSession(unique('status'), nsA));
+    await create(session);
+    const admin = await selfSubjectUsername(testCluster().admin.kubeConfig);
+    expect(admin, 'the API server names the test admin').to.be.a('string');
+    const approve = () =>
+      objects.patchNamespacedCustomObjectStatus(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: nsA,
+          plural: plurals.BreakglassSession,
+          name: session.metadata.name,
+          body: { status: { state: 'Approved', approvedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 3_600_000).toISOString() } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    try {
+      statusWriters = ['system:serviceaccount:breakglass-system:breakglass'];
+      const refused = await expectRefused(async () => void (await approve()));
+      expect(refused.code).to.equal(403);
+      expect(refused.message).to.contain('its status is written by the breakglass controller only (system:serviceaccount:breakglass-system:breakglass)');
+      expect(refused.message).to.contain(`not by ${admin}`);
+      const stored = (await objects.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: nsA, plural: plurals.BreakglassSession, name: session.metadata.name })) as {
+        status?: { state?: string };
+      };
+      expect(stored.status?.state).to.equal(undefined);
+      // The controller's own identity writes it.
+      statusWriters = [admin!];
+      const written = (await approve()) as { status?: { state?: string } };
+      expect(written.status?.state).to.equal('Approved');
+    } finally {
+      statusWriters = undefined;
+    }
   });
 
   it('lets the finalizers of an object being deleted be removed, even when its name is duplicated', async () => {

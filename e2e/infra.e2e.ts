@@ -21,6 +21,7 @@ import { Yaml } from 'cdk8s';
 import { expect } from 'chai';
 import { GROUP, VERSION, plurals } from '../crds/index.ts';
 import { installCrds } from '../crds/install.ts';
+import { selfSubjectUsername } from '../controller/admission/own-identity.ts';
 import { KubernetesLeaseStore } from '../controller/leadership/kubernetes-lease-store.ts';
 import type { LeaseSnapshot } from '../controller/leadership/lease-store.ts';
 import { CONFIGURATION_NAMES, CONFIGURATIONS, findOne, synthesize } from '../infra/test/configurations.ts';
@@ -105,6 +106,7 @@ describe('infra: synthesized manifests on a real API server', function () {
     let leaseId: string;
     let admin: KubeConfig;
     let controller: KubeConfig;
+    let serviceAccountName: string;
 
     before(async function () {
       this.timeout(120_000);
@@ -120,6 +122,7 @@ describe('infra: synthesized manifests on a real API server', function () {
       // Only the identity and its RBAC are applied for real (see applyIdentityAndRbac).
       await applyIdentityAndRbac(cluster, objects);
       const serviceAccount = findOne(objects, 'ServiceAccount');
+      serviceAccountName = serviceAccount.metadata.name;
       controller = await serviceAccountKubeConfig(admin, { name: serviceAccount.metadata.name, namespace });
       // The API server's RBAC authorizer reads an informer of its own: wait until the grants the
       // tests below rely on are served, so that the first request does not race the apply.
@@ -240,6 +243,10 @@ describe('infra: synthesized manifests on a real API server', function () {
       for (const verb of ['create', 'update', 'delete']) {
         expect(await can(controller, { group: GROUP, resource: plurals.DenyPolicy, verb }), `${verb} denypolicies`).to.equal(false);
       }
+    });
+
+    it('learns its own user name, which admission lets write status alone', async () => {
+      expect(await selfSubjectUsername(controller)).to.equal(`system:serviceaccount:${namespace}:${serviceAccountName}`);
     });
 
     it('reads Secrets by name only in its allowed namespace', async () => {

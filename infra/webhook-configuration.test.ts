@@ -26,7 +26,7 @@ function webhooks(objects: KubeObject[]): Webhook[] {
 
 describe('WebhookConfiguration', function () {
   this.timeout(20_000); // synthesis takes ~0.1 s, but the machine is shared
-  it('validates CREATE and UPDATE of each kind with its own named webhook, v1 reviews, no side effects, Fail, 5 s', () => {
+  it('validates CREATE and UPDATE of each kind, and UPDATE of its status, with its own named webhook, v1 reviews, no side effects, Fail, 5 s', () => {
     const hooks = webhooks(synth());
     expect(hooks.map((h) => h.name)).to.deep.equal([
       'breakglasssession.validation.breakglass.t-caas.telekom.com',
@@ -38,6 +38,7 @@ describe('WebhookConfiguration', function () {
     expect(hooks.map((h) => h.rules)).to.deep.equal(
       ['breakglasssessions', 'breakglassescalations', 'clusterconfigs', 'identityproviders', 'denypolicies'].map((resource) => [
         { apiGroups: ['breakglass.t-caas.telekom.com'], apiVersions: ['v1alpha1'], operations: ['CREATE', 'UPDATE'], resources: [resource] },
+        { apiGroups: ['breakglass.t-caas.telekom.com'], apiVersions: ['v1alpha1'], operations: ['UPDATE'], resources: [`${resource}/status`] },
       ]),
     );
     for (const h of hooks) {

@@ -116,6 +116,13 @@ export class WebhookConfiguration extends Construct {
             operations: ['CREATE', 'UPDATE'],
             resources: [plural],
           },
+          // Status writes: the controller's only (admission checks who writes, reference §15.7).
+          {
+            apiGroups: [BREAKGLASS_API_GROUP],
+            apiVersions: [BREAKGLASS_API_VERSION],
+            operations: ['UPDATE'],
+            resources: [`${plural}/status`],
+          },
         ],
       })),
     });

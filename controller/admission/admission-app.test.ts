@@ -200,6 +200,60 @@ describe('admission app', () => {
   });
 });
 
+describe('admission app: writes to the status subresource', () => {
+  let server: Server;
+  let port: number;
+  let writers: readonly string[] | undefined;
+  const controller = 'system:serviceaccount:breakglass-system:breakglass';
+
+  before(async () => {
+    const app = createAdmissionApp({
+      validator: new FakeValidator(),
+      lookup: emptyLookup,
+      logger: pino({ level: 'silent' }),
+      statusWriters: () => writers,
+    });
+    server = createServer(app.callback());
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await new Promise<void>((done) => server.close(() => done()));
+  });
+
+  async function writeStatus(username: string | undefined, subResource = 'status') {
+    const session = { metadata: { name: 's1', namespace: 'team' }, spec: {}, status: { state: 'Approved', expiresAt: '2030-01-01T00:00:00Z' } };
+    const body = review('BreakglassSession', 'UPDATE', session, {
+      oldObject: { ...session, status: { state: 'Pending' } },
+      name: 's1',
+      namespace: 'team',
+      subResource,
+      ...(username ? { userInfo: { username, groups: ['system:authenticated'] } } : {}),
+    });
+    const response = await sendRaw({ port, path: ADMISSION_PATHS.BreakglassSession, body, headers: { 'content-type': 'application/json' } });
+    return (JSON.parse(response.text) as { response: { allowed: boolean; status?: { code: number; message: string } } }).response;
+  }
+
+  it('lets only the controller approve a session by writing its status', async () => {
+    writers = [controller];
+    const forged = await writeStatus('jane@example.com');
+    expect(forged.allowed).to.equal(false);
+    expect(forged.status?.code).to.equal(403);
+    expect(forged.status?.message).to.equal(
+      'BreakglassSession "s1": its status is written by the breakglass controller only (system:serviceaccount:breakglass-system:breakglass), not by jane@example.com; approve, reject, withdraw, drop or cancel through the REST API, or delete the session',
+    );
+    expect((await writeStatus(undefined)).allowed).to.equal(false);
+    expect((await writeStatus(controller)).allowed).to.equal(true);
+    // The main resource is not the status: its changes are validated as usual.
+    expect((await writeStatus('jane@example.com', '')).allowed).to.equal(true);
+  });
+
+  it('lets every status write through while the controller does not know its own identity', async () => {
+    writers = undefined;
+    expect((await writeStatus('jane@example.com')).allowed).to.equal(true);
+  });
+});
+
 describe('admission app with the default body limit', () => {
   it('decides an UPDATE of an object near etcd\'s 1.5 MiB: the review carries it twice', async () => {
     const validator = new FakeValidator();

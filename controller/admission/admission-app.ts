@@ -66,6 +66,32 @@ export interface AdmissionAppOptions {
   bodyLimitBytes?: number;
   /** @default () => new Date() */
   clock?: () => Date;
+  /**
+   * Who may write the status subresource of breakglass objects: the controller's own identity.
+   * Undefined (not known yet, or no way to learn it) lets every status write through, as before.
+   */
+  statusWriters?: () => readonly string[] | undefined;
+}
+
+/**
+ * The status subresource holds what grants access (a session's state and expiry, an
+ * escalation's synced approvers), and the API server checks no rules on it (reference §15.7).
+ * Only the controller writes it; RBAC should already say so, and this holds when a role grants
+ * `*` on breakglass resources.
+ */
+function statusWriteDecision(
+  kind: AdmissionKind,
+  name: string,
+  request: AdmissionRequest,
+  writers: readonly string[] | undefined,
+): AdmissionDecision {
+  if (writers === undefined || (request.username !== undefined && writers.includes(request.username))) return { allowed: true, warnings: [] };
+  const how = kind === 'BreakglassSession' ? '; approve, reject, withdraw, drop or cancel through the REST API, or delete the session' : '';
+  return {
+    allowed: false,
+    warnings: [],
+    message: `${kind} "${name}": its status is written by the breakglass controller only (${writers.join(', ')}), not by ${request.username ?? 'an unnamed user'}${how}`,
+  };
 }
 
 export function createAdmissionApp(options: AdmissionAppOptions): Koa {
@@ -130,6 +156,11 @@ export function createAdmissionApp(options: AdmissionAppOptions): Koa {
       ...(name ? { name } : {}),
     };
     const logFields = { kind, name, namespace, operation: request.operation, uid: request.uid };
+    if (request.subResource === 'status') {
+      const decision = statusWriteDecision(kind, name, request, options.statusWriters?.());
+      if (!decision.allowed) logger.info({ ...logFields, subResource: 'status', user: request.username }, 'admission request denied');
+      return decision;
+    }
 
     let outcome: ValidationOutcome;
     try {

@@ -40,6 +40,17 @@ describe('parseAdmissionReview', () => {
     });
   });
 
+  it('reads the subresource and the requesting user of a status write', () => {
+    const request = parseAdmissionReview(
+      review({ uid: 'u-2', kind: sessionKind, operation: 'UPDATE', object: session, oldObject: session, subResource: 'status', userInfo: { username: 'jane', groups: ['x'] } }),
+    );
+    expect(request).to.deep.include({ subResource: 'status', username: 'jane' });
+    const base = { uid: 'u-3', kind: sessionKind, operation: 'UPDATE', object: session, oldObject: session };
+    expect(parseError(review({ ...base, subResource: 7 }))).to.equal('request.subResource must be a string, got number 7');
+    expect(parseError(review({ ...base, userInfo: 'jane' }))).to.equal('request.userInfo must be an object, got "jane"');
+    expect(parseError(review({ ...base, userInfo: { username: ['jane'] } }))).to.equal('request.userInfo.username must be a string, got an array');
+  });
+
   it('reads a DELETE review, which carries no object', () => {
     const request = parseAdmissionReview(review({ uid: 'u-2', kind: sessionKind, operation: 'DELETE', object: null, oldObject: session }));
     expect(request.object).to.equal(null);

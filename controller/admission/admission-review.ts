@@ -32,6 +32,10 @@ export interface AdmissionRequest {
   object: Record<string, unknown> | null;
   oldObject: Record<string, unknown> | null;
   dryRun: boolean;
+  /** e.g. `status` for a write to the status subresource. */
+  subResource?: string;
+  /** Who made the request, as the API server authenticated them. */
+  username?: string;
 }
 
 /** The body could not be understood as an AdmissionReview v1; answered with HTTP 400. */
@@ -86,6 +90,13 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
     throw new AdmissionReviewError(`request.dryRun must be a boolean, got ${describe(dryRun)}`);
   }
 
+  const subResource = optionalString(request, 'subResource');
+  const userInfo = request['userInfo'];
+  if (userInfo !== undefined && userInfo !== null && !isPlainObject(userInfo)) {
+    throw new AdmissionReviewError(`request.userInfo must be an object, got ${describe(userInfo)}`);
+  }
+  const username = isPlainObject(userInfo) ? optionalString(userInfo, 'username', 'request.userInfo') : undefined;
+
   return {
     uid,
     kind,
@@ -95,6 +106,8 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
     object,
     oldObject,
     dryRun: dryRun === true,
+    ...(subResource ? { subResource } : {}),
+    ...(username ? { username } : {}),
   };
 }
 
@@ -173,11 +186,11 @@ function parseGroupVersionKind(value: unknown): GroupVersionKind {
   return gvk as GroupVersionKind;
 }
 
-function optionalString(request: Record<string, unknown>, key: string): string | undefined {
+function optionalString(request: Record<string, unknown>, key: string, where = 'request'): string | undefined {
   const value = request[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
-    throw new AdmissionReviewError(`request.${key} must be a string, got ${describe(value)}`);
+    throw new AdmissionReviewError(`${where}.${key} must be a string, got ${describe(value)}`);
   }
   return value;
 }
