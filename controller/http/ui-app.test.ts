@@ -69,6 +69,15 @@ describe('web UI serving', () => {
     expect(await res.text()).to.equal(INDEX);
   });
 
+  it('sends no Referer from its pages: the callback URL with the authorization code stays in the browser', async () => {
+    for (const path of ['/', '/auth/callback?code=secret-code&state=s1', '/sessions/x', '/index.html']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status, path).to.equal(200);
+      expect(res.headers.get('content-type'), path).to.match(/^text\/html/);
+      expect(res.headers.get('referrer-policy'), path).to.equal('no-referrer');
+    }
+  });
+
   it('follows the identity providers as they change, per response', async () => {
     origins = ['https://a.example.com', 'https://b.example.com', 'https://a.example.com'];
     const csp = (await fetch(`${base}/approvals`)).headers.get('content-security-policy') ?? '';

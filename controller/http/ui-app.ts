@@ -11,6 +11,8 @@
  * - The HTML gets a strict Content-Security-Policy: scripts and styles only from this origin
  *   (the build emits no inline script), and `connect-src` opened to the identity providers'
  *   origins so the OIDC client can reach the token endpoint for code exchange and renewal.
+ * - Everything served here says `Referrer-Policy: no-referrer`: the login callback's page
+ *   (`/auth/callback?code=…&state=…`) must not hand its URL to whatever it loads as Referer.
  */
 import { send } from '@koa/send';
 import { access } from 'node:fs/promises';
@@ -27,6 +29,9 @@ export interface UiAppOptions {
 }
 
 const YEAR_SECONDS = 365 * 24 * 3600;
+
+/** No Referer from the app's pages, above all from the callback URL with its authorization code. */
+export const UI_REFERRER_POLICY = 'no-referrer';
 
 /** Strict policy for the app's documents; `idpOrigins` are added where the OIDC client needs them. */
 export function uiContentSecurityPolicy(idpOrigins: readonly string[]): string {
@@ -68,6 +73,7 @@ export function createUiMiddleware(options: UiAppOptions): Middleware {
   return async (ctx, next) => {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || isApiPath(ctx.path)) return next();
     ctx.set('Content-Security-Policy', uiContentSecurityPolicy(options.identityProviderOrigins()));
+    ctx.set('Referrer-Policy', UI_REFERRER_POLICY);
     if (isFilePath(ctx.path)) {
       const immutable = ctx.path.startsWith('/assets/');
       let sent: string | undefined;

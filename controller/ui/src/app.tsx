@@ -1,7 +1,13 @@
-/** The shell: header with the user and Log out, the Main navigation, and the current page. */
+/**
+ * The shell: header with the user and Log out, the Main navigation, and the current page; once
+ * the API has refused the login for good, instead of the page what it said and "Log in again"
+ * (the pages, and with them their polling, are gone).
+ */
+import { useEffect, useState } from 'preact/hooks';
 import type { Api } from './api.ts';
-import type { Auth, Session } from './auth.ts';
-import { PageTitle } from './components.tsx';
+import { Auth, type Session } from './auth.ts';
+import { ErrorAlert, PageTitle } from './components.tsx';
+import { loginFailureText } from './logic/failures.ts';
 import { ApprovalsPage } from './pages/approvals.tsx';
 import { RequestPage } from './pages/request.tsx';
 import { SessionPage } from './pages/session.tsx';
@@ -23,6 +29,8 @@ const NAV: [string, string][] = [
 export function App({ ctx }: { ctx: AppContext }) {
   const { route, search } = useRoute();
   const current = route.page === 'request' ? '/' : route.page === 'approvals' ? '/approvals' : route.page === 'sessions' ? '/sessions' : '';
+  const [refused, setRefused] = useState<string | undefined>(undefined);
+  useEffect(() => ctx.api.onLoginRefused(setRefused), [ctx.api]);
   return (
     <div class="shell" onClick={onLinkClick}>
       <a class="skip" href="#main">
@@ -46,12 +54,14 @@ export function App({ ctx }: { ctx: AppContext }) {
           ))}
         </ul>
       </nav>
-      <main id="main">
-        {route.page === 'request' && <RequestPage ctx={ctx} search={search} />}
-        {route.page === 'approvals' && <ApprovalsPage ctx={ctx} />}
-        {route.page === 'sessions' && <SessionsPage ctx={ctx} />}
-        {route.page === 'session' && <SessionPage ctx={ctx} name={route.name} key={route.name} />}
-        {route.page === 'notFound' && (
+      {/* tabIndex: the skip link's target takes the focus. */}
+      <main id="main" tabIndex={-1}>
+        {refused !== undefined && <LoginRefused auth={ctx.auth} message={refused} />}
+        {refused === undefined && route.page === 'request' && <RequestPage ctx={ctx} search={search} />}
+        {refused === undefined && route.page === 'approvals' && <ApprovalsPage ctx={ctx} />}
+        {refused === undefined && route.page === 'sessions' && <SessionsPage ctx={ctx} />}
+        {refused === undefined && route.page === 'session' && <SessionPage ctx={ctx} name={route.name} key={route.name} />}
+        {refused === undefined && route.page === 'notFound' && (
           <>
             <PageTitle text="Page not found" />
             <p>
@@ -61,5 +71,35 @@ export function App({ ctx }: { ctx: AppContext }) {
         )}
       </main>
     </div>
+  );
+}
+
+/** The API refused a freshly renewed token: no automatic retry or redirect, the user decides. */
+function LoginRefused({ auth, message }: { auth: Auth; message: string }) {
+  const [failure, setFailure] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const again = async () => {
+    setFailure(undefined);
+    setBusy(true);
+    try {
+      await auth.login(Auth.here(), 'manual');
+    } catch (err) {
+      setFailure(loginFailureText(err));
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <PageTitle text="Login refused" />
+      <p role="alert" class="alert">
+        {message}
+      </p>
+      <div class="actions">
+        <button type="button" disabled={busy} onClick={() => void again()}>
+          Log in again
+        </button>
+      </div>
+      <ErrorAlert message={failure} />
+    </>
   );
 }

@@ -7,6 +7,7 @@ import { Api } from './api.ts';
 import { App } from './app.tsx';
 import { Auth } from './auth.ts';
 import type { FrontendConfig } from './api-types.ts';
+import { configFailureText, loginFailureText } from './logic/failures.ts';
 import { navigate } from './router.ts';
 import './styles.css';
 
@@ -27,16 +28,38 @@ function fatal(message: string): void {
   );
 }
 
+async function loadConfig(): Promise<FrontendConfig['frontend'] | undefined> {
+  let config: FrontendConfig['frontend'] | undefined;
+  try {
+    const response = await fetch('/api/config', { headers: { Accept: 'application/json' } });
+    if (!response.ok) {
+      fatal(`The login configuration could not be read (HTTP ${response.status}).`);
+      return undefined;
+    }
+    config = ((await response.json()) as FrontendConfig).frontend;
+  } catch (err) {
+    // Not a login problem: the app does not know where to log in yet.
+    fatal(configFailureText(err));
+    return undefined;
+  }
+  if (!config?.oidcAuthority || !config.oidcClientID) {
+    fatal('No identity provider is configured for this installation.');
+    return undefined;
+  }
+  return config;
+}
+
 async function start(): Promise<void> {
-  const response = await fetch('/api/config', { headers: { Accept: 'application/json' } });
-  if (!response.ok) return fatal(`The login configuration could not be read (HTTP ${response.status}).`);
-  const config = ((await response.json()) as FrontendConfig).frontend;
-  if (!config.oidcAuthority || !config.oidcClientID) return fatal('No identity provider is configured for this installation.');
+  const config = await loadConfig();
+  if (!config) return;
   const auth = new Auth(config, window.location.origin);
   const { session, returnTo } = await auth.start();
-  if (!session) return auth.login();
+  if (!session) {
+    await auth.login(Auth.here(), 'initial');
+    return;
+  }
   if (returnTo !== undefined) navigate(returnTo, true);
   render(<App ctx={{ api: new Api(auth), auth, session }} />, root);
 }
 
-start().catch((err: unknown) => fatal(`Login failed: ${err instanceof Error ? err.message : String(err)}`));
+start().catch((err: unknown) => fatal(loginFailureText(err)));

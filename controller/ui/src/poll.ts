@@ -1,7 +1,11 @@
-/** Lists refresh on their own (UI contract: at least every 5 s) without a reload. */
+/**
+ * Lists refresh on their own (UI contract: at least every 5 s) without a reload, while the tab is
+ * visible; a refused login stops them (see logic/poll-loop.ts).
+ */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError } from './api.ts';
-import { PollGate } from './logic/poll-gate.ts';
+import { LoginError } from './api.ts';
+import { failureText } from './logic/failures.ts';
+import { PollLoop, type PollEnvironment } from './logic/poll-loop.ts';
 
 export const POLL_INTERVAL_MS = 3000;
 
@@ -12,40 +16,44 @@ export interface Polled<T> {
   refresh: () => void;
 }
 
+const browser: PollEnvironment = {
+  setInterval: (tick, ms) => window.setInterval(tick, ms),
+  clearInterval: (timer) => window.clearInterval(timer),
+  hidden: () => document.hidden,
+  onVisibilityChange: (listener) => {
+    document.addEventListener('visibilitychange', listener);
+    return () => document.removeEventListener('visibilitychange', listener);
+  },
+};
+
 export function usePolling<T>(load: () => Promise<T>, key: string): Polled<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const loadRef = useRef(load);
   loadRef.current = load;
-  const gate = useRef(new PollGate());
-
-  const fetchNow = useCallback((force: boolean) => {
-    const ticket = gate.current.begin(force);
-    if (ticket === undefined) return;
-    loadRef.current().then(
-      (value) => {
-        if (!gate.current.settle(ticket)) return;
-        setData(value);
-        setError(undefined);
-      },
-      (err: unknown) => {
-        if (!gate.current.settle(ticket)) return;
-        setError(err instanceof ApiError || err instanceof Error ? err.message : String(err));
-      },
-    );
-  }, []);
-  const refresh = useCallback(() => fetchNow(true), [fetchNow]);
+  const loop = useRef<PollLoop<T> | undefined>(undefined);
 
   useEffect(() => {
     setData(undefined);
     setError(undefined);
-    fetchNow(true);
-    const timer = window.setInterval(() => fetchNow(false), POLL_INTERVAL_MS);
-    return () => {
-      window.clearInterval(timer);
-      gate.current.reset();
-    };
-  }, [key, fetchNow]);
+    const current = new PollLoop<T>(
+      {
+        load: () => loadRef.current(),
+        data: (value) => {
+          setData(value);
+          setError(undefined);
+        },
+        error: (err) => setError(failureText(err)),
+        isFinal: (err) => err instanceof LoginError,
+      },
+      browser,
+      POLL_INTERVAL_MS,
+    );
+    loop.current = current;
+    current.start();
+    return () => current.stop();
+  }, [key]);
+  const refresh = useCallback(() => loop.current?.refresh(), []);
 
   return { data, error, refresh };
 }

@@ -1,6 +1,6 @@
 /** History routing over the four pages of the UI contract. */
 import { useEffect, useState } from 'preact/hooks';
-import { matchRoute, type Route } from './logic/routes.ts';
+import { isInPageLink, matchRoute, type Route } from './logic/routes.ts';
 
 const listeners = new Set<() => void>();
 
@@ -25,11 +25,13 @@ export function useRoute(): { route: Route; search: URLSearchParams } {
   return { route: matchRoute(window.location.pathname), search: new URLSearchParams(window.location.search) };
 }
 
-/** A click on an in-app link: push the URL instead of loading the page again. */
+/** A click on a link to another page of the app: push the URL instead of loading the page again. */
 export function onLinkClick(event: MouseEvent): void {
   if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   const anchor = (event.target as Element | null)?.closest('a');
   if (!anchor || anchor.target || anchor.origin !== window.location.origin || anchor.hasAttribute('download')) return;
+  // The skip link (#main): the browser scrolls to and focuses the target itself.
+  if (isInPageLink(anchor.getAttribute('href'), anchor, window.location)) return;
   event.preventDefault();
   navigate(`${anchor.pathname}${anchor.search}`);
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { matchRoute, safeReturn, sessionPath } from './routes.ts';
+import { isInPageLink, matchRoute, safeReturn, sessionPath } from './routes.ts';
 
 describe('ui routes', () => {
   it('maps the contract URLs to pages', () => {
@@ -24,5 +24,15 @@ describe('ui routes', () => {
     for (const bad of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', '', undefined, 42, '/auth/callback', '/auth/callback?code=x']) {
       expect(safeReturn(bad), String(bad)).to.equal('/');
     }
+  });
+
+  it('leaves links to a fragment of the shown page to the browser (the skip link), routes the others', () => {
+    const here = { pathname: '/sessions', search: '?x=1' };
+    expect(isInPageLink('#main', { pathname: '/sessions', search: '?x=1', hash: '#main' }, here)).to.equal(true);
+    expect(isInPageLink('/sessions?x=1#main', { pathname: '/sessions', search: '?x=1', hash: '#main' }, here)).to.equal(true);
+    expect(isInPageLink('/approvals', { pathname: '/approvals', search: '', hash: '' }, here)).to.equal(false);
+    expect(isInPageLink('/approvals#main', { pathname: '/approvals', search: '', hash: '#main' }, here), 'another page').to.equal(false);
+    expect(isInPageLink('/sessions', { pathname: '/sessions', search: '', hash: '' }, here)).to.equal(false);
+    expect(isInPageLink(null, { pathname: '/', search: '', hash: '' }, here)).to.equal(false);
   });
 });

@@ -38,3 +38,17 @@ export function safeReturn(returnTo: unknown): string {
   if (returnTo === CALLBACK_PATH || returnTo.startsWith(`${CALLBACK_PATH}?`)) return '/';
   return returnTo;
 }
+
+interface Place {
+  pathname: string;
+  search: string;
+}
+
+/**
+ * A link to a fragment of the page shown (the skip link `#main`): left to the browser, which
+ * scrolls to its target and moves focus there; pushing it as a route would do neither.
+ */
+export function isInPageLink(href: string | null, target: Place & { hash: string }, here: Place): boolean {
+  if (href?.startsWith('#')) return true;
+  return target.hash !== '' && target.pathname === here.pathname && target.search === here.search;
+}

@@ -6,6 +6,7 @@ import { useState } from 'preact/hooks';
 import type { AppContext } from '../app.tsx';
 import type { SessionWithMeta } from '../api-types.ts';
 import { ErrorAlert, Facts, formatTime, PageTitle, FieldLabel } from '../components.tsx';
+import { decisionLabels } from '../logic/decision.ts';
 import { sectionOf, stateLabel } from '../logic/session-groups.ts';
 import { formatCrdDuration, timeLeft } from '../logic/time.ts';
 import { useNow, usePolling } from '../poll.ts';
@@ -27,6 +28,7 @@ export function SessionPage({ ctx, name }: { ctx: AppContext; name: string }) {
   const section = session ? sectionOf(session, now) : undefined;
   const config = session?.spec.approvalReasonConfig;
   const mandatory = config?.mandatory === true;
+  const labels = session ? decisionLabels(session) : undefined;
 
   const act = async (action: Action) => {
     setFailure(undefined);
@@ -80,8 +82,8 @@ export function SessionPage({ ctx, name }: { ctx: AppContext; name: string }) {
               ['Time left to approve', section === 'Pending' ? timeLeft(session.status?.timeoutAt, now) : ''],
               ['Approved at', formatTime(session.status?.approvedAt)],
               ['Rejected at', formatTime(session.status?.rejectedAt)],
-              ['Decided by', session.status?.approver],
-              ['Approval reason', session.status?.approvalReason],
+              [labels?.by ?? 'Decided by', session.status?.approver],
+              [labels?.reason ?? 'Decision reason', session.status?.approvalReason],
               ['Expires', formatTime(session.status?.expiresAt)],
               ['Ended because', session.status?.reasonEnded],
             ]}

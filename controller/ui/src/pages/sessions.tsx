@@ -6,6 +6,7 @@ import { useState } from 'preact/hooks';
 import type { AppContext } from '../app.tsx';
 import type { BreakglassSession, ItemList } from '../api-types.ts';
 import { ErrorAlert, Facts, formatTime, PageTitle, SessionLink } from '../components.tsx';
+import { decisionLabels } from '../logic/decision.ts';
 import { groupSessions, sectionOf, SECTIONS, stateLabel, type SessionSection } from '../logic/session-groups.ts';
 import { formatCrdDuration, timeLeft } from '../logic/time.ts';
 import { useNow, usePolling } from '../poll.ts';
@@ -84,7 +85,7 @@ function SessionCard({
           ['Reason', session.spec.requestReason],
           ['Duration', formatCrdDuration(session.spec.maxValidFor)],
           ['Scheduled start', section === 'Scheduled' ? formatTime(session.spec.scheduledStartTime) : ''],
-          ['Approved by', status?.approver],
+          [decisionLabels(session).by, status?.approver],
           ['Expires', section === 'Active' || section === 'Scheduled' ? formatTime(status?.expiresAt) : ''],
           ['Requested at', formatTime(session.metadata?.creationTimestamp)],
         ]}
