@@ -144,7 +144,7 @@ export const BreakglassEscalationSpecSchema = Type.Object(
         {
           enabled: Type.Optional(Type.Boolean({ default: false })),
           maxAllowedScore: Type.Optional(int32({ minimum: 0, maximum: 1000 })),
-          exemptFactors: Type.Optional(stringList(10)),
+          exemptFactors: Type.Optional(stringList(10, { description: 'blockFactors entries (same names) that do not deny for this escalation.' })),
           namespaceScope: Type.Optional(NamespaceFilterSchema),
           requireApproval: Type.Optional(Type.Boolean()),
           approvers: Type.Optional(

@@ -97,7 +97,12 @@ export const PodSecurityRulesSchema = Type.Object(
         { maxItems: 20 },
       ),
     ),
-    blockFactors: Type.Optional(stringList(10, { description: 'factors that deny regardless of score.' })),
+    blockFactors: Type.Optional(
+      stringList(10, {
+        description:
+          'factors that deny regardless of score: hostNetwork, hostPID, hostIPC, privilegedContainer, runAsRoot, capability, hostPathWritable, hostPathReadOnly; the last five optionally narrowed, e.g. privilegedContainer:app, capability:SYS_ADMIN.',
+      }),
+    ),
     exemptions: Type.Optional(
       Type.Object({
         namespaces: Type.Optional(NamespaceFilterSchema),

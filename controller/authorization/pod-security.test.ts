@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import type { PodSecurityRules } from '../../crds/index.ts';
+import { checkList } from '../../crds/validation/checks.ts';
+import { Findings } from '../../crds/validation/field-error.ts';
 import type { Labels } from './namespace-filter.ts';
 import {
   POD_UNAVAILABLE_REASON,
@@ -81,6 +83,13 @@ describe('pod security scoring', () => {
     ]);
     // host* 10+20+5, privileged once 50, root once 15, caps 40+3, hostPath 30+8.
     expect(risk.score).to.equal(35 + 50 + 15 + 43 + 38);
+    // Admission accepts every factor reported, bare and narrowed, so a policy can name each one.
+    const named = [...risk.factors, ...risk.factors.map((f) => f.split(':')[0]!)];
+    for (const factor of new Set(named)) {
+      const findings = new Findings();
+      checkList(findings, 'blockFactors', [factor], { podSecurityFactor: true });
+      expect(findings.errors, factor).to.deep.equal([]);
+    }
   });
 
   it('scores a harmless pod zero', () => {

@@ -212,6 +212,28 @@ export interface ListCheck {
   identifier?: boolean;
   /** Each entry is a glob (path.Match syntax). */
   glob?: boolean;
+  /** Each entry names a pod security factor (reference §6.6 step 4). */
+  podSecurityFactor?: boolean;
+}
+
+/** The factors pod security scoring reports (controller/authorization/pod-security.ts). */
+export const POD_SECURITY_FACTORS = ['hostNetwork', 'hostPID', 'hostIPC', 'privilegedContainer', 'runAsRoot', 'capability', 'hostPathWritable', 'hostPathReadOnly'] as const;
+const HOST_FACTORS: ReadonlySet<string> = new Set(['hostNetwork', 'hostPID', 'hostIPC']);
+
+/**
+ * A blockFactors / exemptFactors entry: a factor, or a factor narrowed with ':' to a container,
+ * a volume or a capability (`privilegedContainer:app`, `capability:SYS_ADMIN`). A misspelt one
+ * matches nothing, so the control it was meant to be would silently be off.
+ */
+function checkPodSecurityFactor(findings: Findings, field: string, value: string): void {
+  const [kind = '', ...rest] = value.split(':');
+  const known = (POD_SECURITY_FACTORS as readonly string[]).includes(kind);
+  if (!known || (HOST_FACTORS.has(kind) && rest.length > 0) || rest.some((part) => part === '')) {
+    findings.error(
+      field,
+      `unknown pod security factor "${value}": one of ${POD_SECURITY_FACTORS.join(', ')}, the last five optionally narrowed with ':<container, volume or capability>'`,
+    );
+  }
 }
 
 /** Entries must be non-blank and unique; optionally identifiers and/or globs. */
@@ -228,6 +250,7 @@ export function checkList(findings: Findings, field: string, values: readonly st
     seen.add(value);
     if (check.identifier) checkIdentifier(findings, entry, value);
     if (check.glob) checkGlob(findings, entry, value);
+    if (check.podSecurityFactor) checkPodSecurityFactor(findings, entry, value);
   });
 }
 

@@ -2,6 +2,15 @@ import { expect } from 'chai';
 import { admit, denyPolicy, errorLines } from './fixtures.test-support.ts';
 
 describe('DenyPolicy admission', () => {
+  it('refuses a blockFactors entry that names no pod security factor: a typo would block nothing', async () => {
+    const rules = { thresholds: [{ maxScore: 50, action: 'deny' as const }], blockFactors: ['privileged', 'hostNetwork:x', 'capability:', 'privilegedContainer', 'capability:SYS_ADMIN', 'hostPathWritable:root'] };
+    expect(errorLines(await admit('DenyPolicy', denyPolicy({ podSecurityRules: rules })))).to.deep.equal([
+      'spec.podSecurityRules.blockFactors[0]: unknown pod security factor "privileged": one of hostNetwork, hostPID, hostIPC, privilegedContainer, runAsRoot, capability, hostPathWritable, hostPathReadOnly, the last five optionally narrowed with \':<container, volume or capability>\'',
+      'spec.podSecurityRules.blockFactors[1]: unknown pod security factor "hostNetwork:x": one of hostNetwork, hostPID, hostIPC, privilegedContainer, runAsRoot, capability, hostPathWritable, hostPathReadOnly, the last five optionally narrowed with \':<container, volume or capability>\'',
+      'spec.podSecurityRules.blockFactors[2]: unknown pod security factor "capability:": one of hostNetwork, hostPID, hostIPC, privilegedContainer, runAsRoot, capability, hostPathWritable, hostPathReadOnly, the last five optionally narrowed with \':<container, volume or capability>\'',
+    ]);
+  });
+
   it('answers a policy full of duplicates with the first 100 errors and a count of the rest, at once', async () => {
     // 365 KB, within the CRD's limits, 57,000 distinct faults: listing them all took 30 s and
     // produced a denial of megabytes (the API server gives up after the webhook's 5 s).

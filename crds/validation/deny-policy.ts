@@ -56,7 +56,7 @@ export function validateDenyPolicy(policy: DenyPolicy): Findings {
   spec.impersonationRules?.forEach((rule, i) => checkImpersonationRule(findings, `spec.impersonationRules[${i}]`, rule));
   const pod = spec.podSecurityRules;
   if (pod !== undefined) {
-    checkList(findings, 'spec.podSecurityRules.blockFactors', pod.blockFactors);
+    checkList(findings, 'spec.podSecurityRules.blockFactors', pod.blockFactors, { podSecurityFactor: true });
     checkList(findings, 'spec.podSecurityRules.appliesTo.subresources', pod.appliesTo?.subresources);
     checkNamespaceFilter(findings, 'spec.podSecurityRules.exemptions.namespaces', pod.exemptions?.namespaces);
     if (!nonEmpty(pod.thresholds) && !nonEmpty(pod.blockFactors)) {

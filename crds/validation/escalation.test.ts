@@ -2,6 +2,12 @@ import { expect } from 'chai';
 import { admit, errorLines, escalation, lookupWith } from './fixtures.test-support.ts';
 
 describe('BreakglassEscalation admission', () => {
+  it('refuses an exemptFactors entry that names no pod security factor', async () => {
+    const outcome = await admit('BreakglassEscalation', escalation({ podSecurityOverrides: { enabled: true, exemptFactors: ['hostPath', 'hostPathReadOnly:logs'] } }));
+    expect(errorLines(outcome)).to.have.length(1);
+    expect(errorLines(outcome)[0]).to.match(/^spec\.podSecurityOverrides\.exemptFactors\[0\]: unknown pod security factor "hostPath": one of /);
+  });
+
   it('accepts a complete escalation', async () => {
     const outcome = await admit('BreakglassEscalation', escalation());
     expect(outcome.errors).to.deep.equal([]);

@@ -128,7 +128,7 @@ export function checkEscalationSpec(findings: Findings, spec: BreakglassEscalati
   }
   const pod = spec.podSecurityOverrides;
   if (pod !== undefined) {
-    checkList(findings, 'spec.podSecurityOverrides.exemptFactors', pod.exemptFactors);
+    checkList(findings, 'spec.podSecurityOverrides.exemptFactors', pod.exemptFactors, { podSecurityFactor: true });
     checkNamespaceFilter(findings, 'spec.podSecurityOverrides.namespaceScope', pod.namespaceScope);
     checkList(findings, 'spec.podSecurityOverrides.approvers.groups', pod.approvers?.groups, { identifier: true });
     checkList(findings, 'spec.podSecurityOverrides.approvers.users', pod.approvers?.users, { identifier: true });
