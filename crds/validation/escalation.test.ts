@@ -47,6 +47,14 @@ describe('BreakglassEscalation admission', () => {
     expect(errorLines(outcome)).to.deep.equal(['spec.approvalTimeout: approvalTimeout (2h) must be less than or equal to maxValidFor (1h)']);
   });
 
+  it('says so when the approvalTimeout that does not fit is the default the API server filled in', async () => {
+    // maxValidFor 30m, approvalTimeout never written: the CRD default 1h arrives in the review.
+    const outcome = await admit('BreakglassEscalation', escalation({ maxValidFor: '30m', approvalTimeout: '1h' }));
+    expect(errorLines(outcome)).to.deep.equal([
+      'spec.approvalTimeout: approvalTimeout (1h) must be less than or equal to maxValidFor (30m), the default when it is not set; set approvalTimeout to at most 30m',
+    ]);
+  });
+
   it('compares approvalTimeout with the default maxValidFor of 1h when maxValidFor is unset', async () => {
     const outcome = await admit('BreakglassEscalation', escalation({ maxValidFor: undefined, approvalTimeout: '90m' }));
     expect(errorLines(outcome)).to.deep.equal(['spec.approvalTimeout: approvalTimeout (90m) must be less than or equal to maxValidFor (1h)']);

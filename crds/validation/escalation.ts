@@ -3,7 +3,7 @@
  * changes the spec.
  */
 import { parseExtendedDuration } from '../durations.ts';
-import { ESCALATION_DEFAULT_MAX_VALID_FOR, type BreakglassEscalation, type BreakglassEscalationSpec } from '../breakglass-escalation.ts';
+import { ESCALATION_DEFAULT_APPROVAL_TIMEOUT, ESCALATION_DEFAULT_MAX_VALID_FOR, type BreakglassEscalation, type BreakglassEscalationSpec } from '../breakglass-escalation.ts';
 import { Findings } from './field-error.ts';
 import { checkApproverDomains, checkDuration, checkIdentifier, checkList, checkNamespaceFilter, nonEmpty } from './checks.ts';
 import { checkUniqueName, type RuleContext } from './lookup.ts';
@@ -100,9 +100,12 @@ function checkTimeouts(findings: Findings, spec: BreakglassEscalationSpec): void
   const approvalTimeout = checkDuration(findings, 'spec.approvalTimeout', spec.approvalTimeout);
   if (approvalTimeout !== undefined && effectiveMax !== undefined && approvalTimeout > effectiveMax) {
     const maxText = spec.maxValidFor !== undefined && spec.maxValidFor !== '' ? spec.maxValidFor : ESCALATION_DEFAULT_MAX_VALID_FOR;
+    // The API server fills in the default before admission, so the user may never have written
+    // it: say so, and what to do, when it is the default that does not fit.
+    const defaulted = spec.approvalTimeout === ESCALATION_DEFAULT_APPROVAL_TIMEOUT ? `, the default when it is not set; set approvalTimeout to at most ${maxText}` : '';
     findings.error(
       'spec.approvalTimeout',
-      `approvalTimeout (${spec.approvalTimeout}) must be less than or equal to maxValidFor (${maxText})`,
+      `approvalTimeout (${spec.approvalTimeout}) must be less than or equal to maxValidFor (${maxText})${defaulted}`,
     );
   }
 }
