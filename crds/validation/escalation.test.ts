@@ -51,7 +51,7 @@ describe('BreakglassEscalation admission', () => {
     // maxValidFor 30m, approvalTimeout never written: the CRD default 1h arrives in the review.
     const outcome = await admit('BreakglassEscalation', escalation({ maxValidFor: '30m', approvalTimeout: '1h' }));
     expect(errorLines(outcome)).to.deep.equal([
-      'spec.approvalTimeout: approvalTimeout (1h) must be less than or equal to maxValidFor (30m), the default when it is not set; set approvalTimeout to at most 30m',
+      'spec.approvalTimeout: approvalTimeout (1h, the default when it is not set) must be less than or equal to maxValidFor (30m); set approvalTimeout to at most 30m',
     ]);
   });
 

@@ -102,10 +102,12 @@ function checkTimeouts(findings: Findings, spec: BreakglassEscalationSpec): void
     const maxText = spec.maxValidFor !== undefined && spec.maxValidFor !== '' ? spec.maxValidFor : ESCALATION_DEFAULT_MAX_VALID_FOR;
     // The API server fills in the default before admission, so the user may never have written
     // it: say so, and what to do, when it is the default that does not fit.
-    const defaulted = spec.approvalTimeout === ESCALATION_DEFAULT_APPROVAL_TIMEOUT ? `, the default when it is not set; set approvalTimeout to at most ${maxText}` : '';
+    const defaulted = spec.approvalTimeout === ESCALATION_DEFAULT_APPROVAL_TIMEOUT;
     findings.error(
       'spec.approvalTimeout',
-      `approvalTimeout (${spec.approvalTimeout}) must be less than or equal to maxValidFor (${maxText})${defaulted}`,
+      defaulted
+        ? `approvalTimeout (${spec.approvalTimeout}, the default when it is not set) must be less than or equal to maxValidFor (${maxText}); set approvalTimeout to at most ${maxText}`
+        : `approvalTimeout (${spec.approvalTimeout}) must be less than or equal to maxValidFor (${maxText})`,
     );
   }
 }
