@@ -10,7 +10,6 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  EventsV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
   V1MicroTime,
@@ -179,31 +178,20 @@ describe('infra: synthesized manifests on a real API server', function () {
       expect(await can(controller, { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', namespace: otherNamespace, name: leaseId })).to.equal(false);
     });
 
-    it('records Events (core and events.k8s.io) in the controller and Lease namespaces only', async () => {
+    it('records core Events in the controller namespace only, as the audit and the ClusterConfig checks do', async () => {
       const core = controller.makeApiClient(CoreV1Api);
       const event = (ns: string) => ({
         metadata: { name: `bg-${randomBytes(4).toString('hex')}`, namespace: ns },
-        involvedObject: { kind: 'Lease', namespace: ns, name: leaseId },
-        reason: 'LeaderElection',
-        message: 'pod-a became leader',
+        involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: 'BreakglassSession', namespace: ns, name: 'audit' },
+        reason: 'SessionRequested',
+        message: 'alice@example.com requested admin on prod for alice@example.com',
         type: 'Normal',
       });
       expect(await statusOf(core.createNamespacedEvent({ namespace, body: event(namespace) }))).to.equal(200);
-      expect(await statusOf(core.createNamespacedEvent({ namespace: leaseNamespace, body: event(leaseNamespace) }))).to.equal(200);
+      expect(await statusOf(core.createNamespacedEvent({ namespace: leaseNamespace, body: event(leaseNamespace) })), 'leader election records no Events').to.equal(403);
       expect(await statusOf(core.createNamespacedEvent({ namespace: otherNamespace, body: event(otherNamespace) }))).to.equal(403);
-      const events = controller.makeApiClient(EventsV1Api);
-      const newEvent = {
-        metadata: { name: `bg-${randomBytes(4).toString('hex')}`, namespace },
-        eventTime: new V1MicroTime(new Date()),
-        reportingController: 'breakglass.t-caas.telekom.com/controller',
-        reportingInstance: 'pod-a',
-        action: 'Check',
-        reason: 'Checked',
-        type: 'Normal',
-        regarding: { kind: 'Lease', namespace, name: leaseId },
-      };
-      expect(await statusOf(events.createNamespacedEvent({ namespace, body: newEvent }))).to.equal(200);
-      expect(await can(controller, { group: 'events.k8s.io', resource: 'events', verb: 'patch', namespace }), 'events are only created').to.equal(false);
+      expect(await can(controller, { group: '', resource: 'events', verb: 'patch', namespace }), 'events are only created').to.equal(false);
+      expect(await can(controller, { group: 'events.k8s.io', resource: 'events', verb: 'create', namespace }), 'the controller writes core/v1 Events only').to.equal(false);
     });
 
     it('lists and watches sessions cluster-wide, writes their status and deletes them, but cannot create other kinds; writes only the status of escalations, ClusterConfigs and IdentityProviders; only reads DenyPolicies', async () => {

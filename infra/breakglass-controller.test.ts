@@ -228,12 +228,10 @@ describe('BreakglassController', function () {
     expect(findOne(objects, 'Namespace').metadata.name).to.equal('platform-breakglass');
     const namespaced = objects.filter((o) => !['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration'].includes(o.kind));
     const outside = namespaced.filter((o) => o.metadata.namespace !== 'platform-breakglass').map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`);
-    // Only the RBAC for the Lease, events and secrets lives elsewhere, by configuration.
+    // Only the RBAC for the Lease and the secrets lives elsewhere, by configuration.
     expect(outside.sort()).to.deep.equal([
-      'Role/platform-leases/bg-events',
       'Role/platform-leases/bg-leader-election',
       'Role/spoke-kubeconfigs/bg-secrets',
-      'RoleBinding/platform-leases/bg-events',
       'RoleBinding/platform-leases/bg-leader-election',
       'RoleBinding/spoke-kubeconfigs/bg-secrets',
     ]);

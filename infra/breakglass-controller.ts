@@ -116,8 +116,9 @@ export interface BreakglassControllerProps {
    */
   readonly secretNamespaces?: readonly string[];
   /**
-   * Namespaces the controller records Events in.
-   * @default - the controller namespace and the Lease namespace
+   * Namespaces the controller records Events in: session audit Events go to each session's
+   * namespace (its escalation's), ClusterConfig Events to the ClusterConfig's.
+   * @default - the controller namespace
    */
   readonly eventNamespaces?: readonly string[];
   /**

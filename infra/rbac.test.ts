@@ -46,13 +46,13 @@ describe('ControllerRbac', function () {
     expect(grants(clusterRole)).to.have.members([
       ...['get', 'list', 'watch', 'create', 'delete'].map((v) => `${g}/breakglasssessions:${v}`),
       `${g}/breakglasssessions/status:update`,
-      ...['get', 'list', 'watch'].map((v) => `${g}/breakglassescalations:${v}`),
+      ...['list', 'watch'].map((v) => `${g}/breakglassescalations:${v}`),
       `${g}/breakglassescalations/status:update`,
-      ...['get', 'list', 'watch'].map((v) => `${g}/clusterconfigs:${v}`),
+      ...['list', 'watch'].map((v) => `${g}/clusterconfigs:${v}`),
       // The authorization webhook's DenyPolicy cache.
       ...['list', 'watch'].map((v) => `${g}/denypolicies:${v}`),
       `${g}/clusterconfigs/status:update`,
-      ...['get', 'list', 'watch'].map((v) => `${g}/identityproviders:${v}`),
+      ...['list', 'watch'].map((v) => `${g}/identityproviders:${v}`),
       `${g}/identityproviders/status:update`,
     ]);
   });
@@ -79,11 +79,11 @@ describe('ControllerRbac', function () {
     expect(defaults.map((r) => r.metadata.namespace)).to.deep.equal(['breakglass-system']);
   });
 
-  it('records events (core and events.k8s.io) in the controller and Lease namespaces by default', () => {
+  it('records core Events in the controller namespace by default, not in the Lease namespace (leader election records none)', () => {
     const { objects } = synthesize(CONFIGURATIONS['custom-namespace']());
     const eventRoles = findAll(objects, 'Role').filter((r) => r.metadata.name === 'bg-events');
-    expect(eventRoles.map((r) => r.metadata.namespace)).to.deep.equal(['platform-breakglass', 'platform-leases']);
-    expect(grants(eventRoles[0] as KubeObject)).to.deep.equal(['core/events:create', 'events.k8s.io/events:create']);
+    expect(eventRoles.map((r) => r.metadata.namespace)).to.deep.equal(['platform-breakglass']);
+    expect(grants(eventRoles[0] as KubeObject)).to.deep.equal(['core/events:create']);
   });
 
   it('writes no empty lists into rules (an empty resourceNames means the same as none; it is diff noise)', () => {

@@ -36,8 +36,9 @@ export interface ControllerRbacProps {
    */
   readonly secretNamespaces?: readonly string[];
   /**
-   * Namespaces the controller records Events in.
-   * @default - the controller namespace and the Lease namespace
+   * Namespaces the controller records Events in: session audit Events go to each session's
+   * namespace (its escalation's), ClusterConfig Events to the ClusterConfig's.
+   * @default - the controller namespace
    */
   readonly eventNamespaces?: readonly string[];
 }
@@ -59,11 +60,11 @@ export interface ControllerRbacProps {
 export const BREAKGLASS_PERMISSIONS: ReadonlyArray<{ resource: string; verbs: readonly string[] }> = [
   { resource: plurals.BreakglassSession, verbs: ['get', 'list', 'watch', 'create', 'delete'] },
   { resource: `${plurals.BreakglassSession}/status`, verbs: ['update'] },
-  { resource: plurals.BreakglassEscalation, verbs: ['get', 'list', 'watch'] },
+  { resource: plurals.BreakglassEscalation, verbs: ['list', 'watch'] },
   { resource: `${plurals.BreakglassEscalation}/status`, verbs: ['update'] },
-  { resource: plurals.ClusterConfig, verbs: ['get', 'list', 'watch'] },
+  { resource: plurals.ClusterConfig, verbs: ['list', 'watch'] },
   { resource: `${plurals.ClusterConfig}/status`, verbs: ['update'] },
-  { resource: plurals.IdentityProvider, verbs: ['get', 'list', 'watch'] },
+  { resource: plurals.IdentityProvider, verbs: ['list', 'watch'] },
   { resource: `${plurals.IdentityProvider}/status`, verbs: ['update'] },
   { resource: plurals.DenyPolicy, verbs: ['list', 'watch'] },
 ];
@@ -109,10 +110,11 @@ export class ControllerRbac extends Construct {
       this.leaderElectionRole = role;
     }
 
-    const eventNamespaces = props.eventNamespaces ?? [namespace, ...(lease ? [lease.namespace] : [])];
+    // Events are core/v1, created only (session audit, ClusterConfig checks); leader election records none.
+    const eventNamespaces = props.eventNamespaces ?? [namespace];
     this.eventRoles = uniqueNamespaces(eventNamespaces).map((ns) => {
       const role = this.role(`Events-${ns}`, names.eventsRole, ns, props.serviceAccount);
-      role.allow(['create'], { apiGroup: '', resourceType: 'events' }, { apiGroup: 'events.k8s.io', resourceType: 'events' });
+      role.allow(['create'], { apiGroup: '', resourceType: 'events' });
       return role;
     });
 
