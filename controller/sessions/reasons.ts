@@ -7,9 +7,15 @@ import { RequestError } from './request-errors.ts';
 
 export const MAX_REASON_LENGTH = 500;
 
-function strip(text: string): string {
+/** What is stored of a reason; the UI shows it before sending, so nothing is dropped unseen. */
+export function storedReasonText(text: string): string {
   return text.replace(/[^a-zA-Z0-9 .,;!?'-]/g, '').trim().slice(0, MAX_REASON_LENGTH);
 }
+
+/** The characters a stored reason keeps, for messages. */
+export const REASON_CHARACTERS = "letters a-z, digits, spaces and . , ; ! ? ' -";
+
+const strip = storedReasonText;
 
 /** A requester's reason; RequestError (422) when it is longer than 500 characters. */
 export function sanitizeRequestReason(reason: string | undefined): string {

@@ -1,4 +1,5 @@
 /** Small building blocks shared by the pages. */
+import { REASON_CHARACTERS, storedReasonText } from '../../sessions/reasons.ts';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { sessionPath } from './logic/routes.ts';
@@ -63,5 +64,19 @@ export function FieldLabel({ htmlFor, text, required }: { htmlFor: string; text:
         </span>
       )}
     </div>
+  );
+}
+
+/**
+ * What the API will store of a reason, shown while it differs from what was typed: reasons keep
+ * only letters, digits, spaces and a few punctuation marks (reference §8.6).
+ */
+export function StoredReason({ id, text }: { id: string; text: string }) {
+  const stored = storedReasonText(text);
+  if (stored === text.trim()) return null;
+  return (
+    <p id={id} class="hint" aria-live="polite">
+      Stored as: {stored === '' ? '(nothing)' : `“${stored}”`}. Only {REASON_CHARACTERS} are kept.
+    </p>
   );
 }

@@ -28,6 +28,12 @@ describe('ui request form validation', () => {
 
   it('requires a reason where the escalation says so, and bounds its length', () => {
     expect(validateRequest(input({ reason: '   ' }), now, utc)).to.deep.equal({ ok: false, errors: { reason: 'Reason is required' } });
+    // The API keeps only a few characters (reference §8.6): a reason of none of them is empty there.
+    expect(validateRequest(input({ reason: 'Störung #42: Ärger' }), now, utc).ok).to.equal(true);
+    expect(validateRequest(input({ reason: 'Ä: ü #' }), now, utc)).to.deep.equal({
+      ok: false,
+      errors: { reason: "Reason is required: only letters a-z, digits, spaces and . , ; ! ? ' - are kept" },
+    });
     const long = validateRequest(input({ reason: 'x'.repeat(501) }), now, utc);
     expect(long).to.deep.equal({ ok: false, errors: { reason: 'Reason must be at most 500 characters' } });
   });

@@ -3,6 +3,7 @@
  * (reference §8.7: reason length and mandatory reason, 60 s <= duration <= maxValidFor, a start in
  * the future; the admission webhook wants it at least 5 minutes ahead), as messages per field.
  */
+import { REASON_CHARACTERS, storedReasonText } from '../../../sessions/reasons.ts';
 import type { SessionRequest } from '../api-types.ts';
 import type { EscalationOption } from './escalation-options.ts';
 
@@ -38,6 +39,7 @@ export function validateRequest(
   if (!option) errors.escalation = 'Choose an escalation';
   const reason = input.reason.trim();
   if (option?.reasonMandatory && reason === '') errors.reason = 'Reason is required';
+  else if (option?.reasonMandatory && storedReasonText(reason) === '') errors.reason = `Reason is required: only ${REASON_CHARACTERS} are kept`;
   else if (reason.length > REASON_MAX_LENGTH) errors.reason = `Reason must be at most ${REASON_MAX_LENGTH} characters`;
 
   let minutes: number | undefined;

@@ -4,9 +4,10 @@
  * approval times out; approve or reject with a reason (mandatory where the escalation says so).
  */
 import { useState } from 'preact/hooks';
+import { REASON_CHARACTERS, storedReasonText } from '../../../sessions/reasons.ts';
 import type { AppContext } from '../app.tsx';
 import type { BreakglassSession, ItemList } from '../api-types.ts';
-import { ErrorAlert, Facts, formatTime, PageTitle, SessionLink, FieldLabel } from '../components.tsx';
+import { ErrorAlert, Facts, formatTime, PageTitle, SessionLink, FieldLabel, StoredReason } from '../components.tsx';
 import { approvalInbox } from '../logic/session-groups.ts';
 import { formatCrdDuration, timeLeft } from '../logic/time.ts';
 import { useNow, usePolling } from '../poll.ts';
@@ -60,8 +61,8 @@ function ApprovalCard({ ctx, session, now, onDecided }: { ctx: AppContext; sessi
 
   const decide = async (action: 'approve' | 'reject') => {
     setFailure(undefined);
-    if (mandatory && reason.trim() === '') {
-      setInvalid('Approval reason is required');
+    if (mandatory && storedReasonText(reason) === '') {
+      setInvalid(reason.trim() === '' ? 'Approval reason is required' : `Approval reason is required: only ${REASON_CHARACTERS} are kept`);
       document.getElementById(`${id}-reason`)?.focus();
       return;
     }
@@ -76,7 +77,8 @@ function ApprovalCard({ ctx, session, now, onDecided }: { ctx: AppContext; sessi
     }
   };
 
-  const describedBy = [config?.description ? `${id}-hint` : '', invalid ? `${id}-error` : ''].filter(Boolean).join(' ');
+  const stored = storedReasonText(reason) !== reason.trim();
+  const describedBy = [config?.description ? `${id}-hint` : '', stored ? `${id}-stored` : '', invalid ? `${id}-error` : ''].filter(Boolean).join(' ');
   return (
     <article aria-label={`Request ${name}`} class="card">
       <h2>
@@ -112,6 +114,7 @@ function ApprovalCard({ ctx, session, now, onDecided }: { ctx: AppContext; sessi
           aria-describedby={describedBy || undefined}
           onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)}
         />
+        <StoredReason id={`${id}-stored`} text={reason} />
         {invalid && (
           <p id={`${id}-error`} class="error">
             {invalid}

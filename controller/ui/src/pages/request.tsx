@@ -4,9 +4,10 @@
  * escalation says so, its description as hint), duration within maxValidFor, optional start.
  */
 import { useMemo, useState } from 'preact/hooks';
+import { storedReasonText } from '../../../sessions/reasons.ts';
 import type { AppContext } from '../app.tsx';
 import type { BreakglassEscalation, BreakglassSession, ItemList } from '../api-types.ts';
-import { ErrorAlert, PageTitle, SessionLink } from '../components.tsx';
+import { ErrorAlert, PageTitle, SessionLink, StoredReason } from '../components.tsx';
 import { escalationOptions, knownClusters, preselectedOption, type EscalationOption } from '../logic/escalation-options.ts';
 import { maxMinutes, REASON_MAX_LENGTH, validateRequest, type RequestFormErrors } from '../logic/request-form.ts';
 import { formatSpan } from '../logic/time.ts';
@@ -65,7 +66,10 @@ export function RequestPage({ ctx, search }: { ctx: AppContext; search: URLSearc
   };
 
   const reasonHint = option?.reasonDescription;
-  const reasonDescribedBy = [reasonHint ? 'request-reason-hint' : '', errors.reason ? 'request-reason-error' : ''].filter(Boolean).join(' ');
+  const reasonStored = storedReasonText(reason) !== reason.trim();
+  const reasonDescribedBy = [reasonHint ? 'request-reason-hint' : '', reasonStored ? 'request-reason-stored' : '', errors.reason ? 'request-reason-error' : '']
+    .filter(Boolean)
+    .join(' ');
   return (
     <>
       <PageTitle text="Request access" />
@@ -161,6 +165,7 @@ export function RequestPage({ ctx, search }: { ctx: AppContext; search: URLSearc
             aria-describedby={reasonDescribedBy || undefined}
             onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)}
           />
+          <StoredReason id="request-reason-stored" text={reason} />
           {errors.reason && (
             <p id="request-reason-error" class="error">
               {errors.reason}
