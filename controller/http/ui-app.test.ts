@@ -88,7 +88,7 @@ describe('web UI serving', () => {
   });
 
   it('answers every page path of the app with index.html (history routing), keeping the query', async () => {
-    for (const path of ['/approvals', '/sessions', '/sessions/prod-1-admin-x7k2p', '/?search=prod-1&group=admin', '/auth/callback?code=x&state=y']) {
+    for (const path of ['/approvals', '/sessions', '/sessions/prod-1-admin-x7k2p', '/sessions/made.with.kubectl', '/?search=prod-1&group=admin', '/auth/callback?code=x&state=y']) {
       const res = await fetch(`${base}${path}`);
       expect(res.status, path).to.equal(200);
       expect(await res.text(), path).to.equal(INDEX);

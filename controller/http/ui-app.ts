@@ -55,8 +55,12 @@ function isApiPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/');
 }
 
-/** The last path segment has an extension: a request for a file, not a page. */
+/**
+ * The last path segment has an extension: a request for a file, not a page. A session's page is
+ * always a page: session names may hold dots (created with kubectl, not by the API).
+ */
 function isFilePath(path: string): boolean {
+  if (path.startsWith('/sessions/')) return false;
   const last = path.slice(path.lastIndexOf('/') + 1);
   return last.includes('.');
 }
