@@ -47,10 +47,13 @@ export function Facts({ items }: { items: [string, ComponentChildren][] }) {
   );
 }
 
+const TIME_FORMAT: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
+
+/** In the viewer's time zone, named: requester and approver may sit in different ones. */
 export function formatTime(time: string | undefined): string {
   if (!time) return '';
   const date = new Date(time);
-  return Number.isNaN(date.getTime()) ? time : date.toLocaleString();
+  return Number.isNaN(date.getTime()) ? time : date.toLocaleString(undefined, TIME_FORMAT);
 }
 
 /** A field's label with "required" beside it (for sighted users; the input says aria-required). */
