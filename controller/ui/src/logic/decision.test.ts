@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { BreakglassSession } from '../api-types.ts';
-import { decisionLabels } from './decision.ts';
+import { decisionLabels, raceOutcome } from './decision.ts';
 
 function session(status: BreakglassSession['status']): BreakglassSession {
   return {
@@ -44,5 +44,15 @@ describe('UI decision labels', () => {
   it('stays neutral when the status does not say what the decision was', () => {
     expect(decisionLabels(session({ state: 'Pending' })).by).to.equal('Decided by');
     expect(decisionLabels(session(undefined)).by).to.equal('Decided by');
+  });
+});
+
+describe('raceOutcome', () => {
+  it('says who acted first', () => {
+    expect(raceOutcome(session({ state: 'Approved', approver: 'bob@example.com' }))).to.equal('was already approved by bob@example.com');
+    expect(raceOutcome(session({ state: 'Rejected', approver: 'carol@example.com' }))).to.equal('was already rejected by carol@example.com');
+    expect(raceOutcome(session({ state: 'Withdrawn' }))).to.equal('was withdrawn by its requester');
+    expect(raceOutcome(session({ state: 'ApprovalTimeout' }))).to.equal('timed out before it was approved');
+    expect(raceOutcome(undefined)).to.equal('is gone');
   });
 });

@@ -22,3 +22,27 @@ export function decisionLabels(session: BreakglassSession): DecisionLabels {
   if (status?.approvedAt) return { by: 'Approved by', reason: 'Approval reason' };
   return { by: 'Decided by', reason: 'Decision reason' };
 }
+
+/**
+ * What became of a request that this approver could no longer decide (another approver, or the
+ * requester, acted first), as the rest of "Session <name> ...".
+ */
+export function raceOutcome(session: BreakglassSession | undefined): string {
+  const status = session?.status;
+  const by = status?.approver ? ` by ${status.approver}` : '';
+  switch (status?.state) {
+    case 'Approved':
+    case 'WaitingForScheduledTime':
+      return `was already approved${by}`;
+    case 'Rejected':
+      return `was already rejected${by}`;
+    case 'Withdrawn':
+      return 'was withdrawn by its requester';
+    case 'ApprovalTimeout':
+      return 'timed out before it was approved';
+    case undefined:
+      return session === undefined ? 'is gone' : 'could not be decided';
+    default:
+      return `is ${status?.state ?? "undecided"} now`;
+  }
+}

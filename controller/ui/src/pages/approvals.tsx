@@ -6,8 +6,10 @@
 import { useState } from 'preact/hooks';
 import { REASON_CHARACTERS, storedReasonText } from '../../../sessions/reasons.ts';
 import type { AppContext } from '../app.tsx';
-import type { BreakglassSession, ItemList } from '../api-types.ts';
+import { ApiError } from '../api.ts';
+import type { BreakglassSession, ItemList, SessionWithMeta } from '../api-types.ts';
 import { ErrorAlert, Facts, formatTime, PageTitle, SessionLink, FieldLabel, StoredReason } from '../components.tsx';
+import { raceOutcome } from '../logic/decision.ts';
 import { approvalInbox } from '../logic/session-groups.ts';
 import { formatCrdDuration, timeLeft } from '../logic/time.ts';
 import { useNow, usePolling } from '../poll.ts';
@@ -72,6 +74,17 @@ function ApprovalCard({ ctx, session, now, onDecided }: { ctx: AppContext; sessi
       await ctx.api.post(`/api/breakglassSessions/${encodeURIComponent(name)}/${action}`, reason.trim() === '' ? {} : { reason: reason.trim() });
       onDecided(action === 'approve' ? 'approved' : 'rejected');
     } catch (err) {
+      if (err instanceof ApiError && (err.status === 400 || err.status === 409 || err.status === 404)) {
+        // Someone acted first (another approver, the requester, the timeout): say what became of
+        // it on the page, since the next refresh takes this card away.
+        const current = await ctx.api
+          .get<SessionWithMeta>(`/api/breakglassSessions/${encodeURIComponent(name)}`)
+          .then((detail) => detail.session, () => undefined);
+        if (current?.status?.state !== 'Pending') {
+          onDecided(raceOutcome(current));
+          return;
+        }
+      }
       setFailure(err instanceof Error ? err.message : String(err));
       setBusy(false);
     }
