@@ -5,13 +5,14 @@
 import { useState } from 'preact/hooks';
 import type { AppContext } from '../app.tsx';
 import type { SessionWithMeta } from '../api-types.ts';
-import { ErrorAlert, Facts, formatTime, PageTitle, FieldLabel } from '../components.tsx';
+import { ErrorAlert, Facts, formatTime, PageTitle, FieldLabel, StoredReason } from '../components.tsx';
+import { REASON_CHARACTERS, storedReasonText } from '../../../sessions/reasons.ts';
 import { decisionLabels } from '../logic/decision.ts';
 import { sectionOf, stateLabel } from '../logic/session-groups.ts';
 import { formatCrdDuration, timeLeft } from '../logic/time.ts';
 import { useNow, usePolling } from '../poll.ts';
 
-type Action = 'approve' | 'reject' | 'withdraw' | 'drop';
+type Action = 'approve' | 'reject' | 'withdraw' | 'drop' | 'cancel';
 
 export function SessionPage({ ctx, name }: { ctx: AppContext; name: string }) {
   const path = `/api/breakglassSessions/${encodeURIComponent(name)}`;
@@ -34,8 +35,8 @@ export function SessionPage({ ctx, name }: { ctx: AppContext; name: string }) {
     setFailure(undefined);
     setDone(undefined);
     const decision = action === 'approve' || action === 'reject';
-    if (decision && mandatory && reason.trim() === '') {
-      setInvalid('Approval reason is required');
+    if (decision && mandatory && storedReasonText(reason) === '') {
+      setInvalid(reason.trim() === '' ? 'Approval reason is required' : `Approval reason is required: only ${REASON_CHARACTERS} are kept`);
       document.getElementById('detail-reason')?.focus();
       return;
     }
@@ -43,7 +44,7 @@ export function SessionPage({ ctx, name }: { ctx: AppContext; name: string }) {
     setBusy(true);
     try {
       await ctx.api.post(`${path}/${action}`, decision && reason.trim() !== '' ? { reason: reason.trim() } : decision ? {} : undefined);
-      setDone({ approve: 'Approved', reject: 'Rejected', withdraw: 'Withdrawn', drop: 'Dropped' }[action]);
+      setDone({ approve: 'Approved', reject: 'Rejected', withdraw: 'Withdrawn', drop: 'Dropped', cancel: 'Canceled' }[action]);
       setReason('');
     } catch (err) {
       setFailure(err instanceof Error ? err.message : String(err));
@@ -103,9 +104,14 @@ export function SessionPage({ ctx, name }: { ctx: AppContext; name: string }) {
                 value={reason}
                 aria-required={mandatory ? 'true' : undefined}
                 aria-invalid={invalid ? 'true' : undefined}
-                aria-describedby={[config?.description ? 'detail-reason-hint' : '', invalid ? 'detail-reason-error' : ''].filter(Boolean).join(' ') || undefined}
+                aria-describedby={
+                  [config?.description ? 'detail-reason-hint' : '', storedReasonText(reason) !== reason.trim() ? 'detail-reason-stored' : '', invalid ? 'detail-reason-error' : '']
+                    .filter(Boolean)
+                    .join(' ') || undefined
+                }
                 onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)}
               />
+              <StoredReason id="detail-reason-stored" text={reason} />
               {invalid && (
                 <p id="detail-reason-error" class="error">
                   {invalid}
@@ -132,6 +138,11 @@ export function SessionPage({ ctx, name }: { ctx: AppContext; name: string }) {
             {meta.isRequester && (section === 'Active' || section === 'Scheduled') && (
               <button type="button" class="danger" disabled={busy} onClick={() => void act('drop')}>
                 Drop
+              </button>
+            )}
+            {meta.isApprover && !meta.isRequester && (section === 'Active' || section === 'Scheduled') && (
+              <button type="button" class="danger" disabled={busy} onClick={() => void act('cancel')}>
+                Cancel session
               </button>
             )}
           </div>
