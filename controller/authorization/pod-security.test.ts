@@ -143,6 +143,9 @@ describe('pod security evaluation', () => {
     const capPod: PodLike = { spec: { containers: [{ name: 'c', securityContext: { capabilities: { add: ['SYS_PTRACE'] } } }] } };
     expect((await evaluate({ blockFactors: ['capability:SYS_PTRACE'] }, capPod)).action).to.equal('deny');
     expect((await evaluate({ blockFactors: ['capability:SYS_ADMIN'] }, capPod)).action).to.equal('allow');
+    // Written as in a pod spec (lower case, CAP_ prefix) it still names the reported factor.
+    expect((await evaluate({ blockFactors: ['capability:cap_sys_ptrace'] }, capPod)).action).to.equal('deny');
+    expect((await evaluate({ blockFactors: ['capability:CAP_SYS_PTRACE:c'] }, capPod)).action).to.equal('deny');
     expect((await evaluate({ blockFactors: ['privileged'] }, privileged)).action, 'a prefix of a word is not a factor').to.equal('allow');
   });
 

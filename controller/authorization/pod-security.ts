@@ -60,7 +60,7 @@ export function compilePodSecurityOverride(overrides: Overrides | undefined): Co
   if (overrides?.enabled !== true) return undefined;
   return {
     maxAllowedScore: overrides.maxAllowedScore,
-    exemptFactors: overrides.exemptFactors ?? [],
+    exemptFactors: (overrides.exemptFactors ?? []).map(factorEntry),
     namespaceScope: compileNamespaceFilter(overrides.namespaceScope),
   };
 }
@@ -132,6 +132,15 @@ function capabilityKey(name: string): string {
   return upper.startsWith('CAP_') ? upper.slice(4) : upper;
 }
 
+/**
+ * A blockFactors / exemptFactors entry in the form factors are reported in: the capability of
+ * `capability:cap_sys_admin[:c]` as `SYS_ADMIN`, so that it matches what the scoring reports.
+ */
+function factorEntry(entry: string): string {
+  const [kind, cap, ...rest] = entry.split(':');
+  return kind === 'capability' && cap !== undefined && cap !== '' ? [kind, capabilityKey(cap), ...rest].join(':') : entry;
+}
+
 const defaultDenyReason: ReasonTemplate = (v) => `pod security risk score ${v.Score} exceeds threshold`;
 const defaultWarnReason: ReasonTemplate = (v) => `pod security risk score ${v.Score} (factors: ${v.Factors.join(', ')})`;
 const noReason: ReasonTemplate = () => '';
@@ -156,7 +165,7 @@ export function compilePodSecurityRules(rules: PodSecurityRules): CompiledPodSec
       action: t.action,
       reason: compileReason(t.reason, t.action === 'deny' ? defaultDenyReason : t.action === 'warn' ? defaultWarnReason : noReason),
     })),
-    blockFactors: rules.blockFactors ?? [],
+    blockFactors: (rules.blockFactors ?? []).map(factorEntry),
     exemptNamespaces: compileNamespaceFilter(rules.exemptions?.namespaces),
     exemptPodLabels: Object.entries(rules.exemptions?.podLabels ?? {}),
   };

@@ -228,7 +228,9 @@ const HOST_FACTORS: ReadonlySet<string> = new Set(['hostNetwork', 'hostPID', 'ho
 function checkPodSecurityFactor(findings: Findings, field: string, value: string): void {
   const [kind = '', ...rest] = value.split(':');
   const known = (POD_SECURITY_FACTORS as readonly string[]).includes(kind);
-  if (!known || (HOST_FACTORS.has(kind) && rest.length > 0) || rest.some((part) => part === '')) {
+  // capability:<CAP>[:<container>]; the others <kind>[:<container or volume>]; host* bare.
+  const maxParts = HOST_FACTORS.has(kind) ? 0 : kind === 'capability' ? 2 : 1;
+  if (!known || rest.length > maxParts || rest.some((part) => part === '')) {
     findings.error(
       field,
       `unknown pod security factor "${value}": one of ${POD_SECURITY_FACTORS.join(', ')}, the last five optionally narrowed with ':<container, volume or capability>'`,

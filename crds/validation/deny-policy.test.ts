@@ -3,11 +3,12 @@ import { admit, denyPolicy, errorLines } from './fixtures.test-support.ts';
 
 describe('DenyPolicy admission', () => {
   it('refuses a blockFactors entry that names no pod security factor: a typo would block nothing', async () => {
-    const rules = { thresholds: [{ maxScore: 50, action: 'deny' as const }], blockFactors: ['privileged', 'hostNetwork:x', 'capability:', 'privilegedContainer', 'capability:SYS_ADMIN', 'hostPathWritable:root'] };
+    const rules = { thresholds: [{ maxScore: 50, action: 'deny' as const }], blockFactors: ['privileged', 'hostNetwork:x', 'capability:', 'privilegedContainer:a:b', 'privilegedContainer', 'capability:SYS_ADMIN:app', 'hostPathWritable:root'] };
     expect(errorLines(await admit('DenyPolicy', denyPolicy({ podSecurityRules: rules })))).to.deep.equal([
       'spec.podSecurityRules.blockFactors[0]: unknown pod security factor "privileged": one of hostNetwork, hostPID, hostIPC, privilegedContainer, runAsRoot, capability, hostPathWritable, hostPathReadOnly, the last five optionally narrowed with \':<container, volume or capability>\'',
       'spec.podSecurityRules.blockFactors[1]: unknown pod security factor "hostNetwork:x": one of hostNetwork, hostPID, hostIPC, privilegedContainer, runAsRoot, capability, hostPathWritable, hostPathReadOnly, the last five optionally narrowed with \':<container, volume or capability>\'',
       'spec.podSecurityRules.blockFactors[2]: unknown pod security factor "capability:": one of hostNetwork, hostPID, hostIPC, privilegedContainer, runAsRoot, capability, hostPathWritable, hostPathReadOnly, the last five optionally narrowed with \':<container, volume or capability>\'',
+      'spec.podSecurityRules.blockFactors[3]: unknown pod security factor "privilegedContainer:a:b": one of hostNetwork, hostPID, hostIPC, privilegedContainer, runAsRoot, capability, hostPathWritable, hostPathReadOnly, the last five optionally narrowed with \':<container, volume or capability>\'',
     ]);
   });
 
