@@ -86,8 +86,14 @@ describe('IdentityProvider admission', () => {
     expect(errorLines(await admit('IdentityProvider', identityProvider(), { lookup }))).to.deep.equal([
       'spec.issuer: issuer must be unique cluster-wide; conflicting IdentityProvider=corp-old',
     ]);
+    // Its own issuer but the authority of one found by authority: tokens of that issuer would
+    // resolve to both. Two with issuers of their own may share an authority.
     const elsewhere = identityProvider({ issuer: 'https://sso.example.com/realms/other' });
-    expect((await admit('IdentityProvider', elsewhere, { lookup })).errors).to.deep.equal([]);
+    expect(errorLines(await admit('IdentityProvider', elsewhere, { lookup }))).to.deep.equal([
+      "spec.oidc.authority: the authority is also IdentityProvider=corp-old's, and that one has no spec.issuer, so its tokens would match both; give both an issuer or use another authority",
+    ]);
+    const withIssuers = lookupWith({ identityProviders: () => [identityProvider({}, 'corp-old')] });
+    expect((await admit('IdentityProvider', elsewhere, { lookup: withIssuers })).errors).to.deep.equal([]);
   });
 
   it('rejects a malformed group glob in session limit overrides', async () => {

@@ -52,20 +52,41 @@ function effectiveIssuer(idp: IdentityProvider): string | undefined {
   return issuer ? trimSlash(issuer) : undefined;
 }
 
+const hasIssuer = (idp: IdentityProvider): boolean => Boolean(idp.spec.issuer?.trim());
+function authorityOf(idp: IdentityProvider): string | undefined {
+  const authority = idp.spec.oidc?.authority?.trim();
+  return authority ? trimSlash(authority) : undefined;
+}
+
 async function checkIssuerUnique(findings: Findings, idp: IdentityProvider, ctx: RuleContext): Promise<void> {
   const issuer = effectiveIssuer(idp);
   if (issuer === undefined) return;
   const field = idp.spec.issuer?.trim() ? 'spec.issuer' : 'spec.oidc.authority';
   const others = await listOrReport(findings, field, 'IdentityProviders', () => ctx.lookup.listIdentityProviders());
   if (others === undefined) return;
-  const conflict = others.find((other) => other.metadata?.name !== idp.metadata?.name && effectiveIssuer(other) === issuer);
-  if (conflict === undefined) return;
-  findings.error(
-    field,
-    field === 'spec.issuer'
-      ? `issuer must be unique cluster-wide; conflicting IdentityProvider=${conflict.metadata?.name ?? ''}`
-      : `the authority is this provider's issuer (spec.issuer is not set) and must be unique cluster-wide; conflicting IdentityProvider=${conflict.metadata?.name ?? ''}`,
+  const name = (other: IdentityProvider) => other.metadata?.name ?? '';
+  const byIssuer = others.find((other) => name(other) !== name(idp) && effectiveIssuer(other) === issuer);
+  if (byIssuer !== undefined) {
+    findings.error(
+      field,
+      field === 'spec.issuer'
+        ? `issuer must be unique cluster-wide; conflicting IdentityProvider=${name(byIssuer)}`
+        : `the authority is this provider's issuer (spec.issuer is not set) and must be unique cluster-wide; conflicting IdentityProvider=${name(byIssuer)}`,
+    );
+    return;
+  }
+  // A provider without spec.issuer is found by its authority, a step that compares the
+  // authorities of all providers: two sharing one, where either lacks spec.issuer, make it ambiguous.
+  const authority = authorityOf(idp);
+  const byAuthority = others.find(
+    (other) => name(other) !== name(idp) && (!hasIssuer(idp) || !hasIssuer(other)) && authority !== undefined && authorityOf(other) === authority,
   );
+  if (byAuthority !== undefined) {
+    findings.error(
+      'spec.oidc.authority',
+      `the authority is also IdentityProvider=${name(byAuthority)}'s, and ${hasIssuer(idp) ? 'that one has' : 'this one has'} no spec.issuer, so its tokens would match both; give both an issuer or use another authority`,
+    );
+  }
 }
 
 export async function validateIdentityProvider(idp: IdentityProvider, ctx: RuleContext): Promise<Findings> {
