@@ -170,8 +170,9 @@ export function composeController(
     });
     servers.push({
       name: 'webhook',
-      start: async () => {
-        await ownIdentity.start();
+      start: () => {
+        // In the background: the listener (and what starts after it) does not wait for the API server.
+        void ownIdentity.start();
         return startAdmissionServer({
           bindAddress: options.webhookBindAddress,
           certDir: options.webhookCertPath,

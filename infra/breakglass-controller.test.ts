@@ -209,16 +209,24 @@ describe('BreakglassController', function () {
     expect(findAll(objects, 'Role').map((r) => r.metadata.name)).to.include('breakglass-leader-election');
   });
 
-  it('registers exactly the five validation paths on the webhook Service', () => {
+  it('registers exactly the five validation paths on the webhook Service, each for the kind and its status', () => {
     const { objects } = synthesize(CONFIGURATIONS['ha-production']());
-    const webhooks = (findOne(objects, 'ValidatingWebhookConfiguration').webhooks as Array<{ clientConfig: { service: { name: string; path: string; port: number } } }>);
-    expect(webhooks.map((w) => w.clientConfig.service.path)).to.deep.equal([
-      '/validate-breakglass-t-caas-telekom-com-v1alpha1-breakglasssession',
-      '/validate-breakglass-t-caas-telekom-com-v1alpha1-breakglassescalation',
-      '/validate-breakglass-t-caas-telekom-com-v1alpha1-clusterconfig',
-      '/validate-breakglass-t-caas-telekom-com-v1alpha1-identityprovider',
-      '/validate-breakglass-t-caas-telekom-com-v1alpha1-denypolicy',
-    ]);
+    const webhooks = findOne(objects, 'ValidatingWebhookConfiguration').webhooks as Array<{
+      clientConfig: { service: { name: string; path: string; port: number } };
+      matchConditions?: Array<{ name: string; expression: string }>;
+    }>;
+    expect(webhooks.map((w) => w.clientConfig.service.path)).to.deep.equal(
+      ['breakglasssession', 'breakglassescalation', 'clusterconfig', 'identityprovider', 'denypolicy'].flatMap((kind) => [
+        `/validate-breakglass-t-caas-telekom-com-v1alpha1-${kind}`,
+        `/validate-breakglass-t-caas-telekom-com-v1alpha1-${kind}`,
+      ]),
+    );
+    // The controller's own status writes never wait for the webhook; everyone else's go to it.
+    const serviceAccount = findOne(objects, 'ServiceAccount').metadata;
+    const user = `system:serviceaccount:${serviceAccount.namespace}:${serviceAccount.name}`;
+    expect(webhooks.map((w) => w.matchConditions)).to.deep.equal(
+      Array.from({ length: 5 }, () => [undefined, [{ name: 'not-the-controller', expression: `request.userInfo.username != "${user}"` }]]).flat(),
+    );
     expect(validationPath('DenyPolicy')).to.equal('/validate-breakglass-t-caas-telekom-com-v1alpha1-denypolicy');
     for (const w of webhooks) expect(w.clientConfig.service).to.include({ name: 'breakglass-webhook-service', port: 443 });
   });

@@ -245,6 +245,7 @@ export class BreakglassController extends Construct {
         tls: webhookTls,
         timeout: props.webhookTimeout,
         failurePolicy: props.webhookFailurePolicy,
+        controllerUser: `system:serviceaccount:${namespace}:${this.workload.serviceAccount.name}`,
       });
     }
   }

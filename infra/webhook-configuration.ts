@@ -23,6 +23,11 @@ export function validationWebhookName(kind: string): string {
   return `${kind.toLowerCase()}.validation.${BREAKGLASS_API_GROUP}`;
 }
 
+/** The webhook that sees writes to a kind's status subresource. */
+export function statusWebhookName(kind: string): string {
+  return `${kind.toLowerCase()}-status.validation.${BREAKGLASS_API_GROUP}`;
+}
+
 export interface WebhookConfigurationProps {
   /**
    * Prefix of the object names (a DNS-1035 label of at most 30 characters).
@@ -55,6 +60,13 @@ export interface WebhookConfigurationProps {
    * @default 'Fail'
    */
   readonly failurePolicy?: 'Fail' | 'Ignore';
+  /**
+   * The controller's user name (`system:serviceaccount:<namespace>:<name>`). Its own status
+   * writes then skip the webhook (a `matchConditions` entry), so expiry and approvals never wait
+   * for it; every other status write is sent to it, and refused there.
+   * @default - every status write is sent to the webhook
+   */
+  readonly controllerUser?: string;
 }
 
 export class WebhookConfiguration extends Construct {
@@ -99,32 +111,36 @@ export class WebhookConfiguration extends Construct {
         labels: commonLabels(instance),
         annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
       },
-      webhooks: VALIDATED_KINDS.map(({ kind, plural }) => ({
-        name: validationWebhookName(kind),
-        admissionReviewVersions: ['v1'],
-        sideEffects: 'None',
-        failurePolicy: props.failurePolicy ?? 'Fail',
-        timeoutSeconds,
-        clientConfig: {
-          service: { name: serviceName, namespace, path: validationPath(kind), port: 443 },
-          caBundle,
-        },
-        rules: [
-          {
-            apiGroups: [BREAKGLASS_API_GROUP],
-            apiVersions: [BREAKGLASS_API_VERSION],
-            operations: ['CREATE', 'UPDATE'],
-            resources: [plural],
+      webhooks: VALIDATED_KINDS.flatMap(({ kind, plural }) => {
+        const common = {
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: props.failurePolicy ?? 'Fail',
+          timeoutSeconds,
+          clientConfig: {
+            service: { name: serviceName, namespace, path: validationPath(kind), port: 443 },
+            caBundle,
           },
+        };
+        const rule = (operations: string[], resource: string) => ({
+          apiGroups: [BREAKGLASS_API_GROUP],
+          apiVersions: [BREAKGLASS_API_VERSION],
+          operations,
+          resources: [resource],
+        });
+        return [
+          { name: validationWebhookName(kind), ...common, rules: [rule(['CREATE', 'UPDATE'], plural)] },
           // Status writes: the controller's only (admission checks who writes, reference §15.7).
           {
-            apiGroups: [BREAKGLASS_API_GROUP],
-            apiVersions: [BREAKGLASS_API_VERSION],
-            operations: ['UPDATE'],
-            resources: [`${plural}/status`],
+            name: statusWebhookName(kind),
+            ...common,
+            rules: [rule(['UPDATE'], `${plural}/status`)],
+            ...(props.controllerUser === undefined
+              ? {}
+              : { matchConditions: [{ name: 'not-the-controller', expression: `request.userInfo.username != ${JSON.stringify(props.controllerUser)}` }] }),
           },
-        ],
-      })),
+        ];
+      }),
     });
   }
 }
