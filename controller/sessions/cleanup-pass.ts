@@ -276,8 +276,9 @@ class CleanupPass {
 
   /**
    * Step 7: delete sessions that never got a state. A request whose first status write and
-   * compensating delete both failed leaves one behind; it grants nothing and blocks nothing,
-   * but nothing else would ever remove it. The grace period leaves a request whose status
+   * compensating delete both failed leaves one behind; it grants nothing (and counts towards a
+   * session limit only in its first minute, as a request maybe under way), but nothing else
+   * would ever remove it. The grace period leaves a request whose status
    * write is still under way alone. Deleted with uid + resourceVersion preconditions, so a
    * session that got its state in the meantime is kept.
    */

@@ -44,6 +44,13 @@ async function refusal(promise: Promise<unknown> | (() => unknown)): Promise<Req
 
 const request = { cluster: 'prod-eu', group: 'cluster-admin', reason: 'INC-42: database down' };
 
+/** The labels the API gives alice's sessions on prod-eu. */
+const labelsOf = (group: string) => ({
+  'breakglass.t-caas.telekom.com/cluster': 'prod-eu',
+  'breakglass.t-caas.telekom.com/user': 'alice-example-com',
+  'breakglass.t-caas.telekom.com/group': group,
+});
+
 describe('session requests', () => {
   it('creates a Pending session owned by the escalation, with labels, identity and a sanitized reason', async () => {
     const { requests, audit } = setup([escalation('dev-admin', { maxValidFor: '2h', approvalTimeout: '30m', requestReason: { mandatory: true } })]);
@@ -224,6 +231,33 @@ describe('session requests', () => {
       const live = await t.sessions.listLive({});
       expect(live.map((s) => s.status?.state), `round ${round}: the loser leaves nothing`).to.deep.equal(['Pending']);
     }
+  });
+
+  it('under a limit, a concurrent duplicate is still a duplicate: 409 with the session that stands, not a limit refusal', async () => {
+    const t = setup([escalation('dev-admin', { sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } })]);
+    t.sessions.autoSync = false;
+    // The same request, created a second earlier on another replica, its first status write under way.
+    t.sessions.put({
+      metadata: { name: 'same-on-b', namespace: 'breakglass', creationTimestamp: '2026-06-01T11:59:59Z', labels: labelsOf('cluster-admin') },
+      spec: { cluster: 'prod-eu', user: 'alice@example.com', grantedGroup: 'cluster-admin' },
+    });
+    const err = await refusal(t.requests.request(person('alice'), request));
+    // Still stateless when it won: "session exists" rather than "already requested".
+    expect([err.kind, err.message, err.session?.metadata?.name]).to.deep.equal(['Conflict', 'session exists', 'same-on-b']);
+  });
+
+  it('a stateless session this replica still caches but the API server no longer has does not hold a slot', async () => {
+    const t = setup([escalation('dev-admin', { sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } }), escalation('dev-view', { escalatedGroup: 'view' })]);
+    // A request that lost a race a second ago and deleted itself; the deletion has not reached the cache.
+    t.sessions.put({
+      metadata: { name: 'withdrawn-loser', namespace: 'breakglass', creationTimestamp: '2026-06-01T11:59:59Z', labels: labelsOf('view') },
+      spec: { cluster: 'prod-eu', user: 'alice@example.com', grantedGroup: 'view' },
+    });
+    t.sessions.autoSync = false;
+    t.sessions.remove('breakglass', 'withdrawn-loser');
+    expect(t.sessions.listCached().map((s) => s.metadata?.name)).to.deep.equal(['withdrawn-loser']);
+    const session = await t.requests.request(person('alice'), request);
+    expect(session.status?.state).to.equal('Pending');
   });
 
   it('refuses a cluster whose ClusterConfig is broken or ambiguous', async () => {

@@ -122,13 +122,16 @@ function duplicateError(existing: BreakglassSession): RequestError {
 const RESOLUTION_WAIT_MS = 3000;
 const RESOLUTION_POLL_MS = 50;
 
+function sameRequest(a: BreakglassSession, b: BreakglassSession): boolean {
+  return a.spec.cluster === b.spec.cluster && a.spec.user === b.spec.user && a.spec.grantedGroup === b.spec.grantedGroup;
+}
+
 /** A stateless session younger than a minute: maybe a concurrent request whose first status write is under way. */
 function mayBeUnderCreation(session: BreakglassSession, now: Date): boolean {
   return stateOf(session) === '' && now.getTime() - Date.parse(session.metadata?.creationTimestamp ?? '') < 60_000;
 }
 
 /** Which of concurrently created duplicates stands: approved ones first, then the oldest, then by name. */
-
 export function concurrentOrder(a: BreakglassSession, b: BreakglassSession): number {
   const rank = (s: BreakglassSession) => (stateOf(s) === 'Approved' || stateOf(s) === 'WaitingForScheduledTime' ? 0 : 1);
   return (
@@ -412,6 +415,9 @@ export class SessionRequests {
       for (const session of await this.deps.sessions.listLive({ labelSelector: selector })) byUid.set(session.metadata?.uid ?? '', session);
     }
     byUid.delete(created.metadata?.uid ?? '');
+    // A concurrent request for the same cluster, user and group is a duplicate, not a second
+    // slot: concurrentDuplicateOf settles it with 409 and the session that stands.
+    for (const [key, session] of byUid) if (sameRequest(session, created)) byUid.delete(key);
 
     const user = created.spec.user.toLowerCase();
     const uid = escalation.metadata?.uid;
@@ -420,13 +426,15 @@ export class SessionRequests {
     const counted: BreakglassSession[] = [];
     const unresolved = new Set<string>();
     for (const session of byUid.values()) {
-      if (!mayBeUnderCreation(session, this.now()) || !relevant(session)) counted.push(session);
-      else if (concurrentOrder(session, created) < 0) unresolved.add(session.metadata?.uid ?? '');
-      else {
-        const resolved = await this.resolutionOf(session);
-        if (resolved === 'unresolved') unresolved.add(session.metadata?.uid ?? '');
-        else if (resolved !== undefined) counted.push(resolved);
+      if (!mayBeUnderCreation(session, this.now()) || !relevant(session)) {
+        counted.push(session);
+        continue;
       }
+      // One that comes first is read once more, not waited for (it may be waiting for this
+      // one): gone (a cache entry deleted since, a loser that withdrew) it does not count.
+      const resolved = concurrentOrder(session, created) < 0 ? await this.liveStateOf(session) : await this.resolutionOf(session);
+      if (resolved === 'unresolved') unresolved.add(session.metadata?.uid ?? '');
+      else if (resolved !== undefined) counted.push(resolved);
     }
     const now = this.now();
     return limitViolation({
@@ -437,6 +445,13 @@ export class SessionRequests {
       occupies: (s) => unresolved.has(s.metadata?.uid ?? '') || occupiesSlot(s, now),
       now,
     });
+  }
+
+  /** A session under creation, read live: as it is now, undefined when gone, 'unresolved' while still stateless. */
+  private async liveStateOf(session: BreakglassSession): Promise<BreakglassSession | undefined | 'unresolved'> {
+    const live = await this.deps.sessions.getLive(session.metadata?.namespace ?? '', session.metadata?.name ?? '');
+    if (live === undefined || live.metadata?.uid !== session.metadata?.uid) return undefined;
+    return stateOf(live) === '' ? 'unresolved' : live;
   }
 
   /** A session under creation, re-read until it has a state or is gone (undefined); 'unresolved' after the wait. */
@@ -460,7 +475,8 @@ export class SessionRequests {
         resourceVersion: created.metadata?.resourceVersion ?? '',
       });
     } catch (err) {
-      // What is left has no state: it grants nothing and blocks no new request.
+      // What is left has no state: it grants nothing, and counts towards a session limit only
+      // in its first minute; the cleanup loop deletes it.
       this.logger.error({ session: `${namespace}/${name}`, err: err instanceof Error ? err.message : String(err) }, 'half-created session not removed');
     }
   }
