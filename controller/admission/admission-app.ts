@@ -59,7 +59,8 @@ export interface AdmissionValidator {
 
 export interface AdmissionAppOptions {
   validator: AdmissionValidator;
-  lookup: ObjectLookup;
+  /** With `forReview`, each review gets a view whose lookups share one time limit. */
+  lookup: ObjectLookup & { forReview?(): ObjectLookup };
   logger: Logger;
   metrics?: ControllerMetrics;
   /** @default 7 MiB */
@@ -164,7 +165,7 @@ export function createAdmissionApp(options: AdmissionAppOptions): Koa {
 
     let outcome: ValidationOutcome;
     try {
-      outcome = await validator.validateAdmission(input, lookup, clock());
+      outcome = await validator.validateAdmission(input, lookup.forReview?.() ?? lookup, clock());
     } catch (err) {
       // Fail closed: without a verdict the object is not admitted, and the user learns why.
       logger.error({ ...logFields, err }, 'admission validation failed');

@@ -132,6 +132,17 @@ describe('KubeObjectLookup', () => {
       expect((err as Error).message).to.match(/identityproviders.* timed out after 300 ms/);
     });
 
+    it('gives the lookups of one review one time limit together, not one each', async () => {
+      // Each list answers after 200 ms: the first of a review fits in its 300 ms, the second not.
+      handler = (_url, res) => void setTimeout(() => send(res, 200, { items: [], metadata: {} }), 200);
+      const review = bounded.forReview();
+      expect(await review.listIdentityProviders()).to.deep.equal([]);
+      const err = await review.listEscalations().then(() => undefined, (e: unknown) => e);
+      expect((err as Error).message).to.match(/breakglassescalations.* timed out after \d+ ms/);
+      // A new review has its own limit again.
+      expect(await bounded.forReview().listEscalations()).to.deep.equal([]);
+    });
+
     it('does not sleep past the deadline on a Retry-After', async () => {
       handler = (_url, res) => {
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });

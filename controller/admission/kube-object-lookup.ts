@@ -39,10 +39,21 @@ export const DEFAULT_LOOKUP_TIMEOUT_MS = 3500;
 export class KubeObjectLookup implements ObjectLookup {
   private readonly api: CustomObjectsApi;
   private readonly timeoutMs: number;
+  /** When set, every lookup ends by this time (Date.now() based): one review's budget. */
+  private readonly deadline: number | undefined;
 
-  constructor(kubeConfig: KubeConfig, options: { timeoutMs?: number } = {}) {
-    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+  constructor(source: KubeConfig | CustomObjectsApi, options: { timeoutMs?: number; deadline?: number } = {}) {
+    this.api = source instanceof CustomObjectsApi ? source : source.makeApiClient(CustomObjectsApi);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
+    this.deadline = options.deadline;
+  }
+
+  /**
+   * The lookups of one admission review, which may make several (a session: identity
+   * providers, escalations, name uniqueness): all of them together end within the time limit.
+   */
+  forReview(): KubeObjectLookup {
+    return new KubeObjectLookup(this.api, { timeoutMs: this.timeoutMs, deadline: Date.now() + this.timeoutMs });
   }
 
   async namespacesWithName(kind: UniqueKind, name: string): Promise<string[]> {
@@ -79,7 +90,8 @@ export class KubeObjectLookup implements ObjectLookup {
   }
 
   private listAll(plural: string, fieldSelector?: string): Promise<unknown[]> {
-    return boundedRequest({ what: `LIST ${plural}`, timeoutMs: this.timeoutMs }, async (config, signal) => {
+    const timeoutMs = this.deadline === undefined ? this.timeoutMs : Math.max(1, this.deadline - Date.now());
+    return boundedRequest({ what: `LIST ${plural}`, timeoutMs }, async (config, signal) => {
       const items: unknown[] = [];
       let continueToken: string | undefined;
       do {
