@@ -8,18 +8,14 @@
  * the group sync's address, often an in-cluster one no browser can reach.
  */
 import type { BreakglassEscalation } from '../../crds/index.ts';
-import type { IdentityProviderConfig, IdentityProviderDirectory } from '../identity/index.ts';
-
-function authorityOf(provider: IdentityProviderConfig): string {
-  return provider.authority;
-}
+import type { IdentityProviderDirectory } from '../identity/index.ts';
 
 /** Origins the browser talks to for login (discovery, token exchange, refresh), for the UI's connect-src. */
 export function identityProviderOrigins(directory: IdentityProviderDirectory): string[] {
   const origins = new Set<string>();
   for (const provider of directory.list()) {
     try {
-      origins.add(new URL(authorityOf(provider)).origin);
+      origins.add(new URL(provider.authority).origin);
     } catch {
       // Admission refuses such URLs; a bad one never opens the policy.
     }
@@ -31,7 +27,7 @@ export function frontendConfig(directory: IdentityProviderDirectory) {
   const primary = directory.primary();
   return {
     frontend: {
-      oidcAuthority: primary ? authorityOf(primary) : '',
+      oidcAuthority: primary ? primary.authority : '',
       oidcClientID: primary?.clientID ?? '',
     },
   };
@@ -43,7 +39,7 @@ export function identityProviderInfo(directory: IdentityProviderDirectory) {
   const keycloak = primary.keycloak;
   return {
     type: 'OIDC' as const,
-    authority: authorityOf(primary),
+    authority: primary.authority,
     directAuthority: primary.authority,
     clientId: primary.clientID,
     ...(keycloak ? { keycloakMetadata: { baseUrl: keycloak.baseURL, realm: keycloak.realm } } : {}),
@@ -62,7 +58,7 @@ export function idpConfig(directory: IdentityProviderDirectory, escalations: rea
       displayName: p.displayName,
       issuer: p.issuer,
       enabled: true as const,
-      oidcAuthority: authorityOf(p),
+      oidcAuthority: p.authority,
       oidcClientID: p.clientID,
     })),
     escalationIDPMapping: mapping,
