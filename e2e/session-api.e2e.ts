@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { SignJWT, base64url } from 'jose';
-import { API_VERSION, GROUP, VERSION, plurals, type BreakglassSession } from '../crds/index.ts';
+import { API_VERSION, GROUP, VERSION, plurals, type BreakglassEscalation, type BreakglassSession } from '../crds/index.ts';
 import { installCrds } from '../crds/install.ts';
 import { CONFIGURATIONS, findOne, synthesize } from '../infra/test/configurations.ts';
 import { createCa } from './controlplane/certs.ts';
@@ -42,6 +42,14 @@ describe('REST API on two replicas (real API server, OIDC tokens)', function () 
   let api: ApiClient;
   let recorder: SessionWriteRecorder;
   const custom = () => kc.makeApiClient(CustomObjectsApi);
+  const createEscalation = (name: string, spec: BreakglassEscalation['spec']) =>
+    custom().createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: plurals.BreakglassEscalation,
+      namespace,
+      body: { apiVersion: API_VERSION, kind: 'BreakglassEscalation', metadata: { name }, spec } satisfies BreakglassEscalation,
+    });
 
   const people = {
     alice: { email: 'alice@example.com', groups: ['developers'] },
@@ -85,23 +93,12 @@ describe('REST API on two replicas (real API server, OIDC tokens)', function () 
         },
       },
     });
-    await custom().createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: plurals.BreakglassEscalation,
-      namespace,
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'BreakglassEscalation',
-        metadata: { name: 'developers-admin' },
-        spec: {
-          escalatedGroup: group,
-          allowed: { clusters: ['e2e-api-*'], groups: ['developers'] },
-          approvers: { groups: ['approvers'] },
-          maxValidFor: '2h',
-          approvalTimeout: '1h',
-        },
-      },
+    await createEscalation('developers-admin', {
+      escalatedGroup: group,
+      allowed: { clusters: ['e2e-api-*'], groups: ['developers'] },
+      approvers: { groups: ['approvers'] },
+      maxValidFor: '2h',
+      approvalTimeout: '1h',
     });
     recorder = new SessionWriteRecorder(kc, namespace);
     await recorder.start();
@@ -277,17 +274,11 @@ describe('REST API on two replicas (real API server, OIDC tokens)', function () 
     const [a, b] = replicas as [Replica, Replica];
     const limitedGroups = [`e2e-limit-a-${suffix}`, `e2e-limit-b-${suffix}`];
     for (const [i, escalatedGroup] of limitedGroups.entries()) {
-      await custom().createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: plurals.BreakglassEscalation,
-        namespace,
-        body: {
-          apiVersion: API_VERSION,
-          kind: 'BreakglassEscalation',
-          metadata: { name: `limited-${i}` },
-          spec: { escalatedGroup, allowed: { clusters: ['e2e-api-*'], groups: ['developers'] }, approvers: { groups: ['approvers'] }, sessionLimitsOverride: { maxActiveSessionsPerUser: 1 } },
-        },
+      await createEscalation(`limited-${i}`, {
+        escalatedGroup,
+        allowed: { clusters: ['e2e-api-*'], groups: ['developers'] },
+        approvers: { groups: ['approvers'] },
+        sessionLimitsOverride: { maxActiveSessionsPerUser: 1 },
       });
     }
     const alice = await as('alice');

@@ -32,6 +32,15 @@ describe('KubeObjectLookup', () => {
       handler(url, res);
     });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    lookup = new KubeObjectLookup(fakeServerConfig());
+  });
+
+  beforeEach(() => {
+    requests = [];
+  });
+
+  /** A kubeconfig for the scripted server. */
+  function fakeServerConfig(): KubeConfig {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromOptions({
       clusters: [{ name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
@@ -39,12 +48,8 @@ describe('KubeObjectLookup', () => {
       contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
       currentContext: 'fake',
     });
-    lookup = new KubeObjectLookup(kubeConfig);
-  });
-
-  beforeEach(() => {
-    requests = [];
-  });
+    return kubeConfig;
+  }
 
   after(async () => {
     await new Promise<void>((done) => server.close(() => done()));
@@ -112,14 +117,7 @@ describe('KubeObjectLookup', () => {
     let bounded: KubeObjectLookup;
     const held: ServerResponse[] = [];
     before(() => {
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromOptions({
-        clusters: [{ name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-        users: [{ name: 'fake', token: 'token' }],
-        contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-        currentContext: 'fake',
-      });
-      bounded = new KubeObjectLookup(kubeConfig, { timeoutMs: 300 });
+      bounded = new KubeObjectLookup(fakeServerConfig(), { timeoutMs: 300 });
     });
     afterEach(() => {
       for (const res of held.splice(0)) res.destroy();

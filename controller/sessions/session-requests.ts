@@ -370,9 +370,7 @@ export class SessionRequests {
     const others = (await this.deps.sessions.listLive({ labelSelector: tripleSelector(cluster, user, grantedGroup) })).filter(
       (s) =>
         s.metadata?.uid !== created.metadata?.uid &&
-        s.spec.cluster === cluster &&
-        s.spec.user === user &&
-        s.spec.grantedGroup === grantedGroup &&
+        sameRequest(s, created) &&
         (occupiesSlot(s, now) || mayBeUnderCreation(s, now)),
     );
     for (const candidate of [created, ...others].sort(concurrentOrder)) {
